@@ -1,0 +1,110 @@
+package generator
+
+import (
+	"strings"
+)
+
+// DataVersion identifies the shape of Data. Custom template directories
+// declare the version they were written for; it changes whenever a field is
+// renamed or removed.
+const DataVersion = 1
+
+// GoVersion is the Go language version generated projects declare.
+const GoVersion = "1.25.0"
+
+// Versions pins every third-party module a generated project requires, so
+// the same answers always produce the same go.mod.
+type Versions struct {
+	GRPC       string
+	Protobuf   string
+	Pgx        string
+	Prometheus string
+	XSync      string
+	XNet       string
+	Goleak     string
+}
+
+// pinned are the versions generated projects use. Each is the newest release
+// that still supports GoVersion.
+var pinned = Versions{
+	GRPC:       "v1.84.0",
+	Protobuf:   "v1.36.12",
+	Pgx:        "v5.13.0",
+	Prometheus: "v1.24.1",
+	XSync:      "v0.22.0",
+	XNet:       "v0.58.0",
+	Goleak:     "v1.3.0",
+}
+
+// Ports are the default listen ports of a generated service.
+type Ports struct {
+	HTTP  int
+	GRPC  int
+	Admin int
+}
+
+// Data is what every template receives. Decisions are computed here, in Go,
+// so templates need only if and range.
+type Data struct {
+	// Name is the service name, e.g. "orders-api".
+	Name string
+	// Module is the Go module path.
+	Module string
+	// GoVersion is the go directive of the generated go.mod.
+	GoVersion string
+	// EnvPrefix prefixes the service's environment variables, e.g. "ORDERS_API_".
+	EnvPrefix string
+
+	// HTTP and GRPC report which public servers the service runs.
+	HTTP, GRPC bool
+	// Postgres reports whether the Postgres store is used; Memory the
+	// in-memory store.
+	Postgres, Memory bool
+	// Cache reports whether a read-through cache fronts the store.
+	Cache bool
+	// Docker, Compose, K8s, Sysctl and Systemd report which deployment
+	// outputs are included.
+	Docker, Compose, K8s, Sysctl, Systemd bool
+
+	// SLO holds the service-level objectives.
+	SLO SLO
+	// Ports holds the default listen ports.
+	Ports Ports
+	// Versions pins third-party modules.
+	Versions Versions
+
+	// Answers is the project's answers file, as written to .perfgen.yaml.
+	Answers string
+	// Spec is the validated, normalized answers.
+	Spec Spec
+}
+
+// NewData computes template data from validated answers.
+func NewData(s Spec) (*Data, error) {
+	s = s.Normalize()
+	answers, err := MarshalAnswers(s)
+	if err != nil {
+		return nil, err
+	}
+	return &Data{
+		Name:      s.Name,
+		Module:    s.Module,
+		GoVersion: GoVersion,
+		EnvPrefix: strings.ToUpper(strings.ReplaceAll(s.Name, "-", "_")) + "_",
+		HTTP:      s.Transport == TransportHTTP || s.Transport == TransportBoth,
+		GRPC:      s.Transport == TransportGRPC || s.Transport == TransportBoth,
+		Postgres:  s.Store == StorePostgres,
+		Memory:    s.Store == StoreMemory,
+		Cache:     s.Cache,
+		Docker:    s.HasDeploy(DeployDocker),
+		Compose:   s.HasDeploy(DeployCompose),
+		K8s:       s.HasDeploy(DeployK8s),
+		Sysctl:    s.HasDeploy(DeploySysctl),
+		Systemd:   s.HasDeploy(DeploySystemd),
+		SLO:       s.SLO,
+		Ports:     Ports{HTTP: 8080, GRPC: 9090, Admin: 9100},
+		Versions:  pinned,
+		Answers:   string(answers),
+		Spec:      s,
+	}, nil
+}

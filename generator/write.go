@@ -1,0 +1,335 @@
+package generator
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Op is what writing does to one file.
+type Op int
+
+// The operations a Plan can hold.
+const (
+	// Create writes a file that does not exist yet.
+	Create Op = iota
+	// Replace overwrites an existing file whose content or mode differs.
+	Replace
+	// Keep leaves an existing, identical file untouched.
+	Keep
+)
+
+func (o Op) String() string {
+	switch o {
+	case Create:
+		return "create"
+	case Replace:
+		return "replace"
+	default:
+		return "keep"
+	}
+}
+
+// An Action is one file of a Plan and what writing does to it.
+type Action struct {
+	File File
+	Op   Op
+}
+
+// A Plan is everything Writer.Apply will do, decided before anything is
+// written, so a caller can show it, refuse it, or apply it.
+type Plan struct {
+	// Root is the project directory.
+	Root string
+	// Fresh reports that Root does not exist or is an empty directory: the
+	// project is built in a temporary directory beside Root and renamed into
+	// place, so it appears whole or not at all.
+	Fresh bool
+	// Actions lists every file, sorted by path.
+	Actions []Action
+}
+
+// Count returns how many actions have operation op.
+func (p *Plan) Count(op Op) int {
+	n := 0
+	for _, a := range p.Actions {
+		if a.Op == op {
+			n++
+		}
+	}
+	return n
+}
+
+// Paths returns the paths of the actions with operation op.
+func (p *Plan) Paths(op Op) []string {
+	var out []string
+	for _, a := range p.Actions {
+		if a.Op == op {
+			out = append(out, a.File.Path)
+		}
+	}
+	return out
+}
+
+// PlanWrite decides how files will be written under root without changing
+// anything. Without force it refuses a root that exists and is not empty, and
+// the error lists every file that would be replaced.
+func PlanWrite(root string, files Files, force bool) (*Plan, error) {
+	plan := &Plan{Root: root}
+	for _, f := range files {
+		if !filepath.IsLocal(filepath.FromSlash(f.Path)) {
+			return nil, fmt.Errorf("refusing to write %s: the path leaves the project root", f.Path)
+		}
+	}
+	info, err := os.Stat(root)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		plan.Fresh = true
+	case err != nil:
+		return nil, fmt.Errorf("output directory %s: %w", root, err)
+	case !info.IsDir():
+		return nil, fmt.Errorf("output path %s is a file, not a directory; choose another --output", root)
+	default:
+		entries, err := os.ReadDir(root)
+		if err != nil {
+			return nil, fmt.Errorf("output directory %s: %w", root, err)
+		}
+		plan.Fresh = len(entries) == 0
+	}
+	if plan.Fresh {
+		for _, f := range files {
+			plan.Actions = append(plan.Actions, Action{File: f, Op: Create})
+		}
+		return plan, nil
+	}
+	for _, f := range files {
+		op, err := compare(filepath.Join(root, filepath.FromSlash(f.Path)), f)
+		if err != nil {
+			return nil, err
+		}
+		plan.Actions = append(plan.Actions, Action{File: f, Op: op})
+	}
+	if !force {
+		conflicts := plan.Paths(Replace)
+		if len(conflicts) == 0 {
+			return nil, fmt.Errorf("target directory %s exists and is not empty; use --force to write into it", root)
+		}
+		return nil, fmt.Errorf("target directory %s exists and is not empty; use --force to replace %d files: %s",
+			root, len(conflicts), strings.Join(conflicts, ", "))
+	}
+	return plan, nil
+}
+
+// compare decides what writing f over the file at name does.
+func compare(name string, f File) (Op, error) {
+	info, err := os.Lstat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Create, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("inspect %s: %w", name, err)
+	}
+	if !info.Mode().IsRegular() {
+		return 0, fmt.Errorf("%s exists and is not a regular file; move it away and retry", name)
+	}
+	old, err := os.ReadFile(name)
+	if err != nil {
+		return 0, fmt.Errorf("inspect %s: %w", name, err)
+	}
+	if bytes.Equal(old, f.Content) && info.Mode().Perm() == f.Mode.Perm() {
+		return Keep, nil
+	}
+	return Replace, nil
+}
+
+// FS is the file system a Writer changes. OS is the real one; tests inject
+// faults through their own.
+type FS interface {
+	MkdirAll(name string, perm fs.FileMode) error
+	MkdirTemp(dir, pattern string) (string, error)
+	WriteFile(name string, data []byte, perm fs.FileMode) error
+	Chmod(name string, mode fs.FileMode) error
+	Rename(oldpath, newpath string) error
+	Remove(name string) error
+	RemoveAll(name string) error
+	Glob(pattern string) ([]string, error)
+}
+
+// OS is the operating system's file system.
+type OS struct{}
+
+// MkdirAll calls os.MkdirAll.
+func (OS) MkdirAll(name string, perm fs.FileMode) error { return os.MkdirAll(name, perm) }
+
+// MkdirTemp calls os.MkdirTemp.
+func (OS) MkdirTemp(dir, pattern string) (string, error) { return os.MkdirTemp(dir, pattern) }
+
+// WriteFile calls os.WriteFile.
+func (OS) WriteFile(name string, data []byte, perm fs.FileMode) error {
+	return os.WriteFile(name, data, perm)
+}
+
+// Chmod calls os.Chmod.
+func (OS) Chmod(name string, mode fs.FileMode) error { return os.Chmod(name, mode) }
+
+// Rename calls os.Rename.
+func (OS) Rename(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }
+
+// Remove calls os.Remove.
+func (OS) Remove(name string) error { return os.Remove(name) }
+
+// RemoveAll calls os.RemoveAll.
+func (OS) RemoveAll(name string) error { return os.RemoveAll(name) }
+
+// Glob calls filepath.Glob.
+func (OS) Glob(pattern string) ([]string, error) { return filepath.Glob(pattern) }
+
+// A Writer applies Plans to a file system.
+type Writer struct {
+	FS FS
+}
+
+// tempPrefix marks perfgen's temporary files and directories. A run killed
+// before it could clean up leaves one behind; the next run removes it.
+const tempPrefix = ".perfgen-tmp-"
+
+// dirMode is the mode of every directory perfgen creates.
+const dirMode fs.FileMode = 0o755
+
+// Apply carries out plan. A fresh project is written into a temporary
+// directory beside its root and renamed into place; files of an existing
+// project are each written to a temporary file and renamed over the old one,
+// and identical files are not touched. On error or cancellation nothing
+// half-written remains.
+func (w Writer) Apply(ctx context.Context, plan *Plan) error {
+	fsys := w.FS
+	if fsys == nil {
+		fsys = OS{}
+	}
+	root := filepath.Clean(plan.Root)
+	if plan.Fresh {
+		return w.applyFresh(ctx, fsys, root, plan)
+	}
+	return w.applyInPlace(ctx, fsys, root, plan)
+}
+
+func (w Writer) applyFresh(ctx context.Context, fsys FS, root string, plan *Plan) (err error) {
+	parent := filepath.Dir(root)
+	created, err := mkdirParents(fsys, parent)
+	if err != nil {
+		return fmt.Errorf("create %s: %w; check that the directory is writable or choose another --output", parent, err)
+	}
+	defer func() {
+		if err != nil && created != "" {
+			_ = fsys.RemoveAll(created)
+		}
+	}()
+	pattern := tempPrefix + filepath.Base(root) + "-"
+	cleanStale(fsys, filepath.Join(parent, pattern+"*"))
+	tmp, err := fsys.MkdirTemp(parent, pattern)
+	if err != nil {
+		return fmt.Errorf("create a directory in %s: %w; check that it is writable or choose another --output", parent, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = fsys.RemoveAll(tmp)
+		}
+	}()
+	if err := fsys.Chmod(tmp, dirMode); err != nil {
+		return err
+	}
+	for _, a := range plan.Actions {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("generation interrupted; nothing was written: %w", err)
+		}
+		if err := writeFile(fsys, tmp, a.File); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("generation interrupted; nothing was written: %w", err)
+	}
+	// rename(2) replaces an empty directory, which is what a fresh plan
+	// found at root, if anything.
+	if err := fsys.Rename(tmp, root); err != nil {
+		return fmt.Errorf("move the new project into %s: %w", root, err)
+	}
+	return nil
+}
+
+func (w Writer) applyInPlace(ctx context.Context, fsys FS, root string, plan *Plan) error {
+	for _, a := range plan.Actions {
+		if a.Op == Keep {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("generation interrupted; files written so far are complete: %w", err)
+		}
+		name := filepath.Join(root, filepath.FromSlash(a.File.Path))
+		dir := filepath.Dir(name)
+		if err := fsys.MkdirAll(dir, dirMode); err != nil {
+			return fmt.Errorf("create %s: %w", dir, err)
+		}
+		tmp := filepath.Join(dir, tempPrefix+filepath.Base(name))
+		if err := fsys.WriteFile(tmp, a.File.Content, a.File.Mode); err != nil {
+			_ = fsys.Remove(tmp)
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+		if err := fsys.Chmod(tmp, a.File.Mode); err != nil {
+			_ = fsys.Remove(tmp)
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+		if err := fsys.Rename(tmp, name); err != nil {
+			_ = fsys.Remove(tmp)
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// writeFile writes f under dir with exactly f's mode, whatever the umask.
+func writeFile(fsys FS, dir string, f File) error {
+	name := filepath.Join(dir, filepath.FromSlash(f.Path))
+	if err := fsys.MkdirAll(filepath.Dir(name), dirMode); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(name), err)
+	}
+	if err := fsys.WriteFile(name, f.Content, f.Mode); err != nil {
+		return fmt.Errorf("write %s: %w", f.Path, err)
+	}
+	if err := fsys.Chmod(name, f.Mode); err != nil {
+		return fmt.Errorf("write %s: %w", f.Path, err)
+	}
+	return nil
+}
+
+// mkdirParents creates dir and any missing parents, and returns the topmost
+// directory it created ("" if dir existed), so a failure can remove them.
+func mkdirParents(fsys FS, dir string) (string, error) {
+	top := ""
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		}
+		top = d
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if top == "" {
+		return "", nil
+	}
+	return top, fsys.MkdirAll(dir, dirMode)
+}
+
+// cleanStale removes temporary directories that an earlier, killed run left.
+func cleanStale(fsys FS, pattern string) {
+	stale, _ := fsys.Glob(pattern)
+	for _, s := range stale {
+		_ = fsys.RemoveAll(s)
+	}
+}

@@ -1,0 +1,26 @@
+module github.com/perfgen/perfgen
+
+go 1.25.0
+
+require (
+	github.com/Masterminds/sprig/v3 v3.3.0
+	go.yaml.in/yaml/v3 v3.0.6
+	golang.org/x/mod v0.40.0
+	golang.org/x/tools v0.49.0
+)
+
+require (
+	dario.cat/mergo v1.0.1 // indirect
+	github.com/Masterminds/goutils v1.1.1 // indirect
+	github.com/Masterminds/semver/v3 v3.3.0 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/huandu/xstrings v1.5.0 // indirect
+	github.com/mitchellh/copystructure v1.2.0 // indirect
+	github.com/mitchellh/reflectwalk v1.0.2 // indirect
+	github.com/rogpeppe/go-internal v1.16.0 // indirect
+	github.com/shopspring/decimal v1.4.0 // indirect
+	github.com/spf13/cast v1.7.0 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
+	golang.org/x/crypto v0.26.0 // indirect
+	golang.org/x/sync v0.22.0 // indirect
+)

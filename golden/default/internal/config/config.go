@@ -1,0 +1,185 @@
+// Package config loads the service's configuration from command-line flags
+// and DEMO_* environment variables. A flag wins over its variable;
+// every value is checked before the service starts.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+)
+
+// EnvPrefix prefixes every environment variable the service reads.
+const EnvPrefix = "DEMO_"
+
+// Config is the service's complete configuration.
+type Config struct {
+	// HTTPAddr is the public HTTP/1.1 and h2c listen address.
+	HTTPAddr string
+	// GRPCAddr is the public gRPC listen address.
+	GRPCAddr string
+	// AdminAddr serves /metrics, /debug/pprof, /healthz and /readyz. It
+	// binds to loopback by default; containers set it to ":9100".
+	AdminAddr string
+	// LogLevel is the minimum level logged.
+	LogLevel slog.Level
+	// ShutdownTimeout bounds how long in-flight requests may take to finish
+	// after SIGTERM before the servers are closed.
+	ShutdownTimeout time.Duration
+	// ShutdownDelay is how long the service reports not-ready before it
+	// stops accepting, so load balancers stop routing to it first.
+	ShutdownDelay time.Duration
+	// ReadHeaderTimeout bounds reading a request's headers (slowloris).
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, body included.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing a response.
+	WriteTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle this long.
+	IdleTimeout time.Duration
+	// HandlerTimeout is each request's deadline inside the handler.
+	HandlerTimeout time.Duration
+	// MaxHeaderBytes bounds a request's header size.
+	MaxHeaderBytes int
+	// MaxBodyBytes bounds a request's body size.
+	MaxBodyBytes int64
+	// MaxConcurrentStreams bounds concurrent HTTP/2 streams per connection.
+	MaxConcurrentStreams int
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	return Config{
+		HTTPAddr:             ":8080",
+		GRPCAddr:             ":9090",
+		AdminAddr:            "127.0.0.1:9100",
+		LogLevel:             slog.LevelInfo,
+		ShutdownTimeout:      15 * time.Second,
+		ShutdownDelay:        0,
+		ReadHeaderTimeout:    5 * time.Second,
+		ReadTimeout:          15 * time.Second,
+		WriteTimeout:         15 * time.Second,
+		IdleTimeout:          120 * time.Second,
+		HandlerTimeout:       10 * time.Second,
+		MaxHeaderBytes:       64 << 10,
+		MaxBodyBytes:         1 << 20,
+		MaxConcurrentStreams: 1000,
+	}
+}
+
+// Load parses args over the environment that lookup reads (os.LookupEnv in
+// production) and validates the result. Usage and errors go to output.
+func Load(args []string, lookup func(string) (string, bool), output io.Writer) (Config, error) {
+	cfg := Default()
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(output)
+	env := func(name string) string {
+		v, _ := lookup(EnvPrefix + name)
+		return v
+	}
+	var errs []error
+	str := func(p *string, name, envName, usage string) {
+		if v := env(envName); v != "" {
+			*p = v
+		}
+		fs.StringVar(p, name, *p, usage+" (env "+EnvPrefix+envName+")")
+	}
+	dur := func(p *time.Duration, name, envName, usage string) {
+		if v := env(envName); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s%s=%q: not a duration such as 15s", EnvPrefix, envName, v))
+			}
+			*p = d
+		}
+		fs.DurationVar(p, name, *p, usage+" (env "+EnvPrefix+envName+")")
+	}
+	integer := func(p *int64, name, envName, usage string) {
+		if v := env(envName); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s%s=%q: not an integer", EnvPrefix, envName, v))
+			}
+			*p = n
+		}
+		fs.Int64Var(p, name, *p, usage+" (env "+EnvPrefix+envName+")")
+	}
+	level := cfg.LogLevel.String()
+	str(&cfg.HTTPAddr, "http-addr", "HTTP_ADDR", "public HTTP/1.1 and h2c listen address")
+	str(&cfg.GRPCAddr, "grpc-addr", "GRPC_ADDR", "public gRPC listen address")
+	str(&cfg.AdminAddr, "admin-addr", "ADMIN_ADDR", "admin listen address for metrics, pprof and health")
+	str(&level, "log-level", "LOG_LEVEL", "minimum log level: debug, info, warn or error")
+	dur(&cfg.ShutdownTimeout, "shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long in-flight requests may finish after SIGTERM")
+	dur(&cfg.ShutdownDelay, "shutdown-delay", "SHUTDOWN_DELAY", "how long to report not-ready before draining")
+	dur(&cfg.ReadHeaderTimeout, "read-header-timeout", "READ_HEADER_TIMEOUT", "time allowed to read request headers")
+	dur(&cfg.ReadTimeout, "read-timeout", "READ_TIMEOUT", "time allowed to read a whole request")
+	dur(&cfg.WriteTimeout, "write-timeout", "WRITE_TIMEOUT", "time allowed to write a response")
+	dur(&cfg.IdleTimeout, "idle-timeout", "IDLE_TIMEOUT", "how long an idle keep-alive connection stays open")
+	dur(&cfg.HandlerTimeout, "handler-timeout", "HANDLER_TIMEOUT", "deadline of each request inside its handler")
+	maxHeader := int64(cfg.MaxHeaderBytes)
+	integer(&maxHeader, "max-header-bytes", "MAX_HEADER_BYTES", "largest request header accepted, in bytes")
+	integer(&cfg.MaxBodyBytes, "max-body-bytes", "MAX_BODY_BYTES", "largest request body accepted, in bytes")
+	streams := int64(cfg.MaxConcurrentStreams)
+	integer(&streams, "max-concurrent-streams", "MAX_CONCURRENT_STREAMS", "concurrent HTTP/2 streams per connection")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	}
+	cfg.MaxHeaderBytes = int(maxHeader)
+	cfg.MaxConcurrentStreams = int(streams)
+	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		errs = append(errs, fmt.Errorf("log level %q: use debug, info, warn or error", level))
+	}
+	if len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
+	return cfg, cfg.Validate()
+}
+
+// Validate reports the first value that would make the service misbehave.
+func (c Config) Validate() error {
+	type setting[T any] struct {
+		name  string
+		value T
+	}
+	addrs := []setting[string]{
+		{"http-addr", c.HTTPAddr},
+		{"grpc-addr", c.GRPCAddr},
+		{"admin-addr", c.AdminAddr},
+	}
+	for _, a := range addrs {
+		if _, _, err := net.SplitHostPort(a.value); err != nil {
+			return fmt.Errorf("%s %q: want host:port, such as :8080", a.name, a.value)
+		}
+	}
+	durations := []setting[time.Duration]{
+		{"shutdown-timeout", c.ShutdownTimeout},
+		{"read-header-timeout", c.ReadHeaderTimeout},
+		{"read-timeout", c.ReadTimeout},
+		{"write-timeout", c.WriteTimeout},
+		{"idle-timeout", c.IdleTimeout},
+		{"handler-timeout", c.HandlerTimeout},
+	}
+	for _, d := range durations {
+		if d.value <= 0 {
+			return fmt.Errorf("%s %s: must be positive", d.name, d.value)
+		}
+	}
+	if c.ShutdownDelay < 0 {
+		return fmt.Errorf("shutdown-delay %s: must not be negative", c.ShutdownDelay)
+	}
+	if c.MaxHeaderBytes <= 0 || c.MaxBodyBytes <= 0 || c.MaxConcurrentStreams <= 0 {
+		return errors.New("max-header-bytes, max-body-bytes and max-concurrent-streams must be positive")
+	}
+	if c.HandlerTimeout >= c.WriteTimeout {
+		return fmt.Errorf("handler-timeout %s must be shorter than write-timeout %s, or a slow handler's answer is lost", c.HandlerTimeout, c.WriteTimeout)
+	}
+	return nil
+}
