@@ -73,7 +73,7 @@ const (
 // Manifest is the table of every file perfgen can generate. A file exists in
 // a project exactly when its entry's condition holds; the manifest test fails
 // on a template no entry uses and on an entry whose template is missing.
-var Manifest = concat(serviceManifest, deployManifest, benchManifest)
+var Manifest = concat(serviceManifest, componentManifest, grpcManifest, postgresManifest, deployManifest, benchManifest)
 
 func concat(tables ...[]Entry) []Entry {
 	var out []Entry
@@ -106,9 +106,3 @@ var serviceManifest = []Entry{
 	{"service/internal/metrics/metrics.go.tmpl", "internal/metrics/metrics.go", Always, modeFile},
 	{"service/internal/metrics/metrics_test.go.tmpl", "internal/metrics/metrics_test.go", Always, modeFile},
 }
-
-// deployManifest lists container, Kubernetes and host-tuning outputs.
-var deployManifest = []Entry{}
-
-// benchManifest lists the benchmark and load-test harness.
-var benchManifest = []Entry{}
