@@ -1,0 +1,34 @@
+# perfgen's build, test and golden targets. `make test` is what CI runs.
+SHELL := /bin/bash
+GO ?= go
+STATICCHECK_VERSION := 2025.1.1
+BIN := $(CURDIR)/bin
+
+.PHONY: build test unit e2e golden tools clean
+
+build:
+	$(GO) build -o $(BIN)/perfgen .
+
+## test: everything CI checks: unit and CLI tests, golden drift, the end-to-end matrix.
+test: unit e2e
+
+## unit: perfgen's own tests, golden comparison included.
+unit:
+	$(GO) vet ./...
+	$(GO) test ./...
+
+## golden: rewrite the golden trees from the current templates (read the diff after).
+golden:
+	$(GO) test ./generator -run Golden -update
+
+## e2e: generate every golden case and option combination, then build, vet and test them.
+e2e: tools
+	PERFGEN_E2E=1 PATH="$(BIN):$$PATH" $(GO) test ./e2e -count=1 -timeout 40m -v
+
+## tools: the pinned tools the e2e test runs on generated projects.
+tools:
+	@mkdir -p $(BIN)
+	@test -x $(BIN)/staticcheck || GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+clean:
+	rm -rf $(BIN)
