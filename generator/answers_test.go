@@ -41,11 +41,11 @@ func TestReadAnswersKeepsBaseForMissingKeys(t *testing.T) {
 
 func TestReadAnswersErrorsNameFileAndLine(t *testing.T) {
 	tests := map[string]string{
-		"name: orders\ncolour: blue\n":           "answers file a.yaml: line 2: field colour not found",
-		"name: orders\ncache: maybe\n":           "answers file a.yaml: line 2: cannot unmarshal",
-		"name: orders\nslo:\n  rps: [1]\n":      "answers file a.yaml: line 3: cannot unmarshal",
-		"name: orders\n  module: : x\n":         "answers file a.yaml: line 2",
-		"- just\n- a list\n":                    "answers file a.yaml: line 1: cannot unmarshal",
+		"name: orders\ncolour: blue\n":     "answers file a.yaml: line 2: field colour not found",
+		"name: orders\ncache: maybe\n":     "answers file a.yaml: line 2: cannot unmarshal",
+		"name: orders\nslo:\n  rps: [1]\n": "answers file a.yaml: line 3: cannot unmarshal",
+		"name: orders\n  module: : x\n":    "answers file a.yaml: line 2",
+		"- just\n- a list\n":               "answers file a.yaml: line 1: cannot unmarshal",
 	}
 	for in, want := range tests {
 		_, err := ReadAnswers("a.yaml", strings.NewReader(in), DefaultSpec("orders"))
