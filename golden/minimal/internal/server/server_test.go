@@ -151,6 +151,17 @@ func TestPublicPortServesHTTP1AndH2C(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
 		t.Fatalf("h2c list: %s %s", resp.Proto, resp.Status)
 	}
+
+	// Requests are counted under the route pattern that served them.
+	_, body = get(t, http.DefaultClient, "http://"+r.srv.AdminAddr()+"/metrics")
+	for _, want := range []string{
+		`route="GET /healthz"`,
+		`{code="2xx",method="GET",route="GET /v1/items"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 func TestPublicPortHidesAdminEndpoints(t *testing.T) {
