@@ -2,7 +2,9 @@ package generator
 
 // postgresManifest lists the Postgres store: pool, migrations and query tracing.
 var postgresManifest = []Entry{
+	{"service/internal/server/postgres_test.go.tmpl", "internal/server/postgres_test.go", All(IfPostgres, IfHTTP), modeFile},
 	{"service/cmd/migrate.go.tmpl", "cmd/{{.Name}}/migrate.go", IfPostgres, modeFile},
+	{"service/cmd/migrate_test.go.tmpl", "cmd/{{.Name}}/migrate_test.go", IfPostgres, modeFile},
 	{"service/internal/pgtest/pgtest.go.tmpl", "internal/pgtest/pgtest.go", IfPostgres, modeFile},
 	{"service/internal/pgtest/proxy.go.tmpl", "internal/pgtest/proxy.go", IfPostgres, modeFile},
 	{"service/internal/store/postgres/postgres.go.tmpl", "internal/store/postgres/postgres.go", IfPostgres, modeFile},

@@ -53,9 +53,10 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
+	m := metrics.New()
 	store := memory.New()
 	svc := items.NewService(store)
-	srv := server.New(cfg, log, svc, metrics.New())
+	srv := server.New(cfg, log, svc, m)
 	if err := srv.Listen(); err != nil {
 		return err
 	}
