@@ -123,7 +123,6 @@ const uniqueViolation = "23505"
 // Store is an items.Store in PostgreSQL. It is safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
-	log  *slog.Logger
 }
 
 var _ items.Store = (*Store)(nil)
@@ -166,7 +165,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, reg prometheus.Regi
 			return nil, fmt.Errorf("register database metrics: %w", err)
 		}
 	}
-	return &Store{pool: pool, log: log}, nil
+	return &Store{pool: pool}, nil
 }
 
 // Pool returns the connection pool, for migrations and for code that needs

@@ -52,14 +52,18 @@ type queryMetrics struct {
 	errors   prometheus.Counter
 }
 
-// queryStart travels in the query's context from start to end.
+// queryStart carries a query from TraceQueryStart to TraceQueryEnd. It
+// lives in the connection's CustomData and is reused by every query on that
+// connection (a connection runs one query at a time), so tracing allocates
+// nothing per query.
 type queryStart struct {
 	m     *queryMetrics
 	sql   string
 	start time.Time
 }
 
-type queryStartKey struct{}
+// queryStartKey is queryStart's key in pgconn.PgConn.CustomData.
+const queryStartKey = "orders/tracer.queryStart"
 
 type connectStartKey struct{}
 
@@ -111,20 +115,29 @@ func NewTracer(log *slog.Logger, slow time.Duration, statements map[string]strin
 }
 
 // TraceQueryStart implements pgx.QueryTracer.
-func (t *Tracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+func (t *Tracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
 	m, ok := t.bySQL[data.SQL]
 	if !ok {
 		m = t.other
 	}
-	return context.WithValue(ctx, queryStartKey{}, &queryStart{m: m, sql: data.SQL, start: time.Now()})
+	custom := conn.PgConn().CustomData()
+	qs, _ := custom[queryStartKey].(*queryStart)
+	if qs == nil {
+		qs = new(queryStart)
+		custom[queryStartKey] = qs
+	}
+	*qs = queryStart{m: m, sql: data.SQL, start: time.Now()}
+	return ctx
 }
 
 // TraceQueryEnd implements pgx.QueryTracer.
-func (t *Tracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryEndData) {
-	qs, ok := ctx.Value(queryStartKey{}).(*queryStart)
-	if !ok {
+func (t *Tracer) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryEndData) {
+	slot, _ := conn.PgConn().CustomData()[queryStartKey].(*queryStart)
+	if slot == nil || slot.m == nil {
 		return
 	}
+	qs := *slot
+	*slot = queryStart{}
 	elapsed := time.Since(qs.start)
 	qs.m.duration.Observe(elapsed.Seconds())
 	if data.Err != nil {
