@@ -16,6 +16,7 @@ var postgresManifest = []Entry{
 	{"service/internal/store/postgres/postgres_test.go.tmpl", "internal/store/postgres/postgres_test.go", IfPostgres, modeFile},
 	{"service/internal/store/postgres/migrate_test.go.tmpl", "internal/store/postgres/migrate_test.go", IfPostgres, modeFile},
 	{"service/internal/store/postgres/metrics_test.go.tmpl", "internal/store/postgres/metrics_test.go", IfPostgres, modeFile},
+	{"service/internal/store/postgres/service_test.go.tmpl", "internal/store/postgres/service_test.go", IfPostgres, modeFile},
 	{"service/internal/store/postgres/outage_test.go.tmpl", "internal/store/postgres/outage_test.go", IfPostgres, modeFile},
 	{"service/internal/store/postgres/bench_test.go.tmpl", "internal/store/postgres/bench_test.go", IfPostgres, modeFile},
 }
