@@ -13,9 +13,10 @@ import (
 )
 
 // deadlineGrace is how far past its deadline a call may return before the
-// test calls it hung: enough for a loaded machine's scheduler, far below
-// the 30 s a connect timeout would take.
-const deadlineGrace = time.Second
+// test calls it hung: room for a loaded machine's scheduler, yet short of
+// the connect timeout the test sets, so a call that waits for a connection
+// attempt instead of its own deadline fails the test.
+const deadlineGrace = 1500 * time.Millisecond
 
 // ackLog records the IDs of acknowledged writes and any call that outlived
 // its deadline.
@@ -54,7 +55,7 @@ func TestOutageAndRecovery(t *testing.T) {
 	cfg := testConfig(pgtest.WithHost(t, url, px.Addr()))
 	cfg.MinConns, cfg.MinIdleConns = 2, 2
 	cfg.HealthCheckPeriod = 200 * time.Millisecond
-	cfg.ConnectTimeout = 2 * time.Second
+	cfg.ConnectTimeout = 5 * time.Second // longer than deadline+grace, so waiting for it fails the test
 	cfg.PingTimeout = 500 * time.Millisecond
 	s, _ := openStore(t, cfg)
 	svc := items.NewService(s)
