@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"example.com/orders/internal/items"
 	"example.com/orders/internal/pgtest"
 )
@@ -180,4 +182,49 @@ func TestOutageAndRecovery(t *testing.T) {
 		}
 	}
 	t.Logf("%d writes acknowledged, %d failed fast during the outage", len(log.acked), log.failed.Load())
+}
+
+// TestBrokenConnectionsAreDroppedTogether cuts every connection of a warm
+// pool at once, as a server restart does, and checks that only the first
+// request to find a dead connection fails: the pool is reset then, instead
+// of each stale connection failing a request of its own.
+func TestBrokenConnectionsAreDroppedTogether(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	px := pgtest.StartProxy(t, pgtest.HostPort(t, url))
+	cfg := testConfig(pgtest.WithHost(t, url, px.Addr()))
+	cfg.MaxConns = 6
+	s, _ := openStore(t, cfg)
+	if _, err := Migrate(ctx, s.Pool()); err != nil {
+		t.Fatal(err)
+	}
+
+	// Use every connection, so all are warm and recently used: the pool
+	// pings only connections idle for a second or more before reuse.
+	conns := make([]*pgxpool.Conn, 0, cfg.MaxConns)
+	for range cfg.MaxConns {
+		c, err := s.Pool().Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		c.Release()
+	}
+
+	px.Cut()
+	px.Restore()
+	failures := 0
+	for i := range 2 * int(cfg.MaxConns) {
+		if _, err := s.Get(ctx, items.NewID()); !errors.Is(err, items.ErrNotFound) {
+			if !errors.Is(err, items.ErrUnavailable) {
+				t.Fatalf("Get %d: %v, want ErrNotFound or ErrUnavailable", i, err)
+			}
+			failures++
+		}
+	}
+	if failures > 1 {
+		t.Errorf("%d requests failed on connections cut together, want at most 1", failures)
+	}
 }

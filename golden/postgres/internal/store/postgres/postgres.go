@@ -247,15 +247,16 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // fail wraps err for the operation op. Errors that mean the database could
-// not be reached are marked items.ErrUnavailable; when a connection was
-// lost, every pooled connection is dropped, because a network cut or a
-// server restart killed them all and each would otherwise fail one more
-// request before the pool noticed.
+// not be reached are marked items.ErrUnavailable. When an established
+// connection broke, every pooled connection is dropped: a network cut or a
+// server restart killed them all, and each would otherwise fail one more
+// request before the pool noticed. (A failed connect has nothing to drop.)
 func (s *Store) fail(op string, err error) error {
 	if !unavailable(err) {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	if connectionLost(err) {
+	var connectErr *pgconn.ConnectError
+	if connectionLost(err) && !errors.As(err, &connectErr) {
 		s.pool.Reset()
 	}
 	return fmt.Errorf("%s: %w: %w", op, items.ErrUnavailable, err)
