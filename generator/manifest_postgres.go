@@ -7,6 +7,7 @@ var postgresManifest = []Entry{
 	{"service/cmd/migrate_test.go.tmpl", "cmd/{{.Name}}/migrate_test.go", IfPostgres, modeFile},
 	{"service/internal/pgtest/pgtest.go.tmpl", "internal/pgtest/pgtest.go", IfPostgres, modeFile},
 	{"service/internal/pgtest/proxy.go.tmpl", "internal/pgtest/proxy.go", IfPostgres, modeFile},
+	{"service/internal/pgtest/proxy_test.go.tmpl", "internal/pgtest/proxy_test.go", IfPostgres, modeFile},
 	{"service/internal/store/postgres/postgres.go.tmpl", "internal/store/postgres/postgres.go", IfPostgres, modeFile},
 	{"service/internal/store/postgres/migrate.go.tmpl", "internal/store/postgres/migrate.go", IfPostgres, modeFile},
 	{"service/internal/store/postgres/migrations/0001_create_items.sql.tmpl", "internal/store/postgres/migrations/0001_create_items.sql", IfPostgres, modeFile},
