@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Op is what writing does to one file.
@@ -90,8 +91,10 @@ func PlanWrite(root string, files Files, force bool) (*Plan, error) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		plan.Fresh = true
+	case errors.Is(err, syscall.ENOTDIR):
+		return nil, fmt.Errorf("output directory %s cannot be created: %s is a file, not a directory; choose another --output", root, fileAncestor(root))
 	case err != nil:
-		return nil, fmt.Errorf("output directory %s: %w", root, err)
+		return nil, fmt.Errorf("output directory %s: %w; choose another --output", root, err)
 	case !info.IsDir():
 		return nil, fmt.Errorf("output path %s is a file, not a directory; choose another --output", root)
 	default:
@@ -123,6 +126,16 @@ func PlanWrite(root string, files Files, force bool) (*Plan, error) {
 			root, len(conflicts), strings.Join(conflicts, ", "))
 	}
 	return plan, nil
+}
+
+// fileAncestor returns the nearest ancestor of path that exists, which for a
+// path that fails with ENOTDIR is the file in the way.
+func fileAncestor(path string) string {
+	for d := filepath.Dir(path); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || filepath.Dir(d) == d {
+			return d
+		}
+	}
 }
 
 // compare decides what writing f over the file at name does.
@@ -254,8 +267,12 @@ func (w Writer) applyFresh(ctx context.Context, fsys FS, root string, plan *Plan
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("generation interrupted; nothing was written: %w", err)
 	}
-	// rename(2) replaces an empty directory, which is what a fresh plan
-	// found at root, if anything.
+	// A fresh plan found at most an empty directory at root. os.Rename
+	// refuses to replace a directory, so remove it first; Remove fails,
+	// and nothing is lost, if files appeared in it meanwhile.
+	if err := fsys.Remove(root); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("replace the empty directory %s: %w", root, err)
+	}
 	if err := fsys.Rename(tmp, root); err != nil {
 		return fmt.Errorf("move the new project into %s: %w", root, err)
 	}

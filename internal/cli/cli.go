@@ -158,9 +158,9 @@ The answers are saved in the project's .perfgen.yaml.`,
 
   # Regenerate a project elsewhere from its recorded answers.
   perfgen new --config orders/.perfgen.yaml --output /tmp/orders-copy`,
-		Version:           version(),
-		SilenceUsage:      true,
-		SilenceErrors:     true,
+		Version:       version(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usagef("unknown command %q; run perfgen --help to list the commands", args[0])
@@ -176,7 +176,12 @@ The answers are saved in the project's .perfgen.yaml.`,
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	root.SetVersionTemplate("perfgen {{.Version}}\n")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage(err) })
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		if strings.HasPrefix(err.Error(), "unknown ") {
+			return usagef("%w; run %s --help to list the flags", err, cmd.CommandPath())
+		}
+		return usage(err)
+	})
 
 	// Every subcommand, in the order help lists them.
 	root.AddCommand(

@@ -71,7 +71,7 @@ SIGINT or SIGTERM during generation leaves no partial project behind.`,
   perfgen new orders -o . --config .perfgen.yaml --force`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 1 {
-				return usagef("new takes one NAME, got %d arguments %q; quote nothing, a name has no spaces", len(args), args)
+				return usagef("perfgen new takes one NAME, got %d arguments %q; a name has no spaces, and flags start with -", len(args), args)
 			}
 			return nil
 		},
@@ -86,7 +86,8 @@ SIGINT or SIGTERM during generation leaves no partial project behind.`,
 	f.StringVarP(&opts.output, "output", "o", "", "project directory (default ./NAME)")
 	f.Var(transportValue{&opts.spec.Transport}, "transport", "public servers: http, grpc or both")
 	f.Var(storeValue{&opts.spec.Store}, "store", "storage: memory or postgres")
-	f.BoolVar(&opts.spec.Cache, "cache", opts.spec.Cache, "read-through cache in front of the store (--cache=false to leave it out)")
+	f.Var(cacheValue{&opts.spec.Cache}, "cache", "read-through cache in front of the store (--cache=false to leave it out)")
+	f.Lookup("cache").NoOptDefVal = "true"
 	f.Var(&deployValue{v: &opts.spec.Deploy}, "deploy", "deployment outputs: comma list of docker,compose,k8s,sysctl,systemd, or none, or all")
 	for _, sf := range sloFields {
 		f.Var(sloValue{o: &opts.spec.SLO, f: sf}, sf.flag, sf.usage)

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -34,6 +36,21 @@ func (f storeValue) Set(s string) error {
 		return err
 	}
 	*f.v = st
+	return nil
+}
+
+// cacheValue is the --cache flag: a boolean whose error says how to spell
+// one.
+type cacheValue struct{ v *bool }
+
+func (f cacheValue) String() string { return strconv.FormatBool(*f.v) }
+func (f cacheValue) Type() string   { return "bool" }
+func (f cacheValue) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("not a boolean; use --cache or --cache=false")
+	}
+	*f.v = b
 	return nil
 }
 
@@ -95,19 +112,23 @@ var (
 )
 
 // completeTransport completes --transport.
-func completeTransport(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	out := make([]cobra.Completion, 0, len(generator.Transports))
+func completeTransport(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	var out []cobra.Completion
 	for _, t := range generator.Transports {
-		out = append(out, cobra.CompletionWithDesc(string(t), transportHelp[t]))
+		if strings.HasPrefix(string(t), toComplete) {
+			out = append(out, cobra.CompletionWithDesc(string(t), transportHelp[t]))
+		}
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
 }
 
 // completeStore completes --store.
-func completeStore(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	out := make([]cobra.Completion, 0, len(generator.Stores))
+func completeStore(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	var out []cobra.Completion
 	for _, s := range generator.Stores {
-		out = append(out, cobra.CompletionWithDesc(string(s), storeHelp[s]))
+		if strings.HasPrefix(string(s), toComplete) {
+			out = append(out, cobra.CompletionWithDesc(string(s), storeHelp[s]))
+		}
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
 }
@@ -126,12 +147,14 @@ func completeDeploy(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Co
 	}
 	var out []cobra.Completion
 	if prefix == "" {
-		out = append(out,
-			cobra.CompletionWithDesc("none", "no deployment files"),
-			cobra.CompletionWithDesc("all", "every deployment output"))
+		for _, w := range []struct{ word, desc string }{{"none", "no deployment files"}, {"all", "every deployment output"}} {
+			if strings.HasPrefix(w.word, toComplete) {
+				out = append(out, cobra.CompletionWithDesc(w.word, w.desc))
+			}
+		}
 	}
 	for _, d := range generator.Deploys {
-		if !used[string(d)] {
+		if !used[string(d)] && strings.HasPrefix(prefix+string(d), toComplete) {
 			out = append(out, cobra.CompletionWithDesc(prefix+string(d), deployHelp[d]))
 		}
 	}
