@@ -129,10 +129,11 @@ func runNew(cmd *cobra.Command, env *Env, opts *newOptions, args []string) error
 	switch {
 	case interactive:
 		if err := ask(env.Prompter, a); err != nil {
-			if errors.Is(err, errInterrupted) {
+			var ue *usageError
+			if errors.Is(err, errInterrupted) || errors.As(err, &ue) {
 				return err
 			}
-			return usage(err)
+			return fmt.Errorf("prompt: %w; give the answers as flags, or pass --yes", err)
 		}
 		fmt.Fprintf(out, "\nTo generate this project again without prompts:\n  %s\n\n", equivalentCommand(a, opts))
 	case !opts.yes:

@@ -26,7 +26,8 @@ type Prompter interface {
 
 // ask fills every answer missing from a with p, in the order the answers
 // file lists them. Each answer goes through the generator's validator for
-// it, the one its flag uses, whatever the prompter did.
+// it, the one its flag uses, whatever the prompter did; a rejected answer is
+// a usage error, a failing prompter is returned as it is.
 func ask(p Prompter, a *answers) error {
 	s := &a.spec
 	if !a.given[keyModule] {
@@ -36,7 +37,7 @@ func ask(p Prompter, a *answers) error {
 			return err
 		}
 		if err := generator.CheckModule(m); err != nil {
-			return err
+			return usage(err)
 		}
 		s.Module = m
 		a.given[keyModule] = true
@@ -48,7 +49,7 @@ func ask(p Prompter, a *answers) error {
 			return err
 		}
 		if err := checkOutput(o); err != nil {
-			return err
+			return usage(err)
 		}
 		a.output, a.outputGiven = o, true
 	}
@@ -59,7 +60,7 @@ func ask(p Prompter, a *answers) error {
 			return err
 		}
 		if s.Transport, err = generator.ParseTransport(v); err != nil {
-			return err
+			return usage(err)
 		}
 		a.given[keyTransport] = true
 	}
@@ -70,7 +71,7 @@ func ask(p Prompter, a *answers) error {
 			return err
 		}
 		if s.Store, err = generator.ParseStore(v); err != nil {
-			return err
+			return usage(err)
 		}
 		a.given[keyStore] = true
 	}
@@ -91,7 +92,7 @@ func ask(p Prompter, a *answers) error {
 		}
 		ds, err := generator.ParseDeploy(strings.Join(v, ","))
 		if err != nil {
-			return err
+			return usage(err)
 		}
 		s.Deploy = ds
 		a.given[keyDeploy] = true
@@ -136,7 +137,7 @@ func askSLO(p Prompter, a *answers) error {
 			return err
 		}
 		if err := f.set(&a.spec.SLO, v); err != nil {
-			return err
+			return usage(err)
 		}
 		a.given[f.key] = true
 	}
