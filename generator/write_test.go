@@ -132,6 +132,7 @@ func TestUncreatableParent(t *testing.T) {
 	err := apply(t, Writer{}, filepath.Join(file, "sub", "demo"), sampleFiles(), false)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "choose another --output")
+	assert.Contains(t, err.Error(), file+" is a file, not a directory", "the error names the file in the way")
 }
 
 // faultyFS fails the n-th WriteFile, as a full disk or a pulled cable would.
