@@ -75,9 +75,9 @@ func (p *fakePrompter) Input(message, _, def string, validate func(string) error
 	return "", nil
 }
 
-func (p *fakePrompter) Select(message, _ string, options []string, def string) (string, error) {
+func (p *fakePrompter) Select(message, _ string, options []Option, def string) (string, error) {
 	r := p.next(message, def)
-	assert.Contains(p.t, options, def, "default of %q is not an option", message)
+	assert.Contains(p.t, optionValues(options), def, "default of %q is not an option", message)
 	return r.choice, r.err
 }
 
@@ -86,12 +86,23 @@ func (p *fakePrompter) Confirm(message, _ string, def bool) (bool, error) {
 	return r.confirm, r.err
 }
 
-func (p *fakePrompter) MultiSelect(message, _ string, options, defs []string) ([]string, error) {
+func (p *fakePrompter) MultiSelect(message, _ string, options []Option, defs []string) ([]string, error) {
 	r := p.next(message, strings.Join(defs, ","))
 	for _, d := range defs {
-		assert.Contains(p.t, options, d)
+		assert.Contains(p.t, optionValues(options), d)
+	}
+	for _, o := range options {
+		assert.NotEmpty(p.t, o.Description, "option %s of %q", o.Value, message)
 	}
 	return r.choices, r.err
+}
+
+func optionValues(options []Option) []string {
+	var out []string
+	for _, o := range options {
+		out = append(out, o.Value)
+	}
+	return out
 }
 
 func (p *fakePrompter) done() {

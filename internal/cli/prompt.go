@@ -16,12 +16,28 @@ type Prompter interface {
 	// Input asks for free text. validate rejects an answer with the reason,
 	// and the prompter asks again.
 	Input(message, help, def string, validate func(string) error) (string, error)
-	// Select asks for one of options.
-	Select(message, help string, options []string, def string) (string, error)
+	// Select asks for the value of one of options.
+	Select(message, help string, options []Option, def string) (string, error)
 	// Confirm asks a yes/no question.
 	Confirm(message, help string, def bool) (bool, error)
-	// MultiSelect asks for any subset of options, possibly empty.
-	MultiSelect(message, help string, options []string, defs []string) ([]string, error)
+	// MultiSelect asks for the values of any subset of options, possibly
+	// empty.
+	MultiSelect(message, help string, options []Option, defs []string) ([]string, error)
+}
+
+// An Option is one choice of Select or MultiSelect.
+type Option struct {
+	Value       string
+	Description string
+}
+
+// options lists the values of an enum with their descriptions.
+func options[T ~string](values []T, descriptions map[T]string) []Option {
+	out := make([]Option, len(values))
+	for i, v := range values {
+		out[i] = Option{Value: string(v), Description: descriptions[v]}
+	}
+	return out
 }
 
 // ask fills every answer missing from a with p, in the order the answers
@@ -55,7 +71,7 @@ func ask(p Prompter, a *answers) error {
 	}
 	if !a.given[keyTransport] {
 		v, err := p.Select("Transport", "Which public servers the service runs.",
-			enumStrings(generator.Transports), string(s.Transport))
+			options(generator.Transports, transportHelp), string(s.Transport))
 		if err != nil {
 			return err
 		}
@@ -66,7 +82,7 @@ func ask(p Prompter, a *answers) error {
 	}
 	if !a.given[keyStore] {
 		v, err := p.Select("Store", "Where the example items resource keeps its data.",
-			enumStrings(generator.Stores), string(s.Store))
+			options(generator.Stores, storeHelp), string(s.Store))
 		if err != nil {
 			return err
 		}
@@ -86,7 +102,7 @@ func ask(p Prompter, a *answers) error {
 	}
 	if !a.given[keyDeploy] {
 		v, err := p.MultiSelect("Deployment outputs", "Files to deploy the service with; select none for none.",
-			enumStrings(generator.Deploys), enumStrings(s.Deploy))
+			options(generator.Deploys, deployHelp), enumStrings(s.Deploy))
 		if err != nil {
 			return err
 		}

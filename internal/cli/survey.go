@@ -50,9 +50,10 @@ func (p *surveyPrompter) Input(message, help, def string, validate func(string) 
 }
 
 // Select implements Prompter.
-func (p *surveyPrompter) Select(message, help string, options []string, def string) (string, error) {
+func (p *surveyPrompter) Select(message, help string, options []Option, def string) (string, error) {
 	var answer string
-	err := p.ask(&survey.Select{Message: message, Help: help, Options: options, Default: def}, &answer)
+	values, describe := splitOptions(options)
+	err := p.ask(&survey.Select{Message: message, Help: help, Options: values, Default: def, Description: describe}, &answer)
 	return answer, err
 }
 
@@ -64,8 +65,19 @@ func (p *surveyPrompter) Confirm(message, help string, def bool) (bool, error) {
 }
 
 // MultiSelect implements Prompter.
-func (p *surveyPrompter) MultiSelect(message, help string, options, defs []string) ([]string, error) {
+func (p *surveyPrompter) MultiSelect(message, help string, options []Option, defs []string) ([]string, error) {
 	answer := []string{}
-	err := p.ask(&survey.MultiSelect{Message: message, Help: help, Options: options, Default: defs}, &answer)
+	values, describe := splitOptions(options)
+	err := p.ask(&survey.MultiSelect{Message: message, Help: help, Options: values, Default: defs, Description: describe}, &answer)
 	return answer, err
+}
+
+// splitOptions returns the values of options and survey's description
+// callback for them.
+func splitOptions(options []Option) ([]string, func(string, int) string) {
+	values := make([]string, len(options))
+	for i, o := range options {
+		values[i] = o.Value
+	}
+	return values, func(_ string, i int) string { return options[i].Description }
 }
