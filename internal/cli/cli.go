@@ -133,7 +133,8 @@ func usagef(format string, args ...any) error {
 }
 
 // errInterrupted reports a run stopped by a signal or by Ctrl-C at a prompt.
-var errInterrupted = errors.New("interrupted; nothing was written")
+// Messages wrap it with what the interruption left behind.
+var errInterrupted = errors.New("interrupted")
 
 // newRootCmd builds the perfgen command tree. Every subcommand is registered
 // here, in one list.

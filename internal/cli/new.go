@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -129,8 +128,11 @@ func runNew(cmd *cobra.Command, env *Env, opts *newOptions, args []string) error
 	switch {
 	case interactive:
 		if err := ask(env.Prompter, a); err != nil {
+			if errors.Is(err, errInterrupted) {
+				return fmt.Errorf("%w; nothing was written", err)
+			}
 			var ue *usageError
-			if errors.Is(err, errInterrupted) || errors.As(err, &ue) {
+			if errors.As(err, &ue) {
 				return err
 			}
 			return fmt.Errorf("prompt: %w; give the answers as flags, or pass --yes", err)
@@ -170,7 +172,10 @@ func runNew(cmd *cobra.Command, env *Env, opts *newOptions, args []string) error
 	defer stop()
 	if err := (generator.Writer{FS: env.FS}).Apply(ctx, plan); err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("%w (%v)", errInterrupted, context.Cause(ctx))
+			if plan.Fresh {
+				return fmt.Errorf("%w; nothing was written", errInterrupted)
+			}
+			return fmt.Errorf("%w; each file replaced so far is whole and the others are untouched; run the same command again to finish", errInterrupted)
 		}
 		return err
 	}

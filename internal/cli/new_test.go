@@ -311,13 +311,14 @@ func TestNewReportsAFailedTidy(t *testing.T) {
 // SIGINT does through signal.NotifyContext.
 type cancellingFS struct {
 	generator.OS
-	cancel context.CancelFunc
-	writes int
+	cancel   context.CancelFunc
+	cancelAt int // the write during which the signal arrives
+	writes   int
 }
 
 func (f *cancellingFS) WriteFile(name string, data []byte, perm fs.FileMode) error {
 	f.writes++
-	if f.writes == 3 {
+	if f.writes == f.cancelAt {
 		f.cancel()
 	}
 	return f.OS.WriteFile(name, data, perm)
@@ -327,7 +328,7 @@ func TestNewInterruptedWriteLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	env := newTestEnv(t)
-	fsys := &cancellingFS{}
+	fsys := &cancellingFS{cancelAt: 3}
 	env.FS = fsys
 	env.NotifyContext = func(parent context.Context) (context.Context, context.CancelFunc) {
 		ctx, cancel := context.WithCancel(parent)
@@ -335,9 +336,38 @@ func TestNewInterruptedWriteLeavesNothing(t *testing.T) {
 		return ctx, cancel
 	}
 	assert.Equal(t, exitInterrupted, env.run("new", "demo", "--yes", "-o", "out/demo"))
-	assert.Regexp(t, `^perfgen: interrupted; nothing was written \(context canceled\)\n$`, env.stderr.String())
+	assert.Equal(t, "perfgen: interrupted; nothing was written\n", env.stderr.String())
 	assert.GreaterOrEqual(t, fsys.writes, 3)
 	assertEmptyDir(t, dir) // no project, no temporary directory, no created parent
+}
+
+func TestNewInterruptedForceKeepsEveryFileWhole(t *testing.T) {
+	t.Chdir(t.TempDir())
+	require.Equal(t, exitOK, newTestEnv(t).run("new", "demo", "--yes", "--no-tidy"))
+	writeFile(t, "demo/go.mod", "module example.com/edited\n")
+	writeFile(t, "demo/README.md", "edited\n")
+	before := readTree(t, "demo")
+
+	env := newTestEnv(t)
+	fsys := &cancellingFS{cancelAt: 3}
+	env.FS = fsys
+	env.NotifyContext = func(parent context.Context) (context.Context, context.CancelFunc) {
+		ctx, cancel := context.WithCancel(parent)
+		fsys.cancel = cancel
+		return ctx, cancel
+	}
+	assert.Equal(t, exitInterrupted, env.run("new", "demo", "--yes", "--force"))
+	assert.Equal(t, "perfgen: interrupted; each file replaced so far is whole and the others are untouched; run the same command again to finish\n",
+		env.stderr.String())
+	after := readTree(t, "demo")
+	changed := 0
+	for name, content := range after {
+		if content != before[name] {
+			changed++
+		}
+	}
+	assert.Equal(t, 1, changed, "the file being written when the signal came is whole; nothing after it was touched")
+	assert.Len(t, after, len(before), "no temporary files left")
 }
 
 // readTree returns every regular file under root by slash path.
