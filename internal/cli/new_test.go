@@ -349,7 +349,7 @@ func TestNewInterruptedForceKeepsEveryFileWhole(t *testing.T) {
 	before := readTree(t, "demo")
 
 	env := newTestEnv(t)
-	fsys := &cancellingFS{cancelAt: 3}
+	fsys := &cancellingFS{cancelAt: 1}
 	env.FS = fsys
 	env.NotifyContext = func(parent context.Context) (context.Context, context.CancelFunc) {
 		ctx, cancel := context.WithCancel(parent)
