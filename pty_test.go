@@ -21,8 +21,9 @@ import (
 )
 
 // terminal runs a command on a pseudo-terminal and plays the user: it
-// waits for text to appear and types keys. It also answers the cursor
-// position requests (DSR, ESC [6n) that survey sends, as a terminal would.
+// waits for text to appear and types keys. It also plays the terminal for
+// the cursor position requests (DSR, ESC [6n) that survey's line prompts
+// send; see answer.
 type terminal struct {
 	t    *testing.T
 	ptmx *os.File
@@ -75,22 +76,15 @@ func startTerminal(t *testing.T, dir string, args ...string) *terminal {
 	return term
 }
 
-// read copies perfgen's output into the buffer and answers cursor requests.
+// read copies perfgen's output into the buffer.
 func (tm *terminal) read() {
 	defer close(tm.done)
 	buf := make([]byte, 4096)
-	answered := 0
 	for {
 		n, err := tm.ptmx.Read(buf)
 		tm.mu.Lock()
 		tm.out.Write(buf[:n])
-		requests := strings.Count(tm.out.String(), cursorRequest)
 		tm.mu.Unlock()
-		for ; answered < requests; answered++ {
-			if _, err := tm.ptmx.Write([]byte(cursorReply)); err != nil {
-				return
-			}
-		}
 		if err != nil {
 			return // EIO once perfgen exits and the terminal closes
 		}
@@ -119,11 +113,26 @@ func (tm *terminal) expect(s string) {
 	}
 }
 
-// typeKeys sends keys as if typed.
+// typeKeys sends keys as if typed. Select and multi-select prompts read
+// them as they come.
 func (tm *terminal) typeKeys(keys string) {
 	tm.t.Helper()
 	_, err := tm.ptmx.Write([]byte(keys))
 	require.NoError(tm.t, err)
+}
+
+// answer types keys into a line prompt (input or confirm). Such a prompt
+// asks for the cursor position twice before it reads the line, and survey
+// reads each reply through a fresh buffered reader, losing whatever arrives
+// in the same read after the reply. So the keys go in one write just before
+// the second reply, where survey keeps them as typed-ahead input, and
+// nothing else is in flight.
+func (tm *terminal) answer(keys string) {
+	tm.t.Helper()
+	tm.expect(cursorRequest)
+	tm.typeKeys(cursorReply)
+	tm.expect(cursorRequest)
+	tm.typeKeys(keys + cursorReply)
 }
 
 // wait waits for perfgen to exit and returns its exit code and output.
@@ -172,10 +181,10 @@ func TestNewPromptsOnATerminal(t *testing.T) {
 
 	tm.expect("Go module path")
 	tm.expect("(example.com/demo)")
-	tm.typeKeys("github.com/acme/demo" + keyEnter)
+	tm.answer("github.com/acme/demo" + keyEnter)
 
 	tm.expect("Output directory")
-	tm.typeKeys(keyEnter) // the default, ./demo
+	tm.answer(keyEnter) // the default, ./demo
 
 	tm.expect("Transport")
 	tm.typeKeys(keyUp + keyEnter) // from both up to grpc
@@ -184,14 +193,14 @@ func TestNewPromptsOnATerminal(t *testing.T) {
 	tm.typeKeys(keyDown + keyEnter) // from memory down to postgres
 
 	tm.expect("Put a read-through cache in front of the store?")
-	tm.typeKeys("n" + keyEnter)
+	tm.answer("n" + keyEnter)
 
 	tm.expect("Deployment outputs")
 	// Select none, then docker and k8s.
 	tm.typeKeys(keyLeft + " " + keyDown + keyDown + " " + keyEnter)
 
 	tm.expect("Use the default service-level objectives")
-	tm.typeKeys(keyEnter)
+	tm.answer(keyEnter)
 
 	tm.expect("To generate this project again without prompts:")
 	tm.expect("perfgen new demo --module github.com/acme/demo --output ./demo --transport grpc --store postgres --cache=false " +
@@ -212,7 +221,7 @@ func TestNewCtrlCAtAPromptWritesNothing(t *testing.T) {
 	dir := t.TempDir()
 	tm := startTerminal(t, dir, "new", "demo", "--no-tidy")
 	tm.expect("Go module path")
-	tm.typeKeys(keyCtrlC)
+	tm.answer(keyCtrlC)
 	code, out := tm.wait()
 	assert.Equal(t, 130, code, "output:\n%s", out)
 	assert.Contains(t, out, "perfgen: interrupted; nothing was written")

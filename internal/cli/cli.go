@@ -42,7 +42,8 @@ type Env struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
-	// Getenv reads an environment variable.
+	// Getenv reads an environment variable. Commands read the environment
+	// only through it.
 	Getenv func(string) string
 	// Templates holds the built-in templates.
 	Templates fs.FS
@@ -77,7 +78,7 @@ func osEnv(stdin io.Reader, stdout, stderr io.Writer) *Env {
 		Templates:     templates.FS,
 		FS:            generator.OS{},
 		Interactive:   func() bool { return isTerminal(stdin) && isTerminal(stdout) },
-		Prompter:      newSurveyPrompter(stdin, stdout, stderr),
+		Prompter:      newSurveyPrompter(stdin, stdout, stderr, os.Getenv),
 		Tidy:          goModTidy,
 		NotifyContext: notifySignals,
 	}

@@ -189,7 +189,7 @@ func runNew(cmd *cobra.Command, env *Env, opts *newOptions, args []string) error
 			if len(output) > 0 {
 				env.Stderr.Write(output)
 			}
-			return fmt.Errorf("the project is written, but go mod tidy failed: %w; fix the cause above, then run: cd %s && go mod tidy",
+			return fmt.Errorf("the project is written, but go mod tidy failed: %w; once the cause is fixed, run: cd %s && go mod tidy",
 				err, shellquote.Join(plan.Root))
 		}
 	}

@@ -302,7 +302,7 @@ func TestNewReportsAFailedTidy(t *testing.T) {
 	}
 	assert.Equal(t, exitFailure, env.run("new", "demo", "--yes", "-o", "my demo"))
 	assert.Equal(t, "go: example.com/x: no network\n"+
-		"perfgen: the project is written, but go mod tidy failed: exit status 1; fix the cause above, then run: cd 'my demo' && go mod tidy\n",
+		"perfgen: the project is written, but go mod tidy failed: exit status 1; once the cause is fixed, run: cd 'my demo' && go mod tidy\n",
 		env.stderr.String())
 	assert.FileExists(t, filepath.Join("my demo", "go.mod"), "the project stays")
 }

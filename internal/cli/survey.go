@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/AlecAivazis/survey/v2"
+	"github.com/AlecAivazis/survey/v2/core"
 	"github.com/AlecAivazis/survey/v2/terminal"
 )
 
@@ -19,12 +20,18 @@ type surveyPrompter struct {
 
 // newSurveyPrompter returns a Prompter on stdin and stdout. It is only used
 // when both are terminals, so both are *os.File; a nil Prompter stands in
-// otherwise and is never called.
-func newSurveyPrompter(stdin io.Reader, stdout, stderr io.Writer) Prompter {
+// otherwise and is never called. A non-empty NO_COLOR (no-color.org) turns
+// the prompts' colours off.
+func newSurveyPrompter(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) Prompter {
 	in, ok1 := stdin.(*os.File)
 	out, ok2 := stdout.(*os.File)
 	if !ok1 || !ok2 {
 		return nil
+	}
+	if getenv("NO_COLOR") != "" {
+		// survey only offers this process-wide switch; perfgen runs one
+		// command per process.
+		core.DisableColor = true
 	}
 	return &surveyPrompter{in: in, out: out, err: stderr}
 }
