@@ -14,8 +14,9 @@ func newVersionCmd(env *Env) *cobra.Command {
 		Use:   "version",
 		Short: "Print perfgen's version",
 		Long: `Version prints the version of the perfgen module this binary was built from,
-as recorded by the Go toolchain, and the Go version that built it. A binary
-built from a checkout reports (devel).`,
+as recorded by the Go toolchain, and the Go version and platform it was built
+for. A binary without version information (go run, a modified checkout)
+reports (devel).`,
 		Example: `  perfgen version
   perfgen --version`,
 		Args:              noArgs,
