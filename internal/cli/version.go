@@ -29,7 +29,8 @@ reports (devel).`,
 }
 
 // version returns the perfgen module's version from the build information:
-// a release tag for `go install ...@v1.2.3`, "(devel)" otherwise.
+// a release tag for `go install ...@v1.2.3`, a pseudo-version stamped from
+// git by go build, or "(devel)" when there is none.
 func version() string {
 	info, ok := debug.ReadBuildInfo()
 	if !ok || info.Main.Version == "" {
