@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"fmt"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -48,7 +48,7 @@ func (f cacheValue) Type() string   { return "bool" }
 func (f cacheValue) Set(s string) error {
 	b, err := strconv.ParseBool(s)
 	if err != nil {
-		return fmt.Errorf("not a boolean; use --cache or --cache=false")
+		return errors.New("not a boolean; use --cache or --cache=false")
 	}
 	*f.v = b
 	return nil
