@@ -127,7 +127,13 @@ func runNew(cmd *cobra.Command, env *Env, opts *newOptions, args []string) error
 	interactive := !opts.yes && env.Interactive()
 	switch {
 	case interactive:
-		if err := ask(env.Prompter, a); err != nil {
+		if a.outputGiven {
+			// Refuse an unusable --output before asking anything.
+			if err := generator.CheckOutputDir(a.output, opts.force); err != nil {
+				return err
+			}
+		}
+		if err := ask(env.Prompter, a, opts.force); err != nil {
 			if errors.Is(err, errInterrupted) {
 				return fmt.Errorf("%w; nothing was written", err)
 			}

@@ -221,6 +221,31 @@ func TestNewInteractiveAsksOnlyForMissingAnswers(t *testing.T) {
 	assert.Equal(t, generator.SLO{P95Millis: 100, RPS: 300, RSSMiB: 128, CPUPercent: 70, ErrorPercent: 0.1}, got.SLO)
 }
 
+func TestNewInteractiveRejectsAnUnusableOutputDirectory(t *testing.T) {
+	t.Chdir(t.TempDir())
+	writeFile(t, "orders/NOTES.md", "mine")
+	writeFile(t, "file", "mine")
+	p := &fakePrompter{t: t, script: []reply{
+		{message: "Output directory", input: []string{"", "file", "file/sub", "fresh"}},
+	}}
+	env := interactiveEnv(t, p)
+	code := env.run("new", "orders", "-m", "example.com/orders", "--transport", "http", "--store", "memory",
+		"--cache", "--deploy", "none", "--slo-p95-ms", "100", "--slo-rps", "1", "--slo-rss-mib", "1", "--slo-cpu-percent", "1",
+		"--slo-error-percent", "1", "--no-tidy")
+	require.Equal(t, exitOK, code, "stderr: %s", env.stderr)
+	p.done()
+	require.Len(t, p.rejected, 3)
+	assert.Contains(t, p.rejected[0], "target directory ./orders exists and is not empty; choose another directory or use --force")
+	assert.Contains(t, p.rejected[1], "output path file is a file")
+	assert.Contains(t, p.rejected[2], "file is a file, not a directory")
+	assert.FileExists(t, "fresh/go.mod")
+
+	// A non-empty --output is refused before any question.
+	env = interactiveEnv(t, &fakePrompter{t: t})
+	assert.Equal(t, exitFailure, env.run("new", "orders", "-o", "orders"))
+	assert.Equal(t, "perfgen: target directory orders exists and is not empty; choose another directory or use --force to write into it\n", env.stderr.String())
+}
+
 func TestNewYesNeverPrompts(t *testing.T) {
 	t.Chdir(t.TempDir())
 	p := &fakePrompter{t: t}

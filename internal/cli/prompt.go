@@ -44,7 +44,10 @@ func options[T ~string](values []T, descriptions map[T]string) []Option {
 // file lists them. Each answer goes through the generator's validator for
 // it, the one its flag uses, whatever the prompter did; a rejected answer is
 // a usage error, a failing prompter is returned as it is.
-func ask(p Prompter, a *answers) error {
+//
+// force is --force: without it the output directory prompt rejects a
+// directory that is not empty.
+func ask(p Prompter, a *answers, force bool) error {
 	s := &a.spec
 	if !a.given[keyModule] {
 		m, err := p.Input("Go module path", "The module path in go.mod, usually where the code will live, such as github.com/you/"+s.Name+".",
@@ -59,12 +62,18 @@ func ask(p Prompter, a *answers) error {
 		a.given[keyModule] = true
 	}
 	if !a.outputGiven {
+		check := func(o string) error {
+			if err := checkOutput(o); err != nil {
+				return err
+			}
+			return generator.CheckOutputDir(o, force)
+		}
 		o, err := p.Input("Output directory", "Where to write the project. It must not exist or be empty (or pass --force).",
-			a.output, checkOutput)
+			a.output, check)
 		if err != nil {
 			return err
 		}
-		if err := checkOutput(o); err != nil {
+		if err := check(o); err != nil {
 			return usage(err)
 		}
 		a.output, a.outputGiven = o, true
