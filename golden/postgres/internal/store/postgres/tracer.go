@@ -24,7 +24,6 @@ type Tracer struct {
 	log  *slog.Logger
 	slow time.Duration
 
-	byName  map[string]*queryMetrics // statement name -> metrics
 	bySQL   map[string]*queryMetrics // SQL text -> metrics, built once
 	other   *queryMetrics
 	collect []prometheus.Collector
@@ -82,10 +81,9 @@ func NewTracer(log *slog.Logger, slow time.Duration, statements map[string]strin
 		Help:      "Database queries that returned an error, by statement.",
 	}, []string{"query"})
 	t := &Tracer{
-		log:    log,
-		slow:   slow,
-		byName: make(map[string]*queryMetrics),
-		bySQL:  make(map[string]*queryMetrics, len(statements)),
+		log:   log,
+		slow:  slow,
+		bySQL: make(map[string]*queryMetrics, len(statements)),
 		connectDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: metrics.Namespace,
 			Name:      "db_connect_duration_seconds",
@@ -98,12 +96,13 @@ func NewTracer(log *slog.Logger, slow time.Duration, statements map[string]strin
 			Help:      "Failed attempts to open a database connection.",
 		}),
 	}
+	byName := make(map[string]*queryMetrics)
 	series := func(name string) *queryMetrics {
-		if m, ok := t.byName[name]; ok {
+		if m, ok := byName[name]; ok {
 			return m
 		}
 		m := &queryMetrics{name: name, duration: duration.WithLabelValues(name), errors: errs.WithLabelValues(name)}
-		t.byName[name] = m
+		byName[name] = m
 		return m
 	}
 	for sql, name := range statements {
