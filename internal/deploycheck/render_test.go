@@ -1,0 +1,172 @@
+package deploycheck
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/perfgen/perfgen/generator"
+	"github.com/perfgen/perfgen/templates"
+)
+
+// project is one rendered project and the answers it came from.
+type project struct {
+	spec  generator.Spec
+	files generator.Files
+}
+
+// file returns the content of the project's file at p, failing the test when
+// the project has no such file.
+func (p project) file(t *testing.T, path string) []byte {
+	t.Helper()
+	f, ok := p.files.Lookup(path)
+	require.True(t, ok, "%s: no file %s", p, path)
+	return f.Content
+}
+
+func (p project) has(path string) bool {
+	_, ok := p.files.Lookup(path)
+	return ok
+}
+
+// String names the project by its answers, for failure messages.
+func (p project) String() string {
+	deploy := make([]string, len(p.spec.Deploy))
+	for i, d := range p.spec.Deploy {
+		deploy[i] = string(d)
+	}
+	return fmt.Sprintf("%s/%s/[%s]", p.spec.Transport, p.spec.Store, strings.Join(deploy, ","))
+}
+
+// writeTo writes the project's files under dir.
+func (p project) writeTo(t *testing.T, dir string) {
+	t.Helper()
+	for _, f := range p.files {
+		name := filepath.Join(dir, filepath.FromSlash(f.Path))
+		require.NoError(t, os.MkdirAll(filepath.Dir(name), 0o755))
+		require.NoError(t, os.WriteFile(name, f.Content, f.Mode))
+	}
+}
+
+var parsed = sync.OnceValues(func() (*generator.Templates, error) {
+	return generator.Parse(templates.FS, generator.Manifest)
+})
+
+// render renders spec with the built-in templates.
+func render(t *testing.T, spec generator.Spec) project {
+	t.Helper()
+	tmpl, err := parsed()
+	require.NoError(t, err)
+	files, err := tmpl.Render(spec)
+	require.NoError(t, err, "render %+v", spec)
+	return project{spec: spec, files: files}
+}
+
+// defaultProject is the default preset, as the golden "default" case: every
+// deploy output on.
+func defaultProject(t *testing.T) project {
+	return render(t, generator.DefaultSpec("demo"))
+}
+
+// matrix renders every combination of transport, store and deploy outputs.
+func matrix(t *testing.T) []project {
+	t.Helper()
+	var out []project
+	n := len(generator.Deploys)
+	for _, tr := range generator.Transports {
+		for _, st := range generator.Stores {
+			for mask := range 1 << n {
+				spec := generator.DefaultSpec("demo")
+				spec.Transport, spec.Store, spec.Deploy = tr, st, nil
+				for i, d := range generator.Deploys {
+					if mask&(1<<i) != 0 {
+						spec.Deploy = append(spec.Deploy, d)
+					}
+				}
+				out = append(out, render(t, spec))
+			}
+		}
+	}
+	return out
+}
+
+// distinct runs check once for each distinct content of the files that
+// paths selects in the matrix, so options that do not change an output do
+// not repeat its checks. It fails when no project has the files, and
+// reports how many variants it checked.
+func distinct(t *testing.T, projects []project, paths func(project) []string, check func(*testing.T, project)) {
+	t.Helper()
+	seen := map[[32]byte]bool{}
+	for _, p := range projects {
+		ps := paths(p)
+		if len(ps) == 0 {
+			continue
+		}
+		h := sha256.New()
+		for _, path := range ps {
+			fmt.Fprintf(h, "%s\x00%s\x00", path, p.file(t, path))
+		}
+		var sum [32]byte
+		copy(sum[:], h.Sum(nil))
+		if seen[sum] {
+			continue
+		}
+		seen[sum] = true
+		t.Run(p.String(), func(t *testing.T) { check(t, p) })
+	}
+	require.NotEmpty(t, seen, "no project in the matrix renders these files")
+	t.Logf("checked %d distinct variants", len(seen))
+}
+
+// under returns the project's files under dir, sorted.
+func under(p project, dir string) []string {
+	var out []string
+	for _, f := range p.files {
+		if strings.HasPrefix(f.Path, dir+"/") {
+			out = append(out, f.Path)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// onlyIf returns paths when p has the deploy output d, and nothing otherwise.
+func onlyIf(d generator.Deploy, paths ...string) func(project) []string {
+	return func(p project) []string {
+		if !p.spec.HasDeploy(d) {
+			return nil
+		}
+		return paths
+	}
+}
+
+// TestOutputsFollowOptions checks that each deploy output exists exactly when
+// its option is chosen.
+func TestOutputsFollowOptions(t *testing.T) {
+	outputs := map[generator.Deploy][]string{
+		generator.DeployDocker:  {"Dockerfile", ".dockerignore"},
+		generator.DeployCompose: {"docker-compose.yaml", "deploy/prometheus/prometheus.yml"},
+		generator.DeployK8s:     {"deploy/k8s/base/kustomization.yaml", "deploy/k8s/base/deployment.yaml", "deploy/k8s/monitoring/servicemonitor.yaml"},
+		generator.DeploySysctl:  {"deploy/sysctl/99-demo.conf", "deploy/sysctl/tune.sh"},
+		generator.DeploySystemd: {"deploy/systemd/demo.service"},
+	}
+	for _, p := range matrix(t) {
+		for d, paths := range outputs {
+			for _, path := range paths {
+				if p.has(path) != p.spec.HasDeploy(d) {
+					t.Errorf("%s: has %s = %v, want %v", p, path, p.has(path), p.spec.HasDeploy(d))
+				}
+			}
+		}
+	}
+	f, ok := defaultProject(t).files.Lookup("deploy/sysctl/tune.sh")
+	require.True(t, ok)
+	require.Equal(t, os.FileMode(0o755), f.Mode.Perm(), "tune.sh must be executable")
+}
