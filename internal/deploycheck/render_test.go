@@ -69,10 +69,20 @@ func render(t *testing.T, spec generator.Spec) project {
 	return project{spec: spec, files: files}
 }
 
-// defaultProject is the default preset, as the golden "default" case: every
-// deploy output on.
+// defaultProject renders the golden "default" case's answers: the default
+// preset, every deploy output on.
 func defaultProject(t *testing.T) project {
-	return render(t, generator.DefaultSpec("demo"))
+	t.Helper()
+	name := filepath.Join("..", "..", "golden", "default", generator.AnswersFile)
+	f, err := os.Open(name)
+	require.NoError(t, err)
+	defer f.Close()
+	spec, err := generator.ReadAnswers(name, f, generator.DefaultSpec("demo"))
+	require.NoError(t, err)
+	for _, d := range generator.Deploys {
+		require.True(t, spec.HasDeploy(d), "%s no longer selects %s", name, d)
+	}
+	return render(t, spec)
 }
 
 // matrix renders every combination of transport, store and deploy outputs.
