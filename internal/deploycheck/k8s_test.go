@@ -3,11 +3,13 @@ package deploycheck
 import (
 	"bufio"
 	"bytes"
+	stdjson "encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os/exec"
 	"path"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -440,13 +442,25 @@ func checkServiceMonitor(t *testing.T, c cluster) {
 func TestKubectlKustomize(t *testing.T) {
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
-		t.Skip("kubectl not installed; the in-process kustomize build still ran (install kubectl, e.g. Debian's kubernetes-client, to run this)")
+		t.Skip("kubectl not installed; the in-process kustomize build still ran")
+	}
+	// kubectl before 1.21 embeds kustomize v2, which predates directory
+	// resources and configMapGenerator envs, and reports no version here.
+	out, err := exec.Command(kubectl, "version", "--client", "-o", "json").Output()
+	require.NoError(t, err, "kubectl version")
+	var v struct {
+		KustomizeVersion string `json:"kustomizeVersion"`
+	}
+	require.NoError(t, stdjson.Unmarshal(out, &v))
+	major, _, _ := strings.Cut(strings.TrimPrefix(v.KustomizeVersion, "v"), ".")
+	if n, err := strconv.Atoi(major); err != nil || n < 4 {
+		t.Skipf("kubectl's kustomize %q is older than v4; the in-process kustomize build still ran", v.KustomizeVersion)
 	}
 	p := defaultProject(t)
 	dir := t.TempDir()
 	p.writeTo(t, dir)
 	for _, k := range []string{"deploy/k8s/base", "deploy/k8s/monitoring"} {
-		out, err := exec.Command(kubectl, "kustomize", dir+"/"+k).Output()
+		out, err = exec.Command(kubectl, "kustomize", dir+"/"+k).Output()
 		var stderr []byte
 		if ee, ok := err.(*exec.ExitError); ok {
 			stderr = ee.Stderr
