@@ -224,8 +224,8 @@ func checkDockerignore(t *testing.T, p project) {
 	require.NoError(t, err)
 	m, err := patternmatcher.New(patterns)
 	require.NoError(t, err)
-	keep := []string{"go.mod", "go.sum", "cmd/demo/main.go", "internal/config/config.go"}
-	drop := []string{".git/HEAD", "deploy/k8s/base/deployment.yaml", "Dockerfile", "bin/demo"}
+	keep := []string{"go.mod", "go.sum"}
+	drop := []string{".git/HEAD", "deploy/k8s/base/deployment.yaml", "Dockerfile", "bin/" + p.spec.Name}
 	for _, f := range p.files {
 		if strings.HasSuffix(f.Path, ".go") && !strings.HasSuffix(f.Path, "_test.go") {
 			keep = append(keep, f.Path)

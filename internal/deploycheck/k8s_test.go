@@ -147,7 +147,6 @@ func TestKubernetesSizedFromSLO(t *testing.T) {
 	spec := generator.DefaultSpec("orders-api")
 	spec.SLO = generator.SLO{P95Millis: 50, RPS: 22000, RSSMiB: 1024, CPUPercent: 60, ErrorPercent: 0.5}
 	p := render(t, spec)
-	checkKubernetes(t, p)
 	c := collect(t, decodeAll(t, "base", kustomizeBuild(t, p, "deploy/k8s/base")))
 	res := c.deployment.Spec.Template.Spec.Containers[0].Resources
 	assert.Equal(t, "5", res.Limits.Cpu().String(), "22,000 req/s needs five cores at 5,000 req/s per core")

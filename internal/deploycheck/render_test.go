@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/perfgen/perfgen/generator"
@@ -179,4 +180,23 @@ func TestOutputsFollowOptions(t *testing.T) {
 	f, ok := defaultProject(t).files.Lookup("deploy/sysctl/tune.sh")
 	require.True(t, ok)
 	require.Equal(t, os.FileMode(0o755), f.Mode.Perm(), "tune.sh must be executable")
+}
+
+// TestHyphenatedName checks the outputs of a service whose name is not a
+// Go identifier and whose SLOs are not the defaults, so no check passes by
+// matching "demo" or a default number.
+func TestHyphenatedName(t *testing.T) {
+	spec := generator.DefaultSpec("orders-api")
+	spec.Store = generator.StorePostgres
+	spec.SLO = generator.SLO{P95Millis: 50, RPS: 22000, RSSMiB: 1024, CPUPercent: 60, ErrorPercent: 0.5}
+	p := render(t, spec)
+	t.Run("dockerfile", func(t *testing.T) { checkDockerfile(t, p) })
+	t.Run("kubernetes", func(t *testing.T) { checkKubernetes(t, p) })
+	t.Run("compose", func(t *testing.T) { checkCompose(t, p) })
+	conf := p.file(t, "deploy/sysctl/99-orders-api.conf")
+	assert.NotEmpty(t, parseSysctlConf(t, conf))
+	unit := unitDirectives(t, p.file(t, "deploy/systemd/orders-api.service"))
+	assert.Equal(t, []string{"/usr/local/bin/orders-api"}, unit["ExecStart"])
+	assert.Equal(t, []string{"1024M"}, unit["MemoryMax"])
+	assert.Contains(t, string(p.file(t, "deploy/k8s/base/config.env")), "ORDERS_API_SHUTDOWN_DELAY=")
 }
