@@ -78,6 +78,10 @@ if [[ $root == / ]]; then
 	real=true
 fi
 
+if [[ $cmd == apply ]] && $real && ! $dry_run && ((EUID != 0)); then
+	die "apply changes /etc and the running kernel and needs root: run sudo $0 apply (or --dry-run to preview)"
+fi
+
 readonly proc=$root/proc/sys
 readonly sysctl_file=$root/etc/sysctl.d/99-$name.conf
 readonly limits_file=$root/etc/security/limits.d/99-$name.conf
@@ -238,9 +242,6 @@ check() {
 }
 
 apply() {
-	if $real && ! $dry_run && ((EUID != 0)); then
-		die "apply changes /etc and the running kernel and needs root: run sudo $0 apply (or --dry-run to preview)"
-	fi
 	install "$sysctl_file" "$sysctl_content"
 	install "$limits_file" "$limits_content"
 	if $load_bbr; then
