@@ -89,11 +89,21 @@ func defaultProject(t *testing.T) project {
 // matrix renders every combination of transport, store and deploy outputs.
 func matrix(t *testing.T) []project {
 	t.Helper()
+	projects, err := renderMatrix()
+	require.NoError(t, err)
+	return projects
+}
+
+// renderMatrix renders the matrix once for every test that uses it.
+var renderMatrix = sync.OnceValues(func() ([]project, error) {
+	tmpl, err := parsed()
+	if err != nil {
+		return nil, err
+	}
 	var out []project
-	n := len(generator.Deploys)
 	for _, tr := range generator.Transports {
 		for _, st := range generator.Stores {
-			for mask := range 1 << n {
+			for mask := range 1 << len(generator.Deploys) {
 				spec := generator.DefaultSpec("demo")
 				spec.Transport, spec.Store, spec.Deploy = tr, st, nil
 				for i, d := range generator.Deploys {
@@ -101,12 +111,16 @@ func matrix(t *testing.T) []project {
 						spec.Deploy = append(spec.Deploy, d)
 					}
 				}
-				out = append(out, render(t, spec))
+				files, err := tmpl.Render(spec)
+				if err != nil {
+					return nil, fmt.Errorf("render %+v: %w", spec, err)
+				}
+				out = append(out, project{spec: spec, files: files})
 			}
 		}
 	}
-	return out
-}
+	return out, nil
+})
 
 // distinct runs check once for each distinct content of the files that
 // paths selects in the matrix, so options that do not change an output do
