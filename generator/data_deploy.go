@@ -104,7 +104,7 @@ var hostSysctls = []Sysctl{
 	{"net.ipv4.tcp_rmem", "4096 131072 134217728", "TCP receive buffer min, default and autotuning max", "network"},
 	{"net.ipv4.tcp_wmem", "4096 65536 134217728", "TCP send buffer min, default and autotuning max", "network"},
 	{"net.ipv4.tcp_slow_start_after_idle", "0", "keep-alive connections keep their congestion window between bursts", "network"},
-	{"net.ipv4.ip_local_port_range", "1024 65535", "more source ports for outbound connections to databases and upstreams", "network"},
+	{"net.ipv4.ip_local_port_range", "10240 65535", "twice the default source ports for outbound connections, all above the service's own listen ports", "network"},
 	{"net.core.default_qdisc", "fq", "fair queueing paces each flow, which BBR relies on", "network"},
 	{"net.ipv4.tcp_congestion_control", "bbr", "BBR keeps throughput high and queues short under loss; tune.sh checks the kernel has it", "network"},
 	{"vm.swappiness", "10", "drop page cache before swapping out the service's heap", "memory"},

@@ -313,6 +313,14 @@ func checkDeployment(t *testing.T, data *generator.Data, c cluster) {
 				}
 			}
 			assert.True(t, found, "pod sysctl %s is not in the node drop-in", s.Name)
+			if s.Name == "net.ipv4.ip_local_port_range" {
+				var low, high int
+				_, err := fmt.Sscan(s.Value, &low, &high)
+				require.NoError(t, err, "%s = %q", s.Name, s.Value)
+				for _, np := range data.Deployment.Ports {
+					assert.Less(t, np.Port, low, "outbound source ports may take the service's port %s", np.Name)
+				}
+			}
 		}
 	}
 
