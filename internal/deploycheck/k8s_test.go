@@ -201,6 +201,8 @@ func checkDeployment(t *testing.T, data *generator.Data, c cluster) {
 	pod := d.Spec.Template.Spec
 	require.Len(t, pod.Containers, 1)
 	ctr := pod.Containers[0]
+	_, tag := imageTag(ctr.Image)
+	assert.True(t, tag != "" && tag != "latest", "image %q: the kustomization must pin a tag", ctr.Image)
 
 	// Resources follow the SLO: memory is the RSS bound, requests equal
 	// limits.
