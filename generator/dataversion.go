@@ -1,0 +1,33 @@
+package generator
+
+import (
+	"fmt"
+	"strings"
+)
+
+// DataChanges says, for every DataVersion, what changed in Data from the
+// version before it. A custom template directory written for an older
+// version is refused with the changes since, so its owners know what to fix.
+// Add a line here whenever DataVersion is raised.
+var DataChanges = map[int]string{
+	1: "first version: Name, Module, GoVersion, EnvPrefix, HTTP, GRPC, Postgres, Memory, Cache, Docker, Compose, K8s, Sysctl, Systemd, SLO, Ports, Versions, Answers, Spec",
+}
+
+// CheckDataVersion reports whether templates written for template-data
+// version v can render with this perfgen, and if not, what changed.
+func CheckDataVersion(v int) error {
+	if v == DataVersion {
+		return nil
+	}
+	if v > DataVersion {
+		return fmt.Errorf("templates declare template-data version %d, but this perfgen has version %d; upgrade perfgen", v, DataVersion)
+	}
+	var changes []string
+	for i := v + 1; i <= DataVersion; i++ {
+		if c, ok := DataChanges[i]; ok {
+			changes = append(changes, fmt.Sprintf("version %d: %s", i, c))
+		}
+	}
+	return fmt.Errorf("templates declare template-data version %d, but this perfgen has version %d (%s); update the templates, then set the version to %d",
+		v, DataVersion, strings.Join(changes, "; "), DataVersion)
+}
