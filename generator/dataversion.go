@@ -15,19 +15,21 @@ var DataChanges = map[int]string{
 
 // CheckDataVersion reports whether templates written for template-data
 // version v can render with this perfgen, and if not, what changed.
-func CheckDataVersion(v int) error {
-	if v == DataVersion {
+func CheckDataVersion(v int) error { return checkDataVersion(v, DataVersion, DataChanges) }
+
+func checkDataVersion(v, current int, changelog map[int]string) error {
+	if v == current {
 		return nil
 	}
-	if v > DataVersion {
-		return fmt.Errorf("templates declare template-data version %d, but this perfgen has version %d; upgrade perfgen", v, DataVersion)
+	if v > current {
+		return fmt.Errorf("templates declare template-data version %d, but this perfgen has version %d; upgrade perfgen", v, current)
 	}
 	var changes []string
-	for i := v + 1; i <= DataVersion; i++ {
-		if c, ok := DataChanges[i]; ok {
+	for i := v + 1; i <= current; i++ {
+		if c, ok := changelog[i]; ok {
 			changes = append(changes, fmt.Sprintf("version %d: %s", i, c))
 		}
 	}
 	return fmt.Errorf("templates declare template-data version %d, but this perfgen has version %d (%s); update the templates, then set the version to %d",
-		v, DataVersion, strings.Join(changes, "; "), DataVersion)
+		v, current, strings.Join(changes, "; "), current)
 }

@@ -7,6 +7,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
@@ -41,6 +42,9 @@ type Templates struct {
 	paths    *template.Template
 	manifest []Entry
 	origin   string
+	// formatted caches formatGo by rendered source: most Go files render
+	// the same for many option combinations, and a check renders them all.
+	formatted *sync.Map
 }
 
 // Render validates spec and renders the project it describes from the
@@ -95,7 +99,7 @@ func Parse(fsys fs.FS, manifest []Entry) (*Templates, error) {
 			return nil, fmt.Errorf("manifest entry for %s: output path %q: %w", e.Template, e.Path, err)
 		}
 	}
-	return &Templates{files: files, paths: paths, manifest: manifest, origin: OriginBuiltin}, nil
+	return &Templates{files: files, paths: paths, manifest: manifest, origin: OriginBuiltin, formatted: new(sync.Map)}, nil
 }
 
 // layered is an fs.FS made of layers, later ones overriding earlier ones
@@ -239,11 +243,27 @@ func (t *Templates) renderEntry(e Entry, data *Data, seen map[string]string) (Fi
 		return File{}, false, err
 	}
 	if path.Ext(rel) == ".go" {
-		if content, err = formatGo(e.Template, content); err != nil {
+		if content, err = t.formatGo(e.Template, content); err != nil {
 			return File{}, false, err
 		}
 	}
 	return File{Path: rel, Content: content, Mode: e.Mode}, true, nil
+}
+
+// formatGo is formatGo, remembered per template and rendered source.
+func (t *Templates) formatGo(name string, src []byte) ([]byte, error) {
+	key := name + "\x00" + string(src)
+	if out, ok := t.formatted.Load(key); ok {
+		// A copy, so a caller that edits one file's content cannot
+		// change another's.
+		return bytes.Clone(out.([]byte)), nil
+	}
+	out, err := formatGo(name, src)
+	if err != nil {
+		return nil, err
+	}
+	t.formatted.Store(key, bytes.Clone(out))
+	return out, nil
 }
 
 // finish sorts the files and adds the lock file that records them.
@@ -294,6 +314,10 @@ func templateError(err error) error {
 	}
 	return err
 }
+
+// FuncMap returns the functions every template can call: sprig's hermetic
+// functions plus goPackage and goExported.
+func FuncMap() template.FuncMap { return funcMap() }
 
 // funcMap is sprig's hermetic functions (no clock, randomness or environment)
 // plus perfgen's own.
