@@ -153,6 +153,9 @@ const (
 	OriginCustom  = "custom"
 )
 
+// Origin returns OriginBuiltin or OriginCustom.
+func (t *Templates) Origin() string { return t.origin }
+
 // WithOrigin returns t marked as coming from origin (OriginBuiltin or
 // OriginCustom).
 func (t *Templates) WithOrigin(origin string) *Templates {

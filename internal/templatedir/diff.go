@@ -9,9 +9,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/pmezard/go-difflib/difflib"
-
 	"github.com/perfgen/perfgen/generator"
+	"github.com/perfgen/perfgen/internal/textdiff"
 )
 
 // Diff writes to w a unified diff from the built-ins, as Export writes them,
@@ -51,7 +50,7 @@ func Diff(w io.Writer, builtinFS fs.FS, builtin []generator.Entry, d *Dir) (bool
 			continue
 		}
 		differs = true
-		if err := UnifiedDiff(w, from, filepath.ToSlash(filepath.Join(d.Path, p)), theirs, mine); err != nil {
+		if err := textdiff.Unified(w, from, filepath.ToSlash(filepath.Join(d.Path, p)), theirs, mine); err != nil {
 			return false, err
 		}
 	}
@@ -65,29 +64,6 @@ func Diff(w io.Writer, builtinFS fs.FS, builtin []generator.Entry, d *Dir) (bool
 		fmt.Fprintf(w, "# %d built-in files are not in %s and are used as they are\n", inherited, d.Path)
 	}
 	return differs, nil
-}
-
-// UnifiedDiff writes a unified diff from a to b, with 3 lines of context.
-// It writes nothing when they are equal.
-func UnifiedDiff(w io.Writer, fromName, toName string, a, b []byte) error {
-	if bytes.Equal(a, b) {
-		return nil
-	}
-	text, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A:        difflib.SplitLines(string(a)),
-		B:        difflib.SplitLines(string(b)),
-		FromFile: fromName,
-		ToFile:   toName,
-		Context:  3,
-	})
-	if err != nil {
-		return err
-	}
-	if !strings.HasSuffix(text, "\n") {
-		text += "\n"
-	}
-	_, err = io.WriteString(w, text)
-	return err
 }
 
 func sortFiles(fs generator.Files) {
