@@ -1,6 +1,7 @@
 package templatedir
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -166,4 +167,21 @@ func locate(d *Dir, msg string) Problem {
 		file = filepath.Join(d.Path, filepath.FromSlash(m[1]))
 	}
 	return Problem{File: file, Line: line, Msg: m[3]}
+}
+
+// Locate rewrites an error from loading or rendering d's templates so each
+// of its lines reads file:line: message, with the file as it is on disk.
+func (d *Dir) Locate(err error) error {
+	lines := strings.Split(err.Error(), "\n")
+	var out []string
+	for _, line := range lines {
+		if m := templateLocation.FindStringSubmatch(line); m != nil {
+			out = append(out, locate(d, line).String())
+		} else if len(out) == 0 {
+			out = append(out, line)
+		}
+		// The numbered rendered source after a Go syntax error is left
+		// out: check prints the problem, the source is one render away.
+	}
+	return errors.New(strings.Join(out, "\n"))
 }
