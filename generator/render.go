@@ -153,6 +153,19 @@ const (
 	OriginCustom  = "custom"
 )
 
+// Blocks returns the names of the named templates ({{block}} or {{define}})
+// in t, sorted: the sections a custom _*.tmpl file can override.
+func (t *Templates) Blocks() []string {
+	var out []string
+	for _, tt := range t.files.Templates() {
+		if name := tt.Name(); name != "" && !strings.HasSuffix(name, ".tmpl") {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Origin returns OriginBuiltin or OriginCustom.
 func (t *Templates) Origin() string { return t.origin }
 
