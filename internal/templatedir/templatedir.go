@@ -274,3 +274,9 @@ func MarshalManifest(entries []generator.Entry) ([]byte, error) {
 	}
 	return append([]byte(fmt.Sprintf(manifestHeader, strings.Join(names, ", "))), out...), nil
 }
+
+// Has reports whether the directory has a file at the slash-separated path p.
+func (d *Dir) Has(p string) bool {
+	_, err := fs.Stat(d.FS, p)
+	return err == nil
+}
