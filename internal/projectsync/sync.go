@@ -254,6 +254,10 @@ func plan(ctx context.Context, root string, files generator.Files, lock *generat
 		}
 		c := Change{Path: f.Path, Old: cur, New: f.Content, Mode: f.Mode}
 		switch {
+		case f.Path == generator.AnswersFile && cur != nil:
+			// The answers are sync's input, and the user's to format and
+			// comment as they like: sync never rewrites them.
+			continue
 		case f.Path == generator.LockFile:
 			if bytes.Equal(cur, f.Content) {
 				continue
