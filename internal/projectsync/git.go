@@ -176,10 +176,15 @@ func (r *repo) recordBase(ctx context.Context, dir string, files generator.Files
 	if err != nil {
 		return err
 	}
-	args := []string{"commit-tree", strings.TrimSpace(string(tree)), "-m", message}
+	treeID := strings.TrimSpace(string(tree))
+	args := []string{"commit-tree", treeID, "-m", message}
 	ref := r.ref()
 	old, err := runGit(ctx, dir, nil, nil, "rev-parse", "--verify", "--quiet", ref+"^{commit}")
 	if err == nil {
+		oldTree, err := runGit(ctx, dir, nil, nil, "rev-parse", ref+"^{tree}")
+		if err == nil && strings.TrimSpace(string(oldTree)) == treeID {
+			return nil // the base is already these files
+		}
 		args = append(args, "-p", strings.TrimSpace(string(old)))
 	}
 	commit, err := runGit(ctx, dir, env, nil, args...)
