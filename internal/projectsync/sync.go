@@ -148,7 +148,8 @@ func Sync(ctx context.Context, opts Options) (*Result, error) {
 			return nil, err
 		}
 		if len(dirty) > 0 {
-			return nil, fmt.Errorf("%s has uncommitted changes (%s); commit or stash them first so the sync can be reviewed and undone, or pass --allow-dirty",
+			slices.Sort(dirty)
+			return nil, fmt.Errorf("uncommitted changes in %s (%s); commit or stash them first so the sync can be reviewed and undone, or pass --allow-dirty",
 				root, summarize(dirty))
 		}
 	}

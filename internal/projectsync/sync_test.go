@@ -225,7 +225,7 @@ func TestSyncRefusesADirtyTree(t *testing.T) {
 	root := gitProject(t, ts)
 	write(t, root, "main.txt", "uncommitted\n")
 	_, _, err := runSync(t, root, ts, false)
-	require.ErrorContains(t, err, "has uncommitted changes (main.txt); commit or stash them first")
+	require.ErrorContains(t, err, "uncommitted changes in "+root+" (main.txt); commit or stash them first")
 	assert.Equal(t, "uncommitted\n", read(t, root, "main.txt"))
 
 	// An edit to the answers alone is how a sync is asked for.
