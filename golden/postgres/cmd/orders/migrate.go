@@ -28,6 +28,8 @@ func migrate(ctx context.Context, args []string, lookup func(string) (string, bo
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// A one-shot command needs no warm connections.
+	cfg.Database.MinConns, cfg.Database.MinIdleConns = 0, 0
 	store, err := postgres.Open(ctx, cfg.Database, log, prometheus.NewRegistry())
 	if err != nil {
 		return err

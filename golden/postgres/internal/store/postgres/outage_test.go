@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"example.com/orders/internal/items"
+	"example.com/orders/internal/metrics"
 	"example.com/orders/internal/pgtest"
 )
 
@@ -59,7 +60,7 @@ func TestOutageAndRecovery(t *testing.T) {
 	cfg.HealthCheckPeriod = 200 * time.Millisecond
 	cfg.ConnectTimeout = 5 * time.Second // longer than deadline+grace, so waiting for it fails the test
 	cfg.PingTimeout = 500 * time.Millisecond
-	s, _ := openStore(t, cfg)
+	s, reg := openStore(t, cfg)
 	svc := items.NewService(s)
 	const deadline = 500 * time.Millisecond
 
@@ -180,6 +181,10 @@ func TestOutageAndRecovery(t *testing.T) {
 		if _, err := svc.Get(context.Background(), id); err != nil {
 			t.Errorf("acknowledged write %s lost: %v", id, err)
 		}
+	}
+	connectErrors := metricFamily(t, reg, metrics.Namespace+"_db_connect_errors_total").GetMetric()[0].GetCounter().GetValue()
+	if connectErrors == 0 {
+		t.Error("db_connect_errors_total stayed 0 through refused connections")
 	}
 	t.Logf("%d writes acknowledged, %d failed fast during the outage", len(log.acked), log.failed.Load())
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -167,8 +168,8 @@ func (t *Tracer) TraceConnectEnd(ctx context.Context, data pgx.TraceConnectEndDa
 	if start, ok := ctx.Value(connectStartKey{}).(time.Time); ok {
 		t.connectDuration.Observe(time.Since(start).Seconds())
 	}
-	if data.Err == nil {
-		return
+	if data.Err == nil || errors.Is(data.Err, context.Canceled) {
+		return // canceled: the pool is closing or the caller left, not a failure
 	}
 	t.connectErrors.Inc()
 	now := time.Now().UnixNano()
