@@ -1,4 +1,14 @@
 package generator
 
-// componentManifest lists the performance components: cache, pools, load shedding, balancing, telemetry.
-var componentManifest = []Entry{}
+// componentManifest lists the performance components: cache, pools, load
+// shedding, balancing and telemetry. Each is a small internal package of the
+// generated service with its own tests and benchmarks.
+var componentManifest = []Entry{
+	{"service/internal/counter/counter.go.tmpl", "internal/counter/counter.go", Always, modeFile},
+	{"service/internal/counter/counter_test.go.tmpl", "internal/counter/counter_test.go", Always, modeFile},
+	{"service/internal/cache/cache.go.tmpl", "internal/cache/cache.go", IfCache, modeFile},
+	{"service/internal/cache/cache_test.go.tmpl", "internal/cache/cache_test.go", IfCache, modeFile},
+	{"service/internal/pool/pool.go.tmpl", "internal/pool/pool.go", Always, modeFile},
+	{"service/internal/pool/buffers.go.tmpl", "internal/pool/buffers.go", Always, modeFile},
+	{"service/internal/pool/pool_test.go.tmpl", "internal/pool/pool_test.go", Always, modeFile},
+}
