@@ -11,4 +11,6 @@ var componentManifest = []Entry{
 	{"service/internal/pool/pool.go.tmpl", "internal/pool/pool.go", Always, modeFile},
 	{"service/internal/pool/buffers.go.tmpl", "internal/pool/buffers.go", Always, modeFile},
 	{"service/internal/pool/pool_test.go.tmpl", "internal/pool/pool_test.go", Always, modeFile},
+	{"service/internal/limiter/limiter.go.tmpl", "internal/limiter/limiter.go", Always, modeFile},
+	{"service/internal/limiter/limiter_test.go.tmpl", "internal/limiter/limiter_test.go", Always, modeFile},
 }
