@@ -17,4 +17,7 @@ var componentManifest = []Entry{
 	{"service/internal/httpclient/httpclient_test.go.tmpl", "internal/httpclient/httpclient_test.go", Always, modeFile},
 	{"service/internal/lb/lb.go.tmpl", "internal/lb/lb.go", Always, modeFile},
 	{"service/internal/lb/lb_test.go.tmpl", "internal/lb/lb_test.go", Always, modeFile},
+	{"service/internal/memstats/memstats.go.tmpl", "internal/memstats/memstats.go", Always, modeFile},
+	{"service/internal/memstats/memlimit.go.tmpl", "internal/memstats/memlimit.go", Always, modeFile},
+	{"service/internal/memstats/memstats_test.go.tmpl", "internal/memstats/memstats_test.go", Always, modeFile},
 }
