@@ -47,9 +47,12 @@ type Plan struct {
 	// Root is the project directory.
 	Root string
 	// Fresh reports that Root does not exist or is an empty directory: the
-	// project is built in a temporary directory beside Root and renamed into
-	// place, so it appears whole or not at all.
+	// project is built in a temporary directory and renamed into place, so
+	// it appears whole or not at all.
 	Fresh bool
+	// existing reports that Root is an existing (empty) directory, which is
+	// kept: it may be someone's working directory.
+	existing bool
 	// Actions lists every file, sorted by path.
 	Actions []Action
 }
@@ -91,7 +94,7 @@ func PlanWrite(root string, files Files, force bool) (*Plan, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		plan.Fresh = true
 	case err != nil:
-		return nil, fmt.Errorf("output directory %s: %w", root, err)
+		return nil, fmt.Errorf("output directory %s: %w; choose another --output", root, err)
 	case !info.IsDir():
 		return nil, fmt.Errorf("output path %s is a file, not a directory; choose another --output", root)
 	default:
@@ -100,6 +103,7 @@ func PlanWrite(root string, files Files, force bool) (*Plan, error) {
 			return nil, fmt.Errorf("output directory %s: %w", root, err)
 		}
 		plan.Fresh = len(entries) == 0
+		plan.existing = true
 	}
 	if plan.Fresh {
 		for _, f := range files {
@@ -219,7 +223,14 @@ func (w Writer) Apply(ctx context.Context, plan *Plan) error {
 }
 
 func (w Writer) applyFresh(ctx context.Context, fsys FS, root string, plan *Plan) (err error) {
+	// A new root is built beside itself and renamed into place. An existing
+	// empty root is kept, and the tree is built inside it and moved up entry
+	// by entry, removing what was moved if anything fails.
 	parent := filepath.Dir(root)
+	base := filepath.Base(root)
+	if plan.existing {
+		parent, base = root, ""
+	}
 	created, err := mkdirParents(fsys, parent)
 	if err != nil {
 		return fmt.Errorf("create %s: %w; check that the directory is writable or choose another --output", parent, err)
@@ -229,7 +240,7 @@ func (w Writer) applyFresh(ctx context.Context, fsys FS, root string, plan *Plan
 			_ = fsys.RemoveAll(created)
 		}
 	}()
-	pattern := tempPrefix + filepath.Base(root) + "-"
+	pattern := tempPrefix + base + "-"
 	cleanStale(fsys, filepath.Join(parent, pattern+"*"))
 	tmp, err := fsys.MkdirTemp(parent, pattern)
 	if err != nil {
@@ -254,12 +265,36 @@ func (w Writer) applyFresh(ctx context.Context, fsys FS, root string, plan *Plan
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("generation interrupted; nothing was written: %w", err)
 	}
-	// rename(2) replaces an empty directory, which is what a fresh plan
-	// found at root, if anything.
-	if err := fsys.Rename(tmp, root); err != nil {
-		return fmt.Errorf("move the new project into %s: %w", root, err)
+	if !plan.existing {
+		if err := fsys.Rename(tmp, root); err != nil {
+			return fmt.Errorf("move the new project into %s: %w", root, err)
+		}
+		return nil
 	}
-	return nil
+	return moveEntries(fsys, tmp, root, plan)
+}
+
+// moveEntries moves the top-level entries of the tree built in tmp into
+// root, and on failure removes the ones it moved, leaving root empty again.
+func moveEntries(fsys FS, tmp, root string, plan *Plan) error {
+	var tops []string
+	seen := map[string]bool{}
+	for _, a := range plan.Actions {
+		top, _, _ := strings.Cut(a.File.Path, "/")
+		if !seen[top] {
+			seen[top] = true
+			tops = append(tops, top)
+		}
+	}
+	for i, top := range tops {
+		if err := fsys.Rename(filepath.Join(tmp, top), filepath.Join(root, top)); err != nil {
+			for _, moved := range tops[:i] {
+				_ = fsys.RemoveAll(filepath.Join(root, moved))
+			}
+			return fmt.Errorf("move the new project into %s: %w", root, err)
+		}
+	}
+	return fsys.Remove(tmp)
 }
 
 func (w Writer) applyInPlace(ctx context.Context, fsys FS, root string, plan *Plan) error {
