@@ -302,7 +302,10 @@ func (c *Cache[V]) Delete(key string) {
 // cancellation (other callers may still want the result), bounded by
 // Options.LoadTimeout; each caller stops waiting when its own ctx ends.
 // Errors are returned, not cached.
-func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(context.Context) (V, error)) (V, error) {
+//
+// load receives the key, so callers can pass one long-lived function (a
+// method value made once) and a hit allocates nothing.
+func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(ctx context.Context, key string) (V, error)) (V, error) {
 	if v, ok := c.Get(key); ok {
 		return v, nil
 	}
@@ -322,7 +325,7 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(context.
 		c.loads.Add(1)
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.loadTimeout)
 		defer cancel()
-		v, err := load(lctx)
+		v, err := load(lctx, key)
 		if err != nil {
 			return nil, err
 		}

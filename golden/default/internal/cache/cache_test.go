@@ -228,7 +228,7 @@ func TestGetOrLoadCollapsesConcurrentMisses(t *testing.T) {
 	c := mustNew(t, Options[string]{MaxEntries: 10})
 	var calls atomic.Int32
 	release := make(chan struct{})
-	load := func(context.Context) (string, error) {
+	load := func(context.Context, string) (string, error) {
 		calls.Add(1)
 		<-release
 		return "v", nil
@@ -268,15 +268,19 @@ func TestGetOrLoadCollapsesConcurrentMisses(t *testing.T) {
 func TestGetOrLoadErrorsAreNotCached(t *testing.T) {
 	c := mustNew(t, Options[int]{MaxEntries: 10})
 	boom := errors.New("boom")
-	if _, err := c.GetOrLoad(context.Background(), "k", func(context.Context) (int, error) { return 0, boom }); !errors.Is(err, boom) {
+	if _, err := c.GetOrLoad(context.Background(), "k", func(context.Context, string) (int, error) { return 0, boom }); !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want boom", err)
 	}
-	v, err := c.GetOrLoad(context.Background(), "k", func(context.Context) (int, error) { return 7, nil })
+	v, err := c.GetOrLoad(context.Background(), "k", func(context.Context, string) (int, error) { return 7, nil })
 	if err != nil || v != 7 {
 		t.Fatalf("GetOrLoad after an error = %d, %v; want 7, nil", v, err)
 	}
 	if v, ok := c.Get("k"); !ok || v != 7 {
 		t.Fatalf("Get after a successful load = %d, %v; want 7, true", v, ok)
+	}
+	// Each GetOrLoad miss counts once, not once per internal lookup.
+	if st := c.Stats(); st.Misses != 2 || st.Hits != 1 || st.Loads != 2 {
+		t.Fatalf("Stats() = %+v; want 2 misses, 1 hit, 2 loads", st)
 	}
 }
 
@@ -288,7 +292,7 @@ func TestDeleteDuringLoadDoesNotCacheStaleValue(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		v, err := c.GetOrLoad(context.Background(), "k", func(context.Context) (string, error) {
+		v, err := c.GetOrLoad(context.Background(), "k", func(context.Context, string) (string, error) {
 			close(loading)
 			<-finish
 			return "stale", nil
@@ -305,7 +309,7 @@ func TestDeleteDuringLoadDoesNotCacheStaleValue(t *testing.T) {
 		t.Fatalf("Get(k) = %q: a load that began before Delete cached its result", v)
 	}
 	// A caller after the delete starts its own load instead of joining.
-	v, err := c.GetOrLoad(context.Background(), "k", func(context.Context) (string, error) { return "fresh", nil })
+	v, err := c.GetOrLoad(context.Background(), "k", func(context.Context, string) (string, error) { return "fresh", nil })
 	if err != nil || v != "fresh" {
 		t.Fatalf("GetOrLoad after delete = %q, %v; want fresh", v, err)
 	}
@@ -321,7 +325,7 @@ func TestGetOrLoadHonorsCallerContext(t *testing.T) {
 		<-loaded
 		cancel()
 	}()
-	_, err := c.GetOrLoad(ctx, "k", func(context.Context) (int, error) {
+	_, err := c.GetOrLoad(ctx, "k", func(context.Context, string) (int, error) {
 		close(loaded)
 		<-release
 		return 1, nil

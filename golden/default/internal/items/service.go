@@ -25,6 +25,7 @@ type Service struct {
 	now          func() time.Time
 	batchWorkers int
 	cache        *cache.Cache[Encoded]
+	load         func(context.Context, string) (Encoded, error)
 }
 
 // An Option configures a Service.
@@ -49,6 +50,8 @@ func NewService(store Store, opts ...Option) *Service {
 	for _, o := range opts {
 		o(s)
 	}
+	// Made once: a method value built per call would allocate per GET.
+	s.load = s.loadEncoded
 	return s
 }
 
@@ -106,14 +109,17 @@ func (s *Service) GetEncoded(ctx context.Context, id string) (Encoded, error) {
 		return Encoded{}, ErrNotFound
 	}
 	if s.cache != nil {
-		return s.cache.GetOrLoad(ctx, id, func(ctx context.Context) (Encoded, error) {
-			it, err := s.store.Get(ctx, id)
-			if err != nil {
-				return Encoded{}, err
-			}
-			return Encode(it)
-		})
+		return s.cache.GetOrLoad(ctx, id, s.load)
 	}
+	it, err := s.store.Get(ctx, id)
+	if err != nil {
+		return Encoded{}, err
+	}
+	return Encode(it)
+}
+
+// loadEncoded reads an item from the store and encodes it, for the cache.
+func (s *Service) loadEncoded(ctx context.Context, id string) (Encoded, error) {
 	it, err := s.store.Get(ctx, id)
 	if err != nil {
 		return Encoded{}, err
