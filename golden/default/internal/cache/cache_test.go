@@ -80,6 +80,24 @@ func TestEvictionFollowsRecencyOrder(t *testing.T) {
 	}
 }
 
+// TestHotKeySurvivesAStreamOfColdKeys checks the recent-quarter shortcut:
+// a key read between every insert of a new key must never be evicted, in a
+// shard large enough that its hits mostly do not move it.
+func TestHotKeySurvivesAStreamOfColdKeys(t *testing.T) {
+	c := mustNew(t, Options[int]{MaxEntries: 100, Shards: 1})
+	c.Set("hot", 1)
+	for i := range 10_000 {
+		c.Set("cold"+strconv.Itoa(i), i)
+		if _, ok := c.Get("hot"); !ok {
+			t.Fatalf("hot key evicted after %d cold inserts", i+1)
+		}
+	}
+	// And a key read once, then never again, ages out like any other.
+	if _, ok := c.Get("cold0"); ok {
+		t.Fatal("a cold key outlived 10,000 newer ones in a 100-entry cache")
+	}
+}
+
 func TestSetOverwritesWithoutGrowing(t *testing.T) {
 	c := mustNew(t, Options[int]{MaxEntries: 2, Shards: 1})
 	for i := range 10 {
