@@ -22,6 +22,7 @@ func mustNew[V any](t testing.TB, o Options[V]) *Cache[V] {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(c.Close)
 	return c
 }
 
