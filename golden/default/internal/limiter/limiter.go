@@ -6,11 +6,11 @@
 // excess at once, so the admitted ones stay fast and rejected clients can
 // retry elsewhere or later.
 //
-// The cap adapts by AIMD, the rule TCP uses for its congestion window: each
-// request that completes faster than LatencyThreshold while the limit is in
-// use raises the limit by 1/limit (about +1 per limit's worth of requests),
-// and a slow or overloaded completion multiplies it by Backoff, at most once
-// per Cooldown. The limit stays within [Min, Max]; Max is the configured
+// The cap adapts by AIMD, the rule TCP uses for its congestion window. While
+// at least half the limit is in use, each request that completes faster than
+// LatencyThreshold raises the limit by 1/limit (about +1 per limit's worth of
+// requests) and a slower one multiplies it by Backoff, at most once per
+// Cooldown; a request that ends in Overload does so at any utilization. The limit stays within [Min, Max]; Max is the configured
 // ceiling.
 //
 // The API is transport-neutral: Acquire before the work, Token.Release after
@@ -159,13 +159,21 @@ func (t Token) Release(o Outcome) {
 		return
 	}
 	now := l.o.Now()
-	if o == Overload || now.Sub(t.start) > l.o.LatencyThreshold {
+	if o == Overload {
 		l.decrease(now)
 		return
 	}
-	// Only a limit that is being used is tested by a fast completion: a
-	// mostly idle server proves nothing about a higher limit.
-	if used*2 >= l.limit.Load() {
+	// Latency says something about the limit only while the limit is being
+	// used: a slow request on a mostly idle server is slow for its own
+	// reasons, and a fast one proves nothing about a higher limit. Without
+	// this, a quiet hour of occasional slow requests would ratchet the limit
+	// down and the next burst would be shed.
+	if used*2 < l.limit.Load() {
+		return
+	}
+	if now.Sub(t.start) > l.o.LatencyThreshold {
+		l.decrease(now)
+	} else {
 		l.increase()
 	}
 }

@@ -107,6 +107,19 @@ func TestLimitGrowsWhenFastAndUsedUpToTheCeiling(t *testing.T) {
 	}
 }
 
+func TestSlowRequestsOnAnIdleServerKeepTheLimit(t *testing.T) {
+	clock := &manualClock{}
+	l := mustNew(t, Options{Max: 100, Initial: 40, Cooldown: time.Nanosecond, Now: clock.Now})
+	for range 100 {
+		tok, _ := l.Acquire() // one at a time, each far over the threshold
+		clock.Advance(time.Second)
+		tok.Release(Success)
+	}
+	if l.Limit() != 40 {
+		t.Fatalf("limit = %d after slow requests at low utilization; want it unchanged at 40", l.Limit())
+	}
+}
+
 func TestLimitDoesNotGrowWhenIdle(t *testing.T) {
 	clock := &manualClock{}
 	l := mustNew(t, Options{Max: 100, Initial: 10, Now: clock.Now})
@@ -122,18 +135,18 @@ func TestLimitDoesNotGrowWhenIdle(t *testing.T) {
 
 func TestSlowCompletionsShrinkTheLimitOncePerCooldown(t *testing.T) {
 	clock := &manualClock{}
-	l := mustNew(t, Options{Max: 100, Initial: 100, Min: 5, LatencyThreshold: 50 * time.Millisecond, Backoff: 0.5, Now: clock.Now})
+	l := mustNew(t, Options{Max: 20, Initial: 20, Min: 5, LatencyThreshold: 50 * time.Millisecond, Backoff: 0.5, Now: clock.Now})
 	var toks []Token
 	for range 10 {
 		tok, _ := l.Acquire()
 		toks = append(toks, tok)
 	}
-	clock.Advance(time.Second) // all ten were slow
+	clock.Advance(time.Second) // all ten were slow, with half the limit in use
 	for _, tok := range toks {
 		tok.Release(Success)
 	}
-	if l.Limit() != 50 {
-		t.Fatalf("limit = %d after one burst of slow requests; want one halving to 50", l.Limit())
+	if l.Limit() != 10 {
+		t.Fatalf("limit = %d after one burst of slow requests; want one halving to 10", l.Limit())
 	}
 	for range 10 {
 		tok, _ := l.Acquire()
