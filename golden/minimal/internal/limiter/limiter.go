@@ -158,9 +158,8 @@ func (t Token) Release(o Outcome) {
 	if o == Ignore {
 		return
 	}
-	now := l.o.Now()
 	if o == Overload {
-		l.decrease(now)
+		l.decrease(l.o.Now())
 		return
 	}
 	// Latency says something about the limit only while the limit is being
@@ -171,7 +170,7 @@ func (t Token) Release(o Outcome) {
 	if used*2 < l.limit.Load() {
 		return
 	}
-	if now.Sub(t.start) > l.o.LatencyThreshold {
+	if now := l.o.Now(); now.Sub(t.start) > l.o.LatencyThreshold {
 		l.decrease(now)
 	} else {
 		l.increase()
