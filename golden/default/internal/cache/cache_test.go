@@ -99,6 +99,61 @@ func TestHotKeySurvivesAStreamOfColdKeys(t *testing.T) {
 	}
 }
 
+// TestMatchesAReferenceLRU drives one small shard (where every hit moves
+// the entry) and a plain slice-based LRU with the same random operations;
+// they must agree on every lookup, so slot reuse after evictions, deletes and
+// overwrites never corrupts the order.
+func TestMatchesAReferenceLRU(t *testing.T) {
+	const capacity = 3
+	c := mustNew(t, Options[int]{MaxEntries: capacity, Shards: 1})
+	var ref []string // most recent first
+	refIndex := func(k string) int {
+		for i, r := range ref {
+			if r == k {
+				return i
+			}
+		}
+		return -1
+	}
+	refTouch := func(k string) {
+		if i := refIndex(k); i >= 0 {
+			ref = append(ref[:i], ref[i+1:]...)
+		}
+		ref = append([]string{k}, ref...)
+		if len(ref) > capacity {
+			ref = ref[:capacity]
+		}
+	}
+	values := map[string]int{}
+	r := rand.New(rand.NewPCG(7, 7))
+	for op := range 20_000 {
+		k := strconv.Itoa(r.IntN(6))
+		switch r.IntN(4) {
+		case 0:
+			c.Delete(k)
+			if i := refIndex(k); i >= 0 {
+				ref = append(ref[:i], ref[i+1:]...)
+			}
+		case 1:
+			c.Set(k, op)
+			values[k] = op
+			refTouch(k)
+		default:
+			v, ok := c.Get(k)
+			want := refIndex(k) >= 0
+			if ok != want || (ok && v != values[k]) {
+				t.Fatalf("op %d: Get(%s) = %d, %v; reference LRU %v has it: %v (value %d)", op, k, v, ok, ref, want, values[k])
+			}
+			if ok {
+				refTouch(k)
+			}
+		}
+		if c.Len() != len(ref) {
+			t.Fatalf("op %d: Len() = %d, reference holds %d", op, c.Len(), len(ref))
+		}
+	}
+}
+
 func TestSetOverwritesWithoutGrowing(t *testing.T) {
 	c := mustNew(t, Options[int]{MaxEntries: 2, Shards: 1})
 	for i := range 10 {
@@ -200,13 +255,17 @@ func TestHashCollisionReplaces(t *testing.T) {
 	s.mu.Lock()
 	s.set(h, "a", "A", 0, 0)
 	s.set(h, "b", "B", 0, 0) // "b" pretends to hash like "a"
-	aFound, bFound := s.find(h, "a", 0), s.find(h, "b", 0)
+	aSlot, bSlot := s.find(h, "a", 0), s.find(h, "b", 0)
+	var bValue string
+	if bSlot != 0 {
+		bValue = s.entries[bSlot].value
+	}
 	s.mu.Unlock()
-	if aFound != nil {
+	if aSlot != 0 {
 		t.Fatal(`"a" still found after a colliding key replaced it`)
 	}
-	if bFound == nil || bFound.value != "B" {
-		t.Fatalf(`colliding key "b" not stored: %+v`, bFound)
+	if bSlot == 0 || bValue != "B" {
+		t.Fatalf(`colliding key "b" not stored: slot %d, value %q`, bSlot, bValue)
 	}
 	if v, ok := c.Get("a"); ok {
 		t.Fatalf("Get(a) = %q: served another key's value", v)
