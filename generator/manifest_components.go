@@ -7,7 +7,7 @@ var componentManifest = []Entry{
 	// The items Service's own tests cover what the components add to it:
 	// cache-aside reads and the bounded batch get.
 	{"service/internal/items/service_test.go.tmpl", "internal/items/service_test.go", Always, modeFile},
-	{"service/internal/config/components_test.go.tmpl", "internal/config/components_test.go", Always, modeFile},
+	{"service/internal/config/settings_test.go.tmpl", "internal/config/settings_test.go", Always, modeFile},
 	{"service/cmd/components_test.go.tmpl", "cmd/{{.Name}}/components_test.go", IfHTTP, modeFile},
 	{"service/internal/httpapi/perf_test.go.tmpl", "internal/httpapi/perf_test.go", IfHTTP, modeFile},
 	{"service/internal/counter/counter.go.tmpl", "internal/counter/counter.go", Always, modeFile},
