@@ -566,11 +566,29 @@ func fill(c lru) {
 	}
 }
 
-// run drives op from every parallel goroutine over seq; each goroutine
+// goroutinesPerCPU are the concurrency levels the parallel benchmarks run
+// at: one goroutine per CPU, as a worker pool has, and 16 per CPU, as a
+// server in the middle of many requests has. The second is where one mutex
+// hurts most: its waiters park, and every unlock hands the lock over through
+// the scheduler, while the shards are rarely contended at all.
+var goroutinesPerCPU = []int{1, 16}
+
+// levels runs bench once per concurrency level and implementation, with the
+// implementations alternating inside each level.
+func levels(b *testing.B, bench func(b *testing.B, impl lru, perCPU int)) {
+	for _, perCPU := range goroutinesPerCPU {
+		for _, impl := range implementations(b) {
+			b.Run(fmt.Sprintf("%s/g%d", impl.name, perCPU), func(b *testing.B) { bench(b, impl.c, perCPU) })
+		}
+	}
+}
+
+// run drives op from perCPU goroutines per CPU over seq; each goroutine
 // starts at its own offset so they do not walk the sequence in lockstep.
-func run(b *testing.B, seq []int, op func(i int, key string)) {
+func run(b *testing.B, perCPU int, seq []int, op func(i int, key string)) {
 	var offset atomic.Uint32
 	b.ReportAllocs()
+	b.SetParallelism(perCPU)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		i := int(offset.Add(7919)) * 131
@@ -587,52 +605,43 @@ func run(b *testing.B, seq []int, op func(i int, key string)) {
 
 func BenchmarkGetParallel(b *testing.B) {
 	seq := uniformSeq(benchEntries)
-	for _, impl := range implementations(b) {
-		fill(impl.c)
-		b.Run(impl.name, func(b *testing.B) {
-			run(b, seq, func(_ int, k string) { impl.c.Get(k) })
-		})
-	}
+	levels(b, func(b *testing.B, c lru, perCPU int) {
+		fill(c)
+		run(b, perCPU, seq, func(_ int, k string) { c.Get(k) })
+	})
 }
 
 func BenchmarkSetParallel(b *testing.B) {
 	seq := uniformSeq(benchKeys)
-	for _, impl := range implementations(b) {
-		b.Run(impl.name, func(b *testing.B) {
-			run(b, seq, func(_ int, k string) { impl.c.Set(k, benchValue) })
-		})
-	}
+	levels(b, func(b *testing.B, c lru, perCPU int) {
+		run(b, perCPU, seq, func(_ int, k string) { c.Set(k, benchValue) })
+	})
 }
 
-// BenchmarkMixed is 90% gets and 10% sets over the cached key space.
+// BenchmarkMixed is 90 % Get and 10 % Set over keys that are all cached.
 func BenchmarkMixed(b *testing.B) {
 	seq := uniformSeq(benchEntries)
-	for _, impl := range implementations(b) {
-		fill(impl.c)
-		b.Run(impl.name+"/90get-10set", func(b *testing.B) {
-			run(b, seq, func(i int, k string) {
-				if i%10 == 0 {
-					impl.c.Set(k, benchValue)
-				} else {
-					impl.c.Get(k)
-				}
-			})
+	levels(b, func(b *testing.B, c lru, perCPU int) {
+		fill(c)
+		run(b, perCPU, seq, func(i int, k string) {
+			if i%10 == 0 {
+				c.Set(k, benchValue)
+			} else {
+				c.Get(k)
+			}
 		})
-	}
+	})
 }
 
-// BenchmarkZipf reads Zipf-distributed keys from a key space four times the
-// capacity and sets on a miss, as a read-through cache does: a few hot keys
-// take most requests, which is where one lock hurts most.
+// BenchmarkZipf reads Zipf-distributed keys, as real traffic does, and sets
+// the ones it misses (cache-aside).
 func BenchmarkZipf(b *testing.B) {
 	seq := zipfSeq()
-	for _, impl := range implementations(b) {
-		b.Run(impl.name, func(b *testing.B) {
-			run(b, seq, func(_ int, k string) {
-				if _, ok := impl.c.Get(k); !ok {
-					impl.c.Set(k, benchValue)
-				}
-			})
+	levels(b, func(b *testing.B, c lru, perCPU int) {
+		run(b, perCPU, seq, func(_ int, k string) {
+			if _, ok := c.Get(k); !ok {
+				c.Set(k, benchValue)
+			}
 		})
-	}
+	})
 }
