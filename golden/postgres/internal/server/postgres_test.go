@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"example.com/orders/internal/cache"
 	"example.com/orders/internal/config"
 	"example.com/orders/internal/items"
 	"example.com/orders/internal/metrics"
@@ -49,7 +50,15 @@ func TestDatabaseOutage(t *testing.T) {
 	if _, err := postgres.Migrate(context.Background(), store.Pool()); err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(cfg, log, items.NewService(store), m)
+	var opts []items.Option
+	// The cache in front, as in production: misses must still fail fast.
+	itemCache, err := cache.New(cache.Options[items.Encoded]{MaxEntries: 1000, TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(itemCache.Close)
+	opts = append(opts, items.WithCache(itemCache))
+	srv := server.New(cfg, log, items.NewService(store, opts...), m)
 	if err := srv.Listen(); err != nil {
 		t.Fatal(err)
 	}
@@ -152,9 +161,10 @@ func TestDatabaseOutage(t *testing.T) {
 		})
 	}
 
+	// Probes read IDs no cache can hold, so each one needs the database.
 	check503 := func(phase string) {
 		t.Helper()
-		code, header, body := do(http.MethodGet, api+"/"+id, "")
+		code, header, body := do(http.MethodGet, api+"/"+items.NewID(), "")
 		if code != http.StatusServiceUnavailable || header.Get("Retry-After") == "" {
 			t.Errorf("%s: GET = %d %q (Retry-After %q), want 503 with Retry-After", phase, code, body, header.Get("Retry-After"))
 		}

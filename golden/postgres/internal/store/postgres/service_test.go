@@ -5,7 +5,9 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
+	"example.com/orders/internal/cache"
 	"example.com/orders/internal/items"
 )
 
@@ -17,7 +19,14 @@ import (
 func TestServiceReadsItsWrites(t *testing.T) {
 	ctx := context.Background()
 	s, _, _ := migratedStore(t)
-	svc := items.NewService(s)
+	var opts []items.Option
+	c, err := cache.New(cache.Options[items.Encoded]{MaxEntries: 1000, TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	opts = append(opts, items.WithCache(c))
+	svc := items.NewService(s, opts...)
 
 	for round := range 20 {
 		it, err := svc.Create(ctx, items.NewItem{Name: "hot", Quantity: int64(round)})
