@@ -1,7 +1,7 @@
 # perfgen's build, test and golden targets. `make test` is what CI runs.
 SHELL := /bin/bash
 GO ?= go
-STATICCHECK_VERSION := 2025.1.1
+STATICCHECK_VERSION := v0.8.2
 BIN := $(CURDIR)/bin
 
 .PHONY: build test unit e2e golden tools clean

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -49,11 +50,15 @@ func ReadAnswers(name string, r io.Reader, base Spec) (Spec, error) {
 	return s.Normalize(), nil
 }
 
+var goTypeSuffix = regexp.MustCompile(` in type [\w.]+`)
+
 // yamlMessage turns the YAML library's multi-line errors into one line.
 func yamlMessage(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
-		return strings.Join(te.Errors, "; ")
+		msg = strings.Join(te.Errors, "; ")
 	}
-	return strings.TrimPrefix(err.Error(), "yaml: ")
+	// The Go type a key failed to decode into means nothing to the user.
+	return goTypeSuffix.ReplaceAllString(msg, "")
 }

@@ -27,14 +27,19 @@ func formatGo(template string, src []byte) ([]byte, error) {
 	if err != nil {
 		return nil, syntaxError(template, src, err)
 	}
+	type unused struct{ name, path string }
+	var drop []unused
 	for _, spec := range f.Imports {
 		p, err := strconv.Unquote(spec.Path.Value)
 		if err != nil {
 			return nil, fmt.Errorf("template %s: rendered Go has a malformed import %s", template, spec.Path.Value)
 		}
 		if !usesImport(f, spec, p) {
-			astutil.DeleteNamedImport(fset, f, name(spec), p)
+			drop = append(drop, unused{name(spec), p})
 		}
+	}
+	for _, u := range drop {
+		astutil.DeleteNamedImport(fset, f, u.name, u.path)
 	}
 	var buf bytes.Buffer
 	if err := format.Node(&buf, fset, f); err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Op is what writing does to one file.
@@ -47,9 +48,12 @@ type Plan struct {
 	// Root is the project directory.
 	Root string
 	// Fresh reports that Root does not exist or is an empty directory: the
-	// project is built in a temporary directory beside Root and renamed into
-	// place, so it appears whole or not at all.
+	// project is built in a temporary directory and renamed into place, so
+	// it appears whole or not at all.
 	Fresh bool
+	// existing reports that Root is an existing (empty) directory, which is
+	// kept: it may be someone's working directory.
+	existing bool
 	// Actions lists every file, sorted by path.
 	Actions []Action
 }
@@ -86,21 +90,12 @@ func PlanWrite(root string, files Files, force bool) (*Plan, error) {
 			return nil, fmt.Errorf("refusing to write %s: the path leaves the project root", f.Path)
 		}
 	}
-	info, err := os.Stat(root)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		plan.Fresh = true
-	case err != nil:
-		return nil, fmt.Errorf("output directory %s: %w", root, err)
-	case !info.IsDir():
-		return nil, fmt.Errorf("output path %s is a file, not a directory; choose another --output", root)
-	default:
-		entries, err := os.ReadDir(root)
-		if err != nil {
-			return nil, fmt.Errorf("output directory %s: %w", root, err)
-		}
-		plan.Fresh = len(entries) == 0
+	exists, empty, err := inspectRoot(root)
+	if err != nil {
+		return nil, err
 	}
+	plan.Fresh = !exists || empty
+	plan.existing = exists
 	if plan.Fresh {
 		for _, f := range files {
 			plan.Actions = append(plan.Actions, Action{File: f, Op: Create})
@@ -123,6 +118,52 @@ func PlanWrite(root string, files Files, force bool) (*Plan, error) {
 			root, len(conflicts), strings.Join(conflicts, ", "))
 	}
 	return plan, nil
+}
+
+// CheckOutputDir reports whether root can hold a new project: it is not a
+// file, no parent is a file, and unless force is set it does not exist or is
+// empty. It lets a prompt reject a directory before anything is rendered;
+// PlanWrite makes the same checks and also lists the files it would replace.
+func CheckOutputDir(root string, force bool) error {
+	exists, empty, err := inspectRoot(root)
+	if err != nil {
+		return err
+	}
+	if exists && !empty && !force {
+		return fmt.Errorf("target directory %s exists and is not empty; choose another directory or use --force to write into it", root)
+	}
+	return nil
+}
+
+// inspectRoot reports whether the project directory root exists and is
+// empty, and refuses a root that is, or runs through, a file.
+func inspectRoot(root string) (exists, empty bool, err error) {
+	info, err := os.Stat(root)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, true, nil
+	case errors.Is(err, syscall.ENOTDIR):
+		return false, false, fmt.Errorf("output directory %s cannot be created: %s is a file, not a directory; choose another --output", root, fileAncestor(root))
+	case err != nil:
+		return false, false, fmt.Errorf("output directory %s: %w; choose another --output", root, err)
+	case !info.IsDir():
+		return false, false, fmt.Errorf("output path %s is a file, not a directory; choose another --output", root)
+	}
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return false, false, fmt.Errorf("output directory %s: %w", root, err)
+	}
+	return true, len(entries) == 0, nil
+}
+
+// fileAncestor returns the nearest ancestor of path that exists, which for a
+// path that fails with ENOTDIR is the file in the way.
+func fileAncestor(path string) string {
+	for d := filepath.Dir(path); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || filepath.Dir(d) == d {
+			return d
+		}
+	}
 }
 
 // compare decides what writing f over the file at name does.
@@ -219,7 +260,14 @@ func (w Writer) Apply(ctx context.Context, plan *Plan) error {
 }
 
 func (w Writer) applyFresh(ctx context.Context, fsys FS, root string, plan *Plan) (err error) {
+	// A new root is built beside itself and renamed into place. An existing
+	// empty root is kept, and the tree is built inside it and moved up entry
+	// by entry, removing what was moved if anything fails.
 	parent := filepath.Dir(root)
+	base := filepath.Base(root)
+	if plan.existing {
+		parent, base = root, ""
+	}
 	created, err := mkdirParents(fsys, parent)
 	if err != nil {
 		return fmt.Errorf("create %s: %w; check that the directory is writable or choose another --output", parent, err)
@@ -229,7 +277,7 @@ func (w Writer) applyFresh(ctx context.Context, fsys FS, root string, plan *Plan
 			_ = fsys.RemoveAll(created)
 		}
 	}()
-	pattern := tempPrefix + filepath.Base(root) + "-"
+	pattern := tempPrefix + base + "-"
 	cleanStale(fsys, filepath.Join(parent, pattern+"*"))
 	tmp, err := fsys.MkdirTemp(parent, pattern)
 	if err != nil {
@@ -254,12 +302,36 @@ func (w Writer) applyFresh(ctx context.Context, fsys FS, root string, plan *Plan
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("generation interrupted; nothing was written: %w", err)
 	}
-	// rename(2) replaces an empty directory, which is what a fresh plan
-	// found at root, if anything.
-	if err := fsys.Rename(tmp, root); err != nil {
-		return fmt.Errorf("move the new project into %s: %w", root, err)
+	if !plan.existing {
+		if err := fsys.Rename(tmp, root); err != nil {
+			return fmt.Errorf("move the new project into %s: %w", root, err)
+		}
+		return nil
 	}
-	return nil
+	return moveEntries(fsys, tmp, root, plan)
+}
+
+// moveEntries moves the top-level entries of the tree built in tmp into
+// root, and on failure removes the ones it moved, leaving root empty again.
+func moveEntries(fsys FS, tmp, root string, plan *Plan) error {
+	var tops []string
+	seen := map[string]bool{}
+	for _, a := range plan.Actions {
+		top, _, _ := strings.Cut(a.File.Path, "/")
+		if !seen[top] {
+			seen[top] = true
+			tops = append(tops, top)
+		}
+	}
+	for i, top := range tops {
+		if err := fsys.Rename(filepath.Join(tmp, top), filepath.Join(root, top)); err != nil {
+			for _, moved := range tops[:i] {
+				_ = fsys.RemoveAll(filepath.Join(root, moved))
+			}
+			return fmt.Errorf("move the new project into %s: %w", root, err)
+		}
+	}
+	return fsys.Remove(tmp)
 }
 
 func (w Writer) applyInPlace(ctx context.Context, fsys FS, root string, plan *Plan) error {

@@ -1,1 +1,76 @@
 package config
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := vars[k]
+		return v, ok
+	}
+}
+
+func TestDefaultsAreValid(t *testing.T) {
+	cfg, err := Load(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatalf("Load with nothing set: %v", err)
+	}
+	if cfg != Default() {
+		t.Fatalf("Load() = %+v, want Default() %+v", cfg, Default())
+	}
+	if !strings.HasPrefix(cfg.AdminAddr, "127.0.0.1:") {
+		t.Fatalf("admin address %q must default to loopback", cfg.AdminAddr)
+	}
+}
+
+func TestEnvironmentAndFlags(t *testing.T) {
+	vars := map[string]string{
+		EnvPrefix + "ADMIN_ADDR":       ":9999",
+		EnvPrefix + "LOG_LEVEL":        "debug",
+		EnvPrefix + "SHUTDOWN_TIMEOUT": "3s",
+	}
+	cfg, err := Load([]string{"-shutdown-timeout", "7s"}, env(vars), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.AdminAddr != ":9999" {
+		t.Errorf("AdminAddr = %q, want the environment's :9999", cfg.AdminAddr)
+	}
+	if cfg.LogLevel != slog.LevelDebug {
+		t.Errorf("LogLevel = %v, want debug", cfg.LogLevel)
+	}
+	if cfg.ShutdownTimeout != 7*time.Second {
+		t.Errorf("ShutdownTimeout = %v, want the flag's 7s over the environment's 3s", cfg.ShutdownTimeout)
+	}
+}
+
+func TestInvalidValues(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		vars map[string]string
+		want string
+	}{
+		{"bad duration in env", nil, map[string]string{EnvPrefix + "SHUTDOWN_TIMEOUT": "soon"}, "not a duration"},
+		{"negative duration", []string{"-shutdown-timeout", "-1s"}, nil, "must be positive"},
+		{"bad address", []string{"-admin-addr", "nohost"}, nil, "want host:port"},
+		{"bad log level", []string{"-log-level", "loud"}, nil, "log level"},
+		{"stray argument", []string{"serve"}, nil, "unexpected argument"},
+		{"bad integer in env", nil, map[string]string{EnvPrefix + "MAX_BODY_BYTES": "1MB"}, "not an integer"},
+		{"zero body limit", []string{"-max-body-bytes", "0"}, nil, "must be positive"},
+		{"handler outlives write", []string{"-handler-timeout", "20s", "-write-timeout", "10s"}, nil, "shorter than write-timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(tt.args, env(tt.vars), io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Load error = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}

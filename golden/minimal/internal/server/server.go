@@ -59,7 +59,10 @@ func (s *Server) newPublicServer() *http.Server {
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	return &http.Server{
-		Handler:           s.metrics.Instrument(s.recoverPanics(s.withDeadline(mux))),
+		// withDeadline is outermost because it copies the request: the
+		// metrics middleware must see the copy the mux records its route
+		// pattern in.
+		Handler:           s.withDeadline(s.metrics.Instrument(s.recoverPanics(mux))),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,
@@ -196,7 +199,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	case serveErr = <-errc:
 	}
 	s.ready.Store(false)
-	s.log.Info("shutting down", "delay", s.cfg.ShutdownDelay, "timeout", s.cfg.ShutdownTimeout)
+	s.log.Info("shutting down", "delay", s.cfg.ShutdownDelay.String(), "timeout", s.cfg.ShutdownTimeout.String())
 	if serveErr == nil && s.cfg.ShutdownDelay > 0 {
 		time.Sleep(s.cfg.ShutdownDelay)
 	}

@@ -1,0 +1,115 @@
+// Package e2e generates projects and proves they build, vet and pass their
+// own tests. It runs only when PERFGEN_E2E=1 (make e2e sets it), because it
+// compiles many projects and needs the Go module proxy or a warm module cache.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/perfgen/perfgen/generator"
+	"github.com/perfgen/perfgen/templates"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv("PERFGEN_E2E") != "1" {
+		fmt.Println("e2e: skipped; run `make e2e` (PERFGEN_E2E=1) to generate and build projects")
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// generate renders spec and writes it to a new directory under t's temp dir.
+func generate(t *testing.T, spec generator.Spec) string {
+	t.Helper()
+	files, err := generator.Render(templates.FS, spec)
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), spec.Name)
+	plan, err := generator.PlanWrite(dir, files, false)
+	require.NoError(t, err)
+	require.NoError(t, generator.Writer{}.Apply(context.Background(), plan))
+	return dir
+}
+
+// goCmd runs the go command in dir and fails the test with its output.
+func goCmd(t *testing.T, dir string, timeout time.Duration, args ...string) string {
+	t.Helper()
+	return run(t, dir, timeout, "go", args...)
+}
+
+func run(t *testing.T, dir string, timeout time.Duration, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s %s in %s:\n%s", name, strings.Join(args, " "), dir, out)
+	return string(out)
+}
+
+// goldenSpec reads a golden case's answers.
+func goldenSpec(t *testing.T, name string) generator.Spec {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "golden", name, generator.AnswersFile))
+	require.NoError(t, err)
+	defer f.Close()
+	spec, err := generator.ReadAnswers(generator.AnswersFile, f, generator.DefaultSpec(name))
+	require.NoError(t, err)
+	return spec
+}
+
+// TestGoldenProjects builds, vets, lints and tests every golden case under
+// the race detector, the way a user's CI would.
+func TestGoldenProjects(t *testing.T) {
+	entries, err := os.ReadDir(filepath.Join("..", "golden"))
+	require.NoError(t, err)
+	staticcheck, err := exec.LookPath("staticcheck")
+	require.NoError(t, err, "staticcheck is not on PATH; `make e2e` installs it into bin/")
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		t.Run(e.Name(), func(t *testing.T) {
+			dir := generate(t, goldenSpec(t, e.Name()))
+			goCmd(t, dir, 5*time.Minute, "mod", "tidy")
+			goCmd(t, dir, 5*time.Minute, "build", "./...")
+			goCmd(t, dir, 5*time.Minute, "vet", "./...")
+			run(t, dir, 5*time.Minute, staticcheck, "./...")
+			goCmd(t, dir, 10*time.Minute, "test", "-race", "-count=1", "./...")
+			goCmd(t, dir, 10*time.Minute, "test", "-run", "^$", "-bench", ".", "-benchtime", "100x", "-benchmem", "./...")
+		})
+	}
+}
+
+// TestOptionMatrix builds and vets (which type-checks the tests too) a
+// project for every combination of the options that change Go code.
+func TestOptionMatrix(t *testing.T) {
+	for _, transport := range generator.Transports {
+		for _, store := range generator.Stores {
+			for _, cache := range []bool{false, true} {
+				for _, deploy := range [][]generator.Deploy{nil, generator.Deploys} {
+					name := fmt.Sprintf("m-%s-%s-cache%t-deploy%d", transport, store, cache, len(deploy))
+					t.Run(name, func(t *testing.T) {
+						t.Parallel()
+						spec := generator.DefaultSpec(name)
+						spec.Transport, spec.Store, spec.Cache, spec.Deploy = transport, store, cache, deploy
+						dir := generate(t, spec)
+						goCmd(t, dir, 5*time.Minute, "mod", "tidy")
+						goCmd(t, dir, 5*time.Minute, "build", "./...")
+						goCmd(t, dir, 5*time.Minute, "vet", "./...")
+					})
+				}
+			}
+		}
+	}
+}
