@@ -2,6 +2,7 @@ package generator
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -10,6 +11,8 @@ import (
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
+
+	"github.com/perfgen/perfgen/internal/protobuild"
 )
 
 // A File is one rendered file of a project.
@@ -90,6 +93,8 @@ func Parse(fsys fs.FS, manifest []Entry) (*Templates, error) {
 }
 
 // Render validates spec and renders the files of the project it describes.
+// Rendered .proto files are compiled in memory, and their generated Go code
+// is part of the result.
 func (t *Templates) Render(spec Spec) (Files, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
@@ -127,7 +132,54 @@ func (t *Templates) Render(spec Spec) (Files, error) {
 		}
 		out = append(out, File{Path: rel, Content: content, Mode: e.Mode})
 	}
+	generated, err := compileProtos(out)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range generated {
+		if prev, dup := seen[f.Path]; dup {
+			return nil, fmt.Errorf("template %s writes %s, which is generated from a .proto file", prev, f.Path)
+		}
+		out = append(out, f)
+	}
 	slices.SortFunc(out, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	return out, nil
+}
+
+// compileProtos compiles the rendered .proto files and returns the Go files
+// generated from them, beside each .proto. It calls what `perfgen proto`
+// calls, with the same import root the project's //go:generate line gives
+// it, so regenerating an untouched project changes nothing.
+func compileProtos(files Files) (Files, error) {
+	sources := map[string][]byte{}
+	for _, f := range files {
+		if path.Ext(f.Path) != ".proto" {
+			continue
+		}
+		rel, ok := strings.CutPrefix(f.Path, ProtoRoot+"/")
+		if !ok {
+			return nil, fmt.Errorf("rendered %s is outside %s, the import root .proto files are compiled from; move it there", f.Path, ProtoRoot)
+		}
+		sources[rel] = f.Content
+	}
+	if len(sources) == 0 {
+		return nil, nil
+	}
+	generated, err := protobuild.Generate(sources)
+	var ce *protobuild.CompileError
+	if errors.As(err, &ce) {
+		for i, d := range ce.Diagnostics {
+			ce.Diagnostics[i].File = ProtoRoot + "/" + d.File
+		}
+		return nil, fmt.Errorf("rendered .proto files do not compile:\n%w", ce)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("generate Go code from the rendered .proto files: %w", err)
+	}
+	out := make(Files, len(generated))
+	for i, f := range generated {
+		out[i] = File{Path: ProtoRoot + "/" + f.Path, Content: f.Content, Mode: modeFile}
+	}
 	return out, nil
 }
 
