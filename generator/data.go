@@ -76,6 +76,8 @@ type Data struct {
 	Proto ProtoAPI
 	// ProtoRoot is the import root of the project's .proto files.
 	ProtoRoot string
+	// Deployment holds the settings the deployment outputs share.
+	Deployment Deployment
 
 	// Answers is the project's answers file, as written to .perfgen.yaml.
 	Answers string
@@ -90,7 +92,7 @@ func NewData(s Spec) (*Data, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Data{
+	d := &Data{
 		Name:      s.Name,
 		Module:    s.Module,
 		GoVersion: GoVersion,
@@ -112,7 +114,9 @@ func NewData(s Spec) (*Data, error) {
 		ProtoRoot: ProtoRoot,
 		Answers:   string(answers),
 		Spec:      s,
-	}, nil
+	}
+	d.Deployment = newDeployment(d)
+	return d, nil
 }
 
 // ProtoRoot is the import root of a generated project's .proto files, as

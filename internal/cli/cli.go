@@ -189,6 +189,8 @@ The answers are saved in the project's .perfgen.yaml.`,
 	root.AddCommand(
 		newNewCmd(env),
 		newProtoCmd(env),
+		newSyncCmd(env),
+		newTemplatesCmd(env),
 		newVersionCmd(env),
 	)
 
