@@ -16,18 +16,25 @@ import (
 // perfgen on PATH and no protoc anywhere, and keep a project that builds and
 // passes its tests.
 func TestGoGenerateRegeneratesProto(t *testing.T) {
-	// A freshly built perfgen, alone on PATH with the go command.
+	// A freshly built perfgen, alone on PATH with go and git: no protoc.
 	bin := t.TempDir()
-	goTool, err := exec.LookPath("go")
-	require.NoError(t, err)
 	goCmd(t, "..", 5*time.Minute, "build", "-o", filepath.Join(bin, "perfgen"), ".")
-	path := bin + string(os.PathListSeparator) + filepath.Dir(goTool)
-	t.Setenv("PATH", path)
-	_, err = exec.LookPath("protoc")
+	for _, tool := range []string{"go", "git"} {
+		p, err := exec.LookPath(tool)
+		require.NoError(t, err)
+		require.NoError(t, os.Symlink(p, filepath.Join(bin, tool)))
+	}
+	t.Setenv("PATH", bin)
+	_, err := exec.LookPath("protoc")
 	require.Error(t, err, "protoc must not be on PATH: the point is that it is not needed")
 
-	spec := goldenSpec(t, "default")
-	dir := generate(t, spec)
+	// The project as perfgen new leaves it, committed as a user would.
+	dir := generate(t, goldenSpec(t, "default"))
+	goCmd(t, dir, 5*time.Minute, "mod", "tidy")
+	run(t, dir, time.Minute, "git", "init", "-q")
+	run(t, dir, time.Minute, "git", "add", "-A")
+	run(t, dir, time.Minute, "git", "-c", "user.name=perfgen", "-c", "user.email=e2e@perfgen.invalid", "commit", "-qm", "generated")
+
 	apiDir := filepath.Join(dir, "api", "proto", "demo", "v1")
 	protoFile := filepath.Join(apiDir, "demo.proto")
 
