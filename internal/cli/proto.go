@@ -75,9 +75,6 @@ In a generated project, "go generate ./..." runs perfgen proto through the
 	return cmd
 }
 
-// errStale reports, for --check, generated code that differs from what the
-// .proto files give.
-var errStale = errors.New("generated Go code is out of date; run perfgen proto to regenerate it")
 
 func runProto(ctx context.Context, env *Env, dir string, opts *protoOptions) error {
 	sources, err := readProtoSources(dir)
@@ -98,7 +95,7 @@ func runProto(ctx context.Context, env *Env, dir string, opts *protoOptions) err
 			fmt.Fprintf(env.Stderr, "stale: %s\n", filepath.Join(dir, filepath.FromSlash(p)))
 		}
 		if len(changed) > 0 {
-			return errStale
+			return fmt.Errorf("%d generated files are out of date; run perfgen proto %s to regenerate them", len(changed), dir)
 		}
 		fmt.Fprintf(env.Stdout, "%d generated files up to date\n", len(files))
 		return nil
