@@ -149,11 +149,11 @@ func (s *Server) stopGRPC(ctx context.Context) error {
 	case <-stopped:
 		return nil
 	case <-ctx.Done():
-		// Stop returns once every connection is closed and its clients
-		// have their error. It does not wait for handlers that ignore
-		// their canceled context, and neither does this: GracefulStop
-		// returns when they do.
-		s.grpc.Stop()
+		// Stop closes every connection at once, so clients get their
+		// error and handlers their canceled context. It then waits, behind
+		// GracefulStop, for handlers that ignore the cancellation; the
+		// process is about to exit, so shutdown does not wait with it.
+		go s.grpc.Stop()
 		return fmt.Errorf("grpc server: %w", ctx.Err())
 	}
 }
