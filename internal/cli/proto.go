@@ -75,7 +75,6 @@ In a generated project, "go generate ./..." runs perfgen proto through the
 	return cmd
 }
 
-
 func runProto(ctx context.Context, env *Env, dir string, opts *protoOptions) error {
 	sources, err := readProtoSources(dir)
 	if err != nil {

@@ -124,7 +124,9 @@ func compile(names []string, srcs map[string]string) (linker.Files, error) {
 			diags = append(diags, diagnostic(err))
 			return nil // keep going: report every error at once
 		},
-		nil, // warnings (unused imports) are protoc's business too; ignore them
+		// Warnings, such as an unused import, do not stop generation and
+		// are not reported: the output is the same with or without them.
+		nil,
 	)
 	c := protocompile.Compiler{
 		Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
