@@ -2,7 +2,10 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -10,11 +13,13 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
 	demov1 "example.com/demo/api/proto/demo/v1"
 	"example.com/demo/internal/grpcapi"
+	"example.com/demo/internal/limiter"
 )
 
 // Keepalive settings of the gRPC server. The server pings a connection
@@ -35,7 +40,8 @@ const (
 const readinessInterval = 5 * time.Second
 
 // newGRPCServer configures the gRPC server: message and stream limits,
-// keepalive, interceptors for metrics, panic recovery and deadlines, the
+// keepalive, interceptors for metrics, panic recovery, deadlines and load
+// shedding, the
 // items service, the standard health service and, if enabled, reflection.
 func (s *Server) newGRPCServer() (*grpc.Server, *health.Server) {
 	m := s.metrics.NewGRPC()
@@ -52,9 +58,11 @@ func (s *Server) newGRPCServer() (*grpc.Server, *health.Server) {
 			// Clients may keep idle connections warm between bursts.
 			PermitWithoutStream: true,
 		}),
-		// Metrics come first so they see the code of a recovered panic.
-		grpc.ChainUnaryInterceptor(m.UnaryServerInterceptor(), s.recoverUnary, s.unaryDeadline),
-		grpc.ChainStreamInterceptor(m.StreamServerInterceptor(), s.recoverStream),
+		// Metrics come first so they see the code of a recovered panic and
+		// of a shed call; the deadline comes before shedding so a call that
+		// runs out of time counts as overload.
+		grpc.ChainUnaryInterceptor(m.UnaryServerInterceptor(), s.recoverUnary, s.unaryDeadline, s.shedUnary),
+		grpc.ChainStreamInterceptor(m.StreamServerInterceptor(), s.recoverStream, s.shedStream),
 	)
 	grpcapi.New(s.svc, s.log).Register(srv)
 	hs := health.NewServer()
@@ -94,6 +102,68 @@ func (s *Server) panicked(ctx context.Context, method string, v any) error {
 	s.metrics.PanicRecovered()
 	s.log.ErrorContext(ctx, "grpc handler panicked", "method", method, "panic", fmt.Sprint(v))
 	return status.Error(codes.Internal, "internal error")
+}
+
+// shedUnary applies the concurrency limiter, shared with HTTP, to a unary
+// call: past the limit the call is refused at once with RESOURCE_EXHAUSTED,
+// and each admitted call's latency and outcome adjust the limit.
+func (s *Server) shedUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if s.limiter == nil || neverShed(info.FullMethod) {
+		return handler(ctx, req)
+	}
+	tok, ok := s.limiter.Acquire()
+	if !ok {
+		return nil, s.overloaded(ctx)
+	}
+	outcome := limiter.Ignore // kept if the handler panics
+	defer func() { tok.Release(outcome) }()
+	resp, err := handler(ctx, req)
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded:
+		outcome = limiter.Overload
+	case ctx.Err() != nil:
+		outcome = limiter.Ignore // the client went away: says nothing about load
+	default:
+		outcome = limiter.Success
+	}
+	return resp, err
+}
+
+// shedStream is shedUnary for streams. A stream holds its slot while it is
+// open, but its length is the client's choice, so only a missed deadline
+// feeds back into the limit.
+func (s *Server) shedStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if s.limiter == nil || neverShed(info.FullMethod) {
+		return handler(srv, ss)
+	}
+	tok, ok := s.limiter.Acquire()
+	if !ok {
+		return s.overloaded(ss.Context())
+	}
+	outcome := limiter.Ignore
+	defer func() { tok.Release(outcome) }()
+	err := handler(srv, ss)
+	if errors.Is(ss.Context().Err(), context.DeadlineExceeded) {
+		outcome = limiter.Overload
+	}
+	return err
+}
+
+// neverShed reports whether method is one a busy server must still answer:
+// health checks (or a busy instance looks dead and is restarted) and
+// reflection.
+func neverShed(method string) bool {
+	return strings.HasPrefix(method, "/grpc.health.v1.Health/") || strings.HasPrefix(method, "/grpc.reflection.")
+}
+
+// overloaded is the answer to a shed call. The grpc-retry-pushback-ms
+// trailer tells clients with a retry policy how long to wait, as
+// Retry-After does for HTTP.
+func (s *Server) overloaded(ctx context.Context) error {
+	if secs, err := strconv.Atoi(s.limiter.RetryAfter()); err == nil {
+		_ = grpc.SetTrailer(ctx, metadata.Pairs("grpc-retry-pushback-ms", strconv.Itoa(secs*1000)))
+	}
+	return status.Error(codes.ResourceExhausted, "server overloaded; retry later")
 }
 
 // unaryDeadline bounds every unary call by GRPCHandlerTimeout, so a client

@@ -14,11 +14,14 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 
 	demov1 "example.com/demo/api/proto/demo/v1"
 	"example.com/demo/internal/config"
+	"example.com/demo/internal/limiter"
+	"example.com/demo/internal/server"
 )
 
 // itemsService is the full name of the gRPC items service.
@@ -267,4 +270,47 @@ func TestGRPCShutdownDeadlineCutsStuckCalls(t *testing.T) {
 	r.stop()
 	<-r.done
 	wantCode(t, <-done, codes.Unavailable)
+}
+
+func TestGRPCShedsCallsPastTheConcurrencyLimit(t *testing.T) {
+	lim, err := limiter.New(limiter.Options{Max: 1, Min: 1, Initial: 1, RetryAfter: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, nil, server.WithLimiter(lim))
+	cc := dialGRPC(t, r)
+	c := demov1.NewItemsServiceClient(cc)
+	done := inFlightGet(t, r, c)
+
+	// The one slot is taken: the next call is refused at once, with a
+	// pushback for clients that retry.
+	var trailer metadata.MD
+	_, err = c.CreateItem(t.Context(), &demov1.CreateItemRequest{Name: "one too many"}, grpc.Trailer(&trailer))
+	wantCode(t, err, codes.ResourceExhausted)
+	if got := trailer.Get("grpc-retry-pushback-ms"); len(got) != 1 || got[0] != "2000" {
+		t.Errorf("grpc-retry-pushback-ms = %v, want [2000]", got)
+	}
+	stream, err := c.StreamItems(t.Context(), &demov1.StreamItemsRequest{})
+	if err == nil {
+		_, err = stream.Recv()
+	}
+	wantCode(t, err, codes.ResourceExhausted)
+	// Health checks are never shed.
+	if _, err := healthpb.NewHealthClient(cc).Check(t.Context(), &healthpb.HealthCheckRequest{}); err != nil {
+		t.Fatalf("health Check while saturated: %v", err)
+	}
+
+	close(r.store.release)
+	if err := <-done; err != nil {
+		t.Fatalf("admitted call: %v", err)
+	}
+	r.store.gate.Store(false)
+	if _, err := c.CreateItem(t.Context(), &demov1.CreateItemRequest{Name: "room again"}); err != nil {
+		t.Fatalf("CreateItem once the slot is free: %v", err)
+	}
+	_, body := get(t, http.DefaultClient, "http://"+r.srv.AdminAddr()+"/metrics")
+	want := `grpc_server_handled_total{code="ResourceExhausted",method="/` + itemsService + `/CreateItem"} 1`
+	if !strings.Contains(body, want) {
+		t.Errorf("/metrics lacks %s", want)
+	}
 }
