@@ -27,7 +27,7 @@ func startRun(t *testing.T, args ...string) (httpAddr, adminAddr string) {
 	env := serviceEnv(t)
 	done := make(chan error, 1)
 	go func() {
-		args := append([]string{"-http-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0"}, args...)
+		args := append([]string{"-http-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0"}, args...)
 		done <- run(ctx, args, env, logw, io.Discard)
 		logw.Close()
 	}()
@@ -39,13 +39,13 @@ func startRun(t *testing.T, args ...string) (httpAddr, adminAddr string) {
 	})
 	addrs := map[string]string{}
 	sc := bufio.NewScanner(logs)
-	for len(addrs) < 2 && sc.Scan() {
+	for (addrs["http"] == "" || addrs["admin"] == "") && sc.Scan() {
 		var line struct{ Msg, Server, Addr string }
 		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
 			addrs[line.Server] = line.Addr
 		}
 	}
-	if len(addrs) < 2 {
+	if addrs["http"] == "" || addrs["admin"] == "" {
 		err := <-done
 		done <- err // for the cleanup, which waits for run too
 		t.Fatalf("service stopped before listening: %v", err)
@@ -172,7 +172,7 @@ func TestRunRejectsBadUpstreams(t *testing.T) {
 		{"-upstreams", "http://127.0.0.1:1", "-upstream-policy", "fastest"},
 		{"-upstreams", "127.0.0.1:1"},
 	} {
-		args = append([]string{"-http-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0"}, args...)
+		args = append([]string{"-http-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0"}, args...)
 		if err := run(context.Background(), args, env, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "upstream") {
 			t.Errorf("run %v: err = %v, want an upstream configuration error", args, err)
 		}

@@ -39,13 +39,13 @@ func startRun(t *testing.T, args ...string) (httpAddr, adminAddr string) {
 	})
 	addrs := map[string]string{}
 	sc := bufio.NewScanner(logs)
-	for len(addrs) < 2 && sc.Scan() {
+	for (addrs["http"] == "" || addrs["admin"] == "") && sc.Scan() {
 		var line struct{ Msg, Server, Addr string }
 		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
 			addrs[line.Server] = line.Addr
 		}
 	}
-	if len(addrs) < 2 {
+	if addrs["http"] == "" || addrs["admin"] == "" {
 		err := <-done
 		done <- err // for the cleanup, which waits for run too
 		t.Fatalf("service stopped before listening: %v", err)

@@ -150,7 +150,7 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 		if v := env(envName); v != "" {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%s%s=%q: not true or false", EnvPrefix, envName, v))
+				errs = append(errs, fmt.Errorf("%s%s=%q: not a boolean such as true or false", EnvPrefix, envName, v))
 			}
 			*p = b
 		}

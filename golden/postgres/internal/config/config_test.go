@@ -76,7 +76,7 @@ func TestInvalidValues(t *testing.T) {
 		{"no database", nil, map[string]string{"DATABASE_URL": ""}, "DATABASE_URL"},
 		{"min conns above max", []string{"-db-max-conns", "4", "-db-min-conns", "5"}, nil, "db-min-conns"},
 		{"pool size overflows", []string{"-db-max-conns", "4294967296"}, nil, "out of range"},
-		{"bad boolean in env", nil, map[string]string{EnvPrefix + "DB_MIGRATE": "maybe"}, "not true or false"},
+		{"bad boolean in env", nil, map[string]string{EnvPrefix + "DB_MIGRATE": "maybe"}, "not a boolean"},
 		{"zero slow query", nil, map[string]string{EnvPrefix + "DB_SLOW_QUERY": "0s"}, "must be positive"},
 	}
 	for _, tt := range tests {
