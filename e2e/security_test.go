@@ -1,0 +1,232 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// VulnDBVersion pins the copy of golang.org/x/vulndb the scan checks against,
+// so a result changes only when this line does. The Makefile installs
+// indexdb from the same version; bump both together.
+const VulnDBVersion = "v0.0.0-20261105234957-e22db6528018"
+
+// TestSecurityScan runs gosec and govulncheck over every golden project.
+// gosec must report nothing of medium severity or above, tests included; a
+// suppression needs a `#nosec RULE -- why` comment in the template.
+// govulncheck runs offline against a vulnerability database built from the
+// pinned golang.org/x/vulndb module and must find no vulnerable symbol of a
+// third-party module that the project calls. Standard-library findings are
+// logged, not failed: they depend on the Go toolchain the user builds with,
+// not on anything perfgen generates.
+func TestSecurityScan(t *testing.T) {
+	gosec := lookTool(t, "gosec")
+	govulncheck := lookTool(t, "govulncheck")
+	db := offlineVulnDB(t)
+
+	entries, err := os.ReadDir(filepath.Join("..", "golden"))
+	require.NoError(t, err)
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		t.Run(e.Name(), func(t *testing.T) {
+			dir := generate(t, goldenSpec(t, e.Name()))
+			goCmd(t, dir, 5*time.Minute, "mod", "tidy")
+
+			t.Run("gosec", func(t *testing.T) {
+				issues := runGosec(t, dir, gosec)
+				for _, is := range issues {
+					t.Errorf("gosec %s %s (%s confidence) at %s:%s: %s", is.Severity, is.RuleID, is.Confidence, rel(dir, is.File), is.Line, is.Details)
+				}
+			})
+
+			t.Run("govulncheck", func(t *testing.T) {
+				findings := runGovulncheck(t, dir, govulncheck, db)
+				stdlib := map[string][]string{} // OSV ID -> called symbols
+				fixed := map[string]string{}
+				for _, f := range findings {
+					top := f.Trace[0]
+					switch {
+					case top.Function == "":
+						// Imported or required but never called: not reachable.
+					case top.Module == "stdlib" || top.Module == "toolchain":
+						stdlib[f.OSV] = append(stdlib[f.OSV], top.Package+"."+top.Function)
+						fixed[f.OSV] = f.FixedVersion
+					default:
+						t.Errorf("%s: the project calls %s.%s of %s@%s; upgrade to %s", f.OSV, top.Package, top.Function, top.Module, top.Version, f.FixedVersion)
+					}
+				}
+				if len(stdlib) > 0 {
+					var lines []string
+					for id, symbols := range stdlib {
+						slices.Sort(symbols)
+						symbols = slices.Compact(symbols)
+						more := ""
+						if len(symbols) > 3 {
+							more = fmt.Sprintf(" and %d more", len(symbols)-3)
+							symbols = symbols[:3]
+						}
+						lines = append(lines, fmt.Sprintf("%s, fixed in %s: %s%s", id, fixed[id], strings.Join(symbols, ", "), more))
+					}
+					slices.Sort(lines)
+					t.Logf("standard library findings with %s (not failed: they depend on the toolchain the user builds with):\n  %s",
+						goVersion(t), strings.Join(lines, "\n  "))
+				}
+			})
+		})
+	}
+}
+
+// lookTool finds a pinned tool that `make tools` installs into bin/.
+func lookTool(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	require.NoError(t, err, "%s is not on PATH; `make tools` installs it into bin/ and `make e2e` puts bin/ on PATH", name)
+	return path
+}
+
+// offlineVulnDB builds a vulnerability database in govulncheck's v1 format
+// (index/db.json, index/modules.json, index/vulns.json, ID/*.json) from the
+// OSV entries in the pinned golang.org/x/vulndb module, fetched through the
+// module proxy like any other module. govulncheck then reads it with
+// -db file://, so the scan needs no network and gives the same answer every
+// run.
+func offlineVulnDB(t *testing.T) string {
+	t.Helper()
+	indexdb := lookTool(t, "indexdb")
+	out := run(t, ".", 10*time.Minute, "go", "mod", "download", "-json", "golang.org/x/vulndb@"+VulnDBVersion)
+	var mod struct{ Dir, Error string }
+	require.NoError(t, json.Unmarshal([]byte(out), &mod))
+	require.Empty(t, mod.Error)
+	osv := filepath.Join(mod.Dir, "data", "osv")
+	entries, err := os.ReadDir(osv)
+	require.NoError(t, err, "golang.org/x/vulndb@%s has no data/osv", VulnDBVersion)
+	require.Greater(t, len(entries), 1000, "too few OSV entries in %s", osv)
+
+	db := filepath.Join(t.TempDir(), "vulndb")
+	run(t, ".", 5*time.Minute, indexdb, "-vulns", osv, "-out", db)
+	for _, f := range []string{"index/db.json", "index/modules.json", "index/vulns.json"} {
+		_, err := os.Stat(filepath.Join(db, f))
+		require.NoError(t, err, "indexdb wrote no %s", f)
+	}
+	return db
+}
+
+// gosecIssue is one finding of `gosec -fmt json`.
+type gosecIssue struct {
+	Severity   string `json:"severity"`
+	Confidence string `json:"confidence"`
+	RuleID     string `json:"rule_id"`
+	Details    string `json:"details"`
+	File       string `json:"file"`
+	Line       string `json:"line"`
+}
+
+// runGosec scans dir, tests included, and returns the issues of medium
+// severity or above.
+func runGosec(t *testing.T, dir, gosec string) []gosecIssue {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, gosec, "-tests", "-severity", "medium", "-confidence", "low", "-fmt", "json", "-quiet", "./...")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	// gosec exits 1 when it finds issues; the report says which.
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("gosec: %v\n%s", err, stderr.String())
+	}
+	var report struct {
+		Issues       []gosecIssue        `json:"Issues"`
+		GolangErrors map[string][]any    `json:"Golang errors"`
+		Stats        struct{ Files int } `json:"Stats"`
+	}
+	if stdout.Len() == 0 {
+		// -quiet prints nothing when there is nothing to report.
+		require.NoError(t, err, "gosec failed without a report:\n%s", stderr.String())
+		return nil
+	}
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &report), "gosec report:\n%s", stdout.String())
+	require.Empty(t, report.GolangErrors, "gosec could not type-check the project")
+	return report.Issues
+}
+
+// vulnFinding is one finding of `govulncheck -format json`. Trace[0] is the
+// vulnerable symbol (Function set), package or module itself.
+type vulnFinding struct {
+	OSV          string `json:"osv"`
+	FixedVersion string `json:"fixed_version"`
+	Trace        []struct {
+		Module   string `json:"module"`
+		Version  string `json:"version"`
+		Package  string `json:"package"`
+		Function string `json:"function"`
+	} `json:"trace"`
+}
+
+// runGovulncheck scans dir against db with the module proxy switched off and
+// returns every finding.
+func runGovulncheck(t *testing.T, dir, govulncheck, db string) []vulnFinding {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, govulncheck, "-db", "file://"+filepath.ToSlash(db), "-format", "json", "./...")
+	cmd.Dir = dir
+	// Offline: the modules are in the cache since `go mod tidy`.
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), "govulncheck:\n%s", stderr.String())
+
+	var findings []vulnFinding
+	var sawConfig bool
+	dec := json.NewDecoder(&stdout)
+	for {
+		var msg struct {
+			Config  *struct{ DB string } `json:"config"`
+			Finding *vulnFinding         `json:"finding"`
+		}
+		if err := dec.Decode(&msg); err == io.EOF {
+			break
+		} else {
+			require.NoError(t, err)
+		}
+		if msg.Config != nil {
+			sawConfig = true
+			require.Equal(t, "file://"+filepath.ToSlash(db), msg.Config.DB, "govulncheck used another database")
+		}
+		if msg.Finding != nil && len(msg.Finding.Trace) > 0 {
+			findings = append(findings, *msg.Finding)
+		}
+	}
+	require.True(t, sawConfig, "govulncheck printed no config message: not its JSON format?")
+	return findings
+}
+
+func goVersion(t *testing.T) string {
+	t.Helper()
+	return strings.TrimSpace(run(t, ".", time.Minute, "go", "env", "GOVERSION"))
+}
+
+func rel(dir, path string) string {
+	if r, err := filepath.Rel(dir, path); err == nil {
+		return r
+	}
+	return path
+}
