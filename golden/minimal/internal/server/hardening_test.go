@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -219,16 +220,23 @@ func TestAdminListenerDefaultsToLoopbackAndIsConfigurable(t *testing.T) {
 	}
 }
 
+// defaultMuxProbe is registered on http.DefaultServeMux once per process,
+// however often the test runs (-count).
+const defaultMuxProbe = "/default-serve-mux-probe"
+
+var registerProbe sync.Once
+
 func TestNoListenerUsesDefaultServeMux(t *testing.T) {
 	// Anything a dependency registers on http.DefaultServeMux (as
 	// net/http/pprof does) must stay unreachable.
-	const probe = "/default-serve-mux-probe"
-	http.HandleFunc(probe, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	registerProbe.Do(func() {
+		http.HandleFunc(defaultMuxProbe, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	})
 	tg := startTarget(t, newProbeStore(answerNotFound), nil)
 	addrs := map[string]string{"admin": tg.srv.AdminAddr()}
 	addrs["public"] = tg.srv.HTTPAddr()
 	for name, addr := range addrs {
-		if got := status(t, tg.client, http.MethodGet, "http://"+addr+probe); got != http.StatusNotFound {
+		if got := status(t, tg.client, http.MethodGet, "http://"+addr+defaultMuxProbe); got != http.StatusNotFound {
 			t.Errorf("%s port answered %d for a DefaultServeMux route, want 404", name, got)
 		}
 	}
