@@ -23,6 +23,8 @@ const (
 	Replace
 	// Keep leaves an existing, identical file untouched.
 	Keep
+	// Delete removes a file the project no longer has. Only sync plans it.
+	Delete
 )
 
 func (o Op) String() string {
@@ -31,6 +33,8 @@ func (o Op) String() string {
 		return "create"
 	case Replace:
 		return "replace"
+	case Delete:
+		return "delete"
 	default:
 		return "keep"
 	}
@@ -103,6 +107,9 @@ func PlanWrite(root string, files Files, force bool) (*Plan, error) {
 		return plan, nil
 	}
 	for _, f := range files {
+		if err := CheckInside(root, f.Path); err != nil {
+			return nil, err
+		}
 		op, err := compare(filepath.Join(root, filepath.FromSlash(f.Path)), f)
 		if err != nil {
 			return nil, err
@@ -344,6 +351,13 @@ func (w Writer) applyInPlace(ctx context.Context, fsys FS, root string, plan *Pl
 		}
 		name := filepath.Join(root, filepath.FromSlash(a.File.Path))
 		dir := filepath.Dir(name)
+		if a.Op == Delete {
+			if err := fsys.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("remove %s: %w", name, err)
+			}
+			removeEmptyParents(fsys, root, dir)
+			continue
+		}
 		if err := fsys.MkdirAll(dir, dirMode); err != nil {
 			return fmt.Errorf("create %s: %w", dir, err)
 		}

@@ -9,6 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/perfgen/perfgen/generator"
+	"github.com/perfgen/perfgen/internal/projectsync"
+	"github.com/perfgen/perfgen/internal/templatedir"
 )
 
 // newOptions holds the flags of `perfgen new`. The answer flags write into a
@@ -21,6 +23,8 @@ type newOptions struct {
 	dryRun bool
 	force  bool
 	noTidy bool
+	// templates is a custom template directory laid over the built-ins.
+	templates string
 }
 
 // newNewCmd builds `perfgen new`.
@@ -96,6 +100,7 @@ SIGINT or SIGTERM during generation leaves no partial project behind.`,
 	f.BoolVar(&opts.dryRun, "dry-run", false, "print the file plan and write nothing")
 	f.BoolVar(&opts.force, "force", false, "write into a non-empty directory, replacing the files perfgen generates")
 	f.BoolVar(&opts.noTidy, "no-tidy", false, "skip go mod tidy after writing")
+	f.StringVar(&opts.templates, "templates", "", "custom template `DIR` laid over the built-ins (default $"+templatedir.EnvVar+")")
 
 	for name, fn := range map[string]cobra.CompletionFunc{
 		"transport": completeTransport,
@@ -109,6 +114,7 @@ SIGINT or SIGTERM during generation leaves no partial project behind.`,
 	}
 	_ = cmd.MarkFlagFilename("config", "yaml", "yml")
 	_ = cmd.MarkFlagDirname("output")
+	_ = cmd.MarkFlagDirname("templates")
 	return cmd
 }
 
@@ -154,8 +160,19 @@ func runNew(cmd *cobra.Command, env *Env, opts *newOptions, args []string) error
 		return usage(err)
 	}
 
-	files, err := generator.Render(env.Templates, spec)
+	tdir := opts.templates
+	if !cmd.Flags().Changed("templates") {
+		tdir = env.Getenv(templatedir.EnvVar)
+	}
+	tmpl, custom, err := loadTemplates(env, tdir)
 	if err != nil {
+		return err
+	}
+	files, err := tmpl.Render(spec)
+	if err != nil {
+		if custom != nil {
+			err = custom.Locate(err)
+		}
 		return fmt.Errorf("render %s: %w", spec.Name, err)
 	}
 	plan, err := generator.PlanWrite(a.output, files, opts.force)
@@ -186,6 +203,11 @@ func runNew(cmd *cobra.Command, env *Env, opts *newOptions, args []string) error
 		return err
 	}
 	printSummary(out, plan, spec)
+	// Inside a git repository the generated files become the base that
+	// perfgen sync merges edits against; elsewhere the lock file suffices.
+	if err := projectsync.RecordBase(ctx, plan.Root, files); err != nil {
+		fmt.Fprintf(env.Stderr, "perfgen: could not record the generated files in git (%v); perfgen sync still works from %s\n", err, generator.LockFile)
+	}
 
 	if opts.noTidy {
 		fmt.Fprintln(out, "skipped go mod tidy (--no-tidy); run it before building: cd "+shellquote.Join(plan.Root)+" && go mod tidy")
