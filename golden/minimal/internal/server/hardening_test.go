@@ -56,6 +56,7 @@ type probeStore struct {
 	entered chan struct{} // one value per Get, dropped when nobody listens
 	ctxErr  chan error    // the context error waitForCancel saw
 	release chan struct{} // closed to let holdIgnoringContext return
+	once    sync.Once
 }
 
 func newProbeStore(mode storeMode) *probeStore {
@@ -68,8 +69,8 @@ func newProbeStore(mode storeMode) *probeStore {
 	return s
 }
 
-// releaseAll lets every held Get return. Call it once.
-func (s *probeStore) releaseAll() { close(s.release) }
+// releaseAll lets every held Get return, now and later.
+func (s *probeStore) releaseAll() { s.once.Do(func() { close(s.release) }) }
 
 func (s *probeStore) Get(ctx context.Context, id string) (items.Item, error) {
 	s.calls.Add(1)
