@@ -36,6 +36,23 @@ func TestSecurityScan(t *testing.T) {
 	govulncheck := lookTool(t, "govulncheck")
 	db := offlineVulnDB(t)
 
+	// The scanners must see what they are meant to see, or a clean result
+	// means nothing.
+	t.Run("canary", func(t *testing.T) {
+		dir := canaryModule(t)
+		var rules []string
+		for _, is := range runGosec(t, dir, gosec) {
+			rules = append(rules, is.RuleID)
+		}
+		require.Contains(t, rules, "G204", "gosec missed a command built from a variable")
+		var called bool
+		for _, f := range runGovulncheck(t, dir, govulncheck, db) {
+			top := f.Trace[0]
+			called = called || (f.OSV == canaryVuln && top.Module == "golang.org/x/text" && top.Function != "")
+		}
+		require.True(t, called, "govulncheck with the offline database missed %s, a called vulnerability of golang.org/x/text@v0.3.5", canaryVuln)
+	})
+
 	entries, err := os.ReadDir(filepath.Join("..", "golden"))
 	require.NoError(t, err)
 	for _, e := range entries {
@@ -88,6 +105,38 @@ func TestSecurityScan(t *testing.T) {
 			})
 		})
 	}
+}
+
+// canaryVuln is an out-of-bounds read in golang.org/x/text/language.Parse,
+// fixed in v0.3.7.
+const canaryVuln = "GO-2021-0113"
+
+// canaryModule writes a module that calls a known-vulnerable function and
+// runs a command built from its input, and downloads its dependencies.
+func canaryModule(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(name, content string) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
+	}
+	write("go.mod", "module example.com/canary\n\ngo 1.25.0\n\nrequire golang.org/x/text v0.3.5\n")
+	write("main.go", `package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+
+	"golang.org/x/text/language"
+)
+
+func main() {
+	fmt.Println(language.Parse(os.Args[1]))
+	_ = exec.Command(os.Args[2]).Run()
+}
+`)
+	goCmd(t, dir, 5*time.Minute, "mod", "tidy")
+	return dir
 }
 
 // lookTool finds a pinned tool that `make tools` installs into bin/.
