@@ -17,16 +17,11 @@ import (
 
 	"go.uber.org/goleak"
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 
 	"example.com/minimal/internal/config"
 	"example.com/minimal/internal/items"
 	"example.com/minimal/internal/metrics"
 )
-
-// slack is added to every time-based protection's own limit before a test
-// calls it broken.
-const slack = 5 * time.Second
 
 // The h2c flow-control windows and frame size server.go configures.
 const (
@@ -401,108 +396,6 @@ func h2cClient(t *testing.T) *http.Client {
 	return c
 }
 
-// rawH2C is a hand-driven cleartext HTTP/2 connection, for sending what a
-// well-behaved client never would.
-type rawH2C struct {
-	conn     net.Conn
-	fr       *http2.Framer
-	enc      *hpack.Encoder
-	encBuf   bytes.Buffer
-	settings map[http2.SettingID]uint32
-	// frames receives every frame read after the handshake; it is closed
-	// when the connection fails or closes.
-	frames chan http2.Frame
-}
-
-// dialH2C opens a connection, exchanges SETTINGS and starts reading frames.
-func dialH2C(t *testing.T, addr string) *rawH2C {
-	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	c := &rawH2C{conn: conn, fr: http2.NewFramer(conn, conn), settings: map[http2.SettingID]uint32{}, frames: make(chan http2.Frame, 4096)}
-	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	c.enc = hpack.NewEncoder(&c.encBuf)
-	if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.fr.WriteSettings(); err != nil {
-		t.Fatal(err)
-	}
-	_ = conn.SetReadDeadline(time.Now().Add(slack))
-	for {
-		f, err := c.fr.ReadFrame()
-		if err != nil {
-			t.Fatalf("reading the server's SETTINGS: %v", err)
-		}
-		if sf, ok := f.(*http2.SettingsFrame); ok && !sf.IsAck() {
-			_ = sf.ForeachSetting(func(s http2.Setting) error {
-				c.settings[s.ID] = s.Val
-				return nil
-			})
-			break
-		}
-	}
-	_ = conn.SetReadDeadline(time.Time{})
-	if err := c.fr.WriteSettingsAck(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		defer close(c.frames)
-		for {
-			f, err := c.fr.ReadFrame()
-			if err != nil {
-				return
-			}
-			select {
-			case c.frames <- f:
-			default: // nobody is looking; drop it
-			}
-		}
-	}()
-	return c
-}
-
-// block encodes a header block.
-func (c *rawH2C) block(fields ...string) []byte {
-	c.encBuf.Reset()
-	for i := 0; i+1 < len(fields); i += 2 {
-		_ = c.enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
-	}
-	return bytes.Clone(c.encBuf.Bytes())
-}
-
-// get returns a complete GET request header block for path.
-func (c *rawH2C) get(path string, extra ...string) []byte {
-	return c.block(append([]string{":method", "GET", ":scheme", "http", ":authority", "h2c.example", ":path", path}, extra...)...)
-}
-
-// awaitGoAway waits for a GOAWAY frame and then for the connection to close.
-func (c *rawH2C) awaitGoAway(t *testing.T) http2.ErrCode {
-	t.Helper()
-	timeout := time.After(slack)
-	var code http2.ErrCode
-	seen := false
-	for {
-		select {
-		case f, ok := <-c.frames:
-			if !ok {
-				if !seen {
-					t.Fatal("connection closed without GOAWAY")
-				}
-				return code
-			}
-			if ga, isGoAway := f.(*http2.GoAwayFrame); isGoAway && !seen {
-				code, seen = ga.ErrCode, true
-			}
-		case <-timeout:
-			t.Fatalf("no GOAWAY and close within %s (GOAWAY seen: %t)", slack, seen)
-		}
-	}
-}
-
 func TestH2CAdvertisesConfiguredLimits(t *testing.T) {
 	const streams, maxHeader = 77, 16 << 10
 	tg := startTarget(t, newProbeStore(answerNotFound), func(c *config.Config) {
@@ -580,7 +473,7 @@ func TestOversizeHeadersH2C(t *testing.T) {
 		if err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: huge, EndStream: true, EndHeaders: true}); err != nil {
 			t.Fatal(err)
 		}
-		if code := c.awaitGoAway(t); code != http2.ErrCodeProtocol {
+		if code, _ := c.awaitGoAway(t); code != http2.ErrCodeProtocol {
 			t.Fatalf("GOAWAY %v, want PROTOCOL_ERROR", code)
 		}
 	})
@@ -631,7 +524,7 @@ func TestH2CContinuationFloodGetsGOAWAY(t *testing.T) {
 	if sent >= giveUp {
 		t.Fatalf("the server read %d MiB of one header block; MaxHeaderBytes is %d", giveUp>>20, maxHeader)
 	}
-	if code := c.awaitGoAway(t); code != http2.ErrCodeProtocol {
+	if code, _ := c.awaitGoAway(t); code != http2.ErrCodeProtocol {
 		t.Fatalf("GOAWAY %v, want PROTOCOL_ERROR", code)
 	}
 	if n := tg.store.calls.Load(); n != 0 {
@@ -664,7 +557,7 @@ func TestH2CRapidResetIsBounded(t *testing.T) {
 	if got := status(t, tg.client, http.MethodGet, "http://"+tg.srv.HTTPAddr()+"/healthz"); got != http.StatusOK {
 		t.Fatalf("an HTTP/1.1 client during the attack: status %d, want 200", got)
 	}
-	if code := c.awaitGoAway(t); code != http2.ErrCodeEnhanceYourCalm {
+	if code, _ := c.awaitGoAway(t); code != http2.ErrCodeEnhanceYourCalm {
 		t.Fatalf("abusive connection got GOAWAY %v, want ENHANCE_YOUR_CALM", code)
 	}
 	if peak := tg.store.peak.Load(); peak > streams {

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"go/parser"
 	"go/token"
@@ -18,6 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
 	"example.com/minimal/internal/config"
 	"example.com/minimal/internal/items"
 	"example.com/minimal/internal/metrics"
@@ -28,6 +32,10 @@ import (
 // hostile or broken client would, and checks that each protection holds.
 // Every wait is bounded by a generous multiple of the protection's own limit,
 // so the suite is not flaky on a loaded machine.
+
+// slack is added to every time-based protection's own limit before a test
+// calls it broken.
+const slack = 5 * time.Second
 
 // storeMode decides what probeStore.Get does.
 type storeMode int32
@@ -295,5 +303,109 @@ func moduleRoot(t *testing.T) string {
 			t.Fatal("no go.mod above the test's directory")
 		}
 		dir = parent
+	}
+}
+
+// rawH2C is a hand-driven cleartext HTTP/2 connection, for sending what a
+// well-behaved client never would.
+type rawH2C struct {
+	conn     net.Conn
+	fr       *http2.Framer
+	enc      *hpack.Encoder
+	encBuf   bytes.Buffer
+	settings map[http2.SettingID]uint32
+	// frames receives every frame read after the handshake; it is closed
+	// when the connection fails or closes.
+	frames chan http2.Frame
+}
+
+// dialH2C opens a connection, exchanges SETTINGS and starts reading frames.
+func dialH2C(t *testing.T, addr string) *rawH2C {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	c := &rawH2C{conn: conn, fr: http2.NewFramer(conn, conn), settings: map[http2.SettingID]uint32{}, frames: make(chan http2.Frame, 4096)}
+	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	c.enc = hpack.NewEncoder(&c.encBuf)
+	if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(slack))
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("reading the server's SETTINGS: %v", err)
+		}
+		if sf, ok := f.(*http2.SettingsFrame); ok && !sf.IsAck() {
+			_ = sf.ForeachSetting(func(s http2.Setting) error {
+				c.settings[s.ID] = s.Val
+				return nil
+			})
+			break
+		}
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	if err := c.fr.WriteSettingsAck(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(c.frames)
+		for {
+			f, err := c.fr.ReadFrame()
+			if err != nil {
+				return
+			}
+			select {
+			case c.frames <- f:
+			default: // nobody is looking; drop it
+			}
+		}
+	}()
+	return c
+}
+
+// block encodes a header block.
+func (c *rawH2C) block(fields ...string) []byte {
+	c.encBuf.Reset()
+	for i := 0; i+1 < len(fields); i += 2 {
+		_ = c.enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
+	}
+	return bytes.Clone(c.encBuf.Bytes())
+}
+
+// get returns a complete GET request header block for path.
+func (c *rawH2C) get(path string, extra ...string) []byte {
+	return c.block(append([]string{":method", "GET", ":scheme", "http", ":authority", "h2c.example", ":path", path}, extra...)...)
+}
+
+// awaitGoAway waits for a GOAWAY frame and then for the connection to
+// close, and returns the GOAWAY's error code and debug data.
+func (c *rawH2C) awaitGoAway(t *testing.T) (http2.ErrCode, string) {
+	t.Helper()
+	timeout := time.After(slack)
+	var code http2.ErrCode
+	var debug string
+	seen := false
+	for {
+		select {
+		case f, ok := <-c.frames:
+			if !ok {
+				if !seen {
+					t.Fatal("connection closed without GOAWAY")
+				}
+				return code, debug
+			}
+			if ga, isGoAway := f.(*http2.GoAwayFrame); isGoAway && !seen {
+				code, debug, seen = ga.ErrCode, string(ga.DebugData()), true
+			}
+		case <-timeout:
+			t.Fatalf("no GOAWAY and close within %s (GOAWAY seen: %t)", slack, seen)
+		}
 	}
 }
