@@ -250,7 +250,7 @@ func TestHandlerDeadlineAnswers504(t *testing.T) {
 	const handlerTimeout = 200 * time.Millisecond
 	tg := startTarget(t, newProbeStore(waitForCancel), func(c *config.Config) { c.HandlerTimeout = handlerTimeout })
 	began := time.Now()
-	if got := status(t, tg.client, http.MethodGet, "http://"+tg.srv.HTTPAddr()+"/v1/items/"+items.NewID()); got != http.StatusGatewayTimeout {
+	if got := statusOf(t, tg.client, http.MethodGet, "http://"+tg.srv.HTTPAddr()+"/v1/items/"+items.NewID()); got != http.StatusGatewayTimeout {
 		t.Fatalf("handler past its deadline: status %d, want 504", got)
 	}
 	if took := time.Since(began); took > handlerTimeout+slack {
@@ -307,7 +307,7 @@ func TestPanicLeavesConcurrentStreamsServed(t *testing.T) {
 	}()
 	<-tg.store.entered
 	// Same connection, another stream: this one panics.
-	if got := status(t, client, http.MethodGet, base+panicID); got != http.StatusInternalServerError {
+	if got := statusOf(t, client, http.MethodGet, base+panicID); got != http.StatusInternalServerError {
 		t.Fatalf("panicking handler: status %d, want 500", got)
 	}
 	tg.store.releaseAll()
@@ -551,10 +551,10 @@ func TestH2CRapidResetIsBounded(t *testing.T) {
 	}
 
 	// Other clients are served meanwhile.
-	if got := status(t, h2cClient(t), http.MethodGet, "http://"+tg.srv.HTTPAddr()+"/healthz"); got != http.StatusOK {
+	if got := statusOf(t, h2cClient(t), http.MethodGet, "http://"+tg.srv.HTTPAddr()+"/healthz"); got != http.StatusOK {
 		t.Fatalf("another client during the attack: status %d, want 200", got)
 	}
-	if got := status(t, tg.client, http.MethodGet, "http://"+tg.srv.HTTPAddr()+"/healthz"); got != http.StatusOK {
+	if got := statusOf(t, tg.client, http.MethodGet, "http://"+tg.srv.HTTPAddr()+"/healthz"); got != http.StatusOK {
 		t.Fatalf("an HTTP/1.1 client during the attack: status %d, want 200", got)
 	}
 	if code, _ := c.awaitGoAway(t); code != http2.ErrCodeEnhanceYourCalm {

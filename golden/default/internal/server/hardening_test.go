@@ -173,8 +173,8 @@ func startTarget(t *testing.T, store *probeStore, mutate func(*config.Config)) *
 	}
 }
 
-// status answers a request with client and returns its status code.
-func status(t *testing.T, client *http.Client, method, url string) int {
+// statusOf answers a request with client and returns its status code.
+func statusOf(t *testing.T, client *http.Client, method, url string) int {
 	t.Helper()
 	req, err := http.NewRequest(method, url, nil)
 	if err != nil {
@@ -246,7 +246,7 @@ func TestNoListenerUsesDefaultServeMux(t *testing.T) {
 	addrs := map[string]string{"admin": tg.srv.AdminAddr()}
 	addrs["public"] = tg.srv.HTTPAddr()
 	for name, addr := range addrs {
-		if got := status(t, tg.client, http.MethodGet, "http://"+addr+defaultMuxProbe); got != http.StatusNotFound {
+		if got := statusOf(t, tg.client, http.MethodGet, "http://"+addr+defaultMuxProbe); got != http.StatusNotFound {
 			t.Errorf("%s port answered %d for a DefaultServeMux route, want 404", name, got)
 		}
 	}
