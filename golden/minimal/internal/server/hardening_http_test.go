@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,7 +21,9 @@ import (
 
 	"example.com/minimal/internal/config"
 	"example.com/minimal/internal/items"
+	"example.com/minimal/internal/limiter"
 	"example.com/minimal/internal/metrics"
+	"example.com/minimal/internal/server"
 )
 
 // The h2c flow-control windows and frame size server.go configures.
@@ -563,4 +566,83 @@ func TestH2CRapidResetIsBounded(t *testing.T) {
 	if peak := tg.store.peak.Load(); peak > streams {
 		t.Fatalf("%d handlers ran at once on one connection; MaxConcurrentStreams is %d", peak, streams)
 	}
+}
+
+func TestOverloadIsShedBeforeTheHandler(t *testing.T) {
+	const limit = 4
+	lim, err := limiter.New(limiter.Options{Max: limit, Initial: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := startTarget(t, newProbeStore(holdIgnoringContext), nil, server.WithLimiter(lim))
+	t.Cleanup(tg.store.releaseAll)
+	public, admin := "http://"+tg.srv.HTTPAddr(), "http://"+tg.srv.AdminAddr()
+
+	// Up to the limit: every request is admitted.
+	held := make(chan int, limit)
+	for range limit {
+		go func() { held <- statusOrZero(tg.client, public+"/v1/items/"+items.NewID()) }()
+	}
+	for range limit {
+		select {
+		case <-tg.store.entered:
+		case <-time.After(slack):
+			t.Fatalf("requests under the limit were not all admitted; %d shed", lim.Shed())
+		}
+	}
+
+	// Past it: 503 with Retry-After, before the handler runs.
+	resp, err := tg.client.Get(public + "/v1/items/" + items.NewID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("request past the limit: status %d, want 503", resp.StatusCode)
+	}
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || s < 1 {
+		t.Fatalf("Retry-After %q, want a whole number of seconds", resp.Header.Get("Retry-After"))
+	}
+	if n := tg.store.calls.Load(); n != limit {
+		t.Fatalf("the handler ran %d times, want %d: a shed request reached it", n, limit)
+	}
+
+	// Health probes and the admin port are never shed.
+	for _, url := range []string{public + "/healthz", public + "/readyz", admin + "/healthz", admin + "/readyz", admin + "/metrics"} {
+		if got := statusOf(t, tg.client, http.MethodGet, url); got != http.StatusOK {
+			t.Errorf("%s under overload: status %d, want 200", url, got)
+		}
+	}
+
+	// The load drops: the held requests finish, and new ones are admitted
+	// again.
+	tg.store.releaseAll()
+	for range limit {
+		if got := <-held; got != http.StatusNotFound {
+			t.Fatalf("admitted request: status %d, want its 404", got)
+		}
+	}
+	tg.store.mode.Store(int32(answerNotFound))
+	shed := lim.Shed()
+	for i := range 3 * limit {
+		if got := statusOf(t, tg.client, http.MethodGet, public+"/v1/items/"+items.NewID()); got != http.StatusNotFound {
+			t.Fatalf("request %d after the load dropped: status %d, want 404", i, got)
+		}
+	}
+	if n := lim.Shed() - shed; n != 0 {
+		t.Fatalf("%d requests shed after the load dropped", n)
+	}
+}
+
+// statusOrZero answers a GET with client, or 0 if it failed; for goroutines,
+// which must not call t.Fatal.
+func statusOrZero(client *http.Client, url string) int {
+	resp, err := client.Get(url)
+	if err != nil {
+		return 0
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return resp.StatusCode
 }

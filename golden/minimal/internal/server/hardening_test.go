@@ -122,8 +122,8 @@ type target struct {
 }
 
 // startTarget serves store with the default configuration changed by mutate,
-// on loopback ports, until the test ends.
-func startTarget(t *testing.T, store *probeStore, mutate func(*config.Config)) *target {
+// and the given components, on loopback ports, until the test ends.
+func startTarget(t *testing.T, store *probeStore, mutate func(*config.Config), opts ...server.Option) *target {
 	t.Helper()
 	cfg := config.Default()
 	cfg.AdminAddr = "127.0.0.1:0"
@@ -136,7 +136,7 @@ func startTarget(t *testing.T, store *probeStore, mutate func(*config.Config)) *
 		t.Fatalf("test configuration: %v", err)
 	}
 	m := metrics.New()
-	srv := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), items.NewService(store), m)
+	srv := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), items.NewService(store), m, opts...)
 	if err := srv.Listen(); err != nil {
 		t.Fatalf("Listen: %v", err)
 	}

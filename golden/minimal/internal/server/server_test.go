@@ -87,7 +87,7 @@ func waitReady(t *testing.T, url string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(url) // #nosec G107 -- the test server's own loopback address
+		resp, err := http.Get(url)
 		if err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -273,7 +273,7 @@ func TestNotReadyWhileShuttingDown(t *testing.T) {
 	url := "http://" + r.srv.AdminAddr() + "/readyz"
 	deadline := time.Now().Add(2 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(url) // #nosec G107 -- the test server's own loopback address
+		resp, err := http.Get(url)
 		if err != nil {
 			t.Fatalf("admin port closed before reporting not-ready: %v", err)
 		}
