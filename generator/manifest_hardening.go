@@ -5,4 +5,5 @@ package generator
 var hardeningManifest = []Entry{
 	{"service/internal/server/hardening_test.go.tmpl", "internal/server/hardening_test.go", Always, modeFile},
 	{"service/internal/server/hardening_http_test.go.tmpl", "internal/server/hardening_http_test.go", IfHTTP, modeFile},
+	{"service/internal/server/hardening_grpc_test.go.tmpl", "internal/server/hardening_grpc_test.go", IfGRPC, modeFile},
 }
