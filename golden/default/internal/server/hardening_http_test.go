@@ -390,6 +390,34 @@ func TestMetricsCardinalityStaysBounded(t *testing.T) {
 	}
 }
 
+// requestSeries returns the label sets of the HTTP request counter.
+func requestSeries(t *testing.T, m *metrics.Metrics) []map[string]string {
+	t.Helper()
+	families, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatalf("gathering metrics: %v", err)
+	}
+	var series []map[string]string
+	for _, f := range families {
+		if f.GetName() != metrics.Namespace+"_http_requests_total" {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range s.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			series = append(series, labels)
+		}
+	}
+	return series
+}
+
+// get returns a complete GET request header block for path.
+func (c *rawH2C) get(path string, extra ...string) []byte {
+	return c.block(append([]string{":method", "GET", ":scheme", "http", ":authority", "h2c.example", ":path", path}, extra...)...)
+}
+
 // h2cClient returns a client that speaks HTTP/2 with prior knowledge.
 func h2cClient(t *testing.T) *http.Client {
 	var protocols http.Protocols

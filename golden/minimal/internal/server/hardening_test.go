@@ -188,29 +188,6 @@ func statusOf(t *testing.T, client *http.Client, method, url string) int {
 	return resp.StatusCode
 }
 
-// requestSeries returns the label sets of the HTTP request counter.
-func requestSeries(t *testing.T, m *metrics.Metrics) []map[string]string {
-	t.Helper()
-	families, err := m.Registry.Gather()
-	if err != nil {
-		t.Fatalf("gathering metrics: %v", err)
-	}
-	var series []map[string]string
-	for _, f := range families {
-		if f.GetName() != metrics.Namespace+"_http_requests_total" {
-			continue
-		}
-		for _, s := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range s.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			series = append(series, labels)
-		}
-	}
-	return series
-}
-
 func TestAdminListenerDefaultsToLoopbackAndIsConfigurable(t *testing.T) {
 	host, _, err := net.SplitHostPort(config.Default().AdminAddr)
 	if err != nil {
@@ -377,11 +354,6 @@ func (c *rawH2C) block(fields ...string) []byte {
 		_ = c.enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
 	}
 	return bytes.Clone(c.encBuf.Bytes())
-}
-
-// get returns a complete GET request header block for path.
-func (c *rawH2C) get(path string, extra ...string) []byte {
-	return c.block(append([]string{":method", "GET", ":scheme", "http", ":authority", "h2c.example", ":path", path}, extra...)...)
 }
 
 // awaitGoAway waits for a GOAWAY frame and then for the connection to
