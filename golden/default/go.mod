@@ -4,6 +4,8 @@ go 1.25.0
 
 require (
 	github.com/prometheus/client_golang v1.24.1
+	go.uber.org/goleak v1.3.0
+	golang.org/x/net v0.58.0
 	golang.org/x/sync v0.22.0
 	google.golang.org/grpc v1.84.0
 	google.golang.org/protobuf v1.36.12
