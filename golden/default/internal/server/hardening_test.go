@@ -197,7 +197,10 @@ func TestAdminListenerDefaultsToLoopbackAndIsConfigurable(t *testing.T) {
 	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 		t.Fatalf("default admin address %q is not loopback: /metrics and pprof would be reachable from the network", config.Default().AdminAddr)
 	}
-	cfg, err := config.Load([]string{"-admin-addr", "127.0.0.2:0"}, func(string) (string, bool) { return "", false }, io.Discard)
+	noEnv := func(name string) (string, bool) {
+		return "", false
+	}
+	cfg, err := config.Load([]string{"-admin-addr", "127.0.0.2:0"}, noEnv, io.Discard)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}

@@ -223,6 +223,7 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	poolSize := func(p *int32, name string, v int64) {
 		if v < 0 || v > math.MaxInt32 {
 			errs = append(errs, fmt.Errorf("%s %d: out of range", name, v))
+			return
 		}
 		*p = int32(v)
 	}

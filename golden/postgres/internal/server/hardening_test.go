@@ -129,6 +129,9 @@ func startTarget(t *testing.T, store *probeStore, mutate func(*config.Config), o
 	cfg.AdminAddr = "127.0.0.1:0"
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.ShutdownTimeout = 5 * time.Second
+	// The suite serves from its own store; the URL only satisfies validation
+	// and is never dialled.
+	cfg.Database.URL = "postgres://unused@127.0.0.1:1/unused"
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -196,7 +199,13 @@ func TestAdminListenerDefaultsToLoopbackAndIsConfigurable(t *testing.T) {
 	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 		t.Fatalf("default admin address %q is not loopback: /metrics and pprof would be reachable from the network", config.Default().AdminAddr)
 	}
-	cfg, err := config.Load([]string{"-admin-addr", "127.0.0.2:0"}, func(string) (string, bool) { return "", false }, io.Discard)
+	noEnv := func(name string) (string, bool) {
+		if name == "DATABASE_URL" {
+			return "postgres://unused@127.0.0.1:1/unused", true // validated, never dialled
+		}
+		return "", false
+	}
+	cfg, err := config.Load([]string{"-admin-addr", "127.0.0.2:0"}, noEnv, io.Discard)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
