@@ -1,4 +1,24 @@
 package generator
 
-// benchManifest lists the benchmark and load-test harness.
-var benchManifest = []Entry{}
+// benchManifest lists the benchmark and load-test harness: the load
+// generator, its objectives and request mix, the orchestration script, and
+// the build-tagged hook that lets the load test prove it catches a slow
+// service. The harness drives the HTTP API (HTTP/1.1 and h2c), so it is
+// generated with it.
+var benchManifest = []Entry{
+	{"bench/slo.yaml.tmpl", "bench/slo.yaml", IfHTTP, modeFile},
+	{"bench/scenario.yaml.tmpl", "bench/scenario.yaml", IfHTTP, modeFile},
+	{"bench/loadtest.sh.tmpl", "bench/loadtest.sh", IfHTTP, modeExec},
+	{"bench/loadgen/main.go.tmpl", "cmd/loadgen/main.go", IfHTTP, modeFile},
+	{"bench/loadtest/loadtest.go.tmpl", "internal/loadtest/loadtest.go", IfHTTP, modeFile},
+	{"bench/loadtest/loadtest_test.go.tmpl", "internal/loadtest/loadtest_test.go", IfHTTP, modeFile},
+	{"bench/loadtest/target.go.tmpl", "internal/loadtest/target.go", IfHTTP, modeFile},
+	{"bench/loadtest/scenario.go.tmpl", "internal/loadtest/scenario.go", IfHTTP, modeFile},
+	{"bench/loadtest/slo.go.tmpl", "internal/loadtest/slo.go", IfHTTP, modeFile},
+	{"bench/loadtest/server.go.tmpl", "internal/loadtest/server.go", IfHTTP, modeFile},
+	{"bench/loadtest/server_test.go.tmpl", "internal/loadtest/server_test.go", IfHTTP, modeFile},
+	{"bench/loadtest/report.go.tmpl", "internal/loadtest/report.go", IfHTTP, modeFile},
+	{"bench/loadtest/report_test.go.tmpl", "internal/loadtest/report_test.go", IfHTTP, modeFile},
+	{"bench/server/loadtest_hook.go.tmpl", "internal/server/loadtest_hook.go", IfHTTP, modeFile},
+	{"bench/server/loadtest_hook_slow.go.tmpl", "internal/server/loadtest_hook_slow.go", IfHTTP, modeFile},
+}

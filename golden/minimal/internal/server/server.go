@@ -62,7 +62,7 @@ func (s *Server) newPublicServer() *http.Server {
 		// withDeadline is outermost because it copies the request: the
 		// metrics middleware must see the copy the mux records its route
 		// pattern in.
-		Handler:           s.withDeadline(s.metrics.Instrument(s.recoverPanics(mux))),
+		Handler:           s.withDeadline(s.metrics.Instrument(s.recoverPanics(loadTestHook(mux)))),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,
