@@ -4,18 +4,24 @@ GO ?= go
 STATICCHECK_VERSION := v0.8.2
 BIN := $(CURDIR)/bin
 
-.PHONY: build test unit e2e golden tools clean
+.PHONY: build test unit e2e deploycheck golden tools clean
 
 build:
 	$(GO) build -o $(BIN)/perfgen .
 
-## test: everything CI checks: unit and CLI tests, golden drift, the end-to-end matrix.
-test: unit e2e
+## test: everything CI checks: unit and CLI tests, golden drift, deploy outputs, the end-to-end matrix.
+test: unit deploycheck e2e
 
 ## unit: perfgen's own tests, golden comparison included.
 unit:
 	$(GO) vet ./...
 	$(GO) test ./...
+
+## deploycheck: check Dockerfiles, Kubernetes, compose, sysctl and systemd outputs with real parsers
+## and official types (its own module, so their dependencies stay out of perfgen's go.mod).
+deploycheck:
+	@command -v shellcheck >/dev/null || { apt-get update -qq && apt-get install -y -qq shellcheck; }
+	cd internal/deploycheck && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## golden: rewrite the golden trees from the current templates (read the diff after).
 golden:

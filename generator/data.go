@@ -79,6 +79,8 @@ type Data struct {
 	Ports Ports
 	// Versions pins third-party modules.
 	Versions Versions
+	// Deployment holds the settings the deployment outputs share.
+	Deployment Deployment
 
 	// Answers is the project's answers file, as written to .perfgen.yaml.
 	Answers string
@@ -93,7 +95,7 @@ func NewData(s Spec) (*Data, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Data{
+	d := &Data{
 		Name:      s.Name,
 		Module:    s.Module,
 		GoVersion: GoVersion,
@@ -113,5 +115,7 @@ func NewData(s Spec) (*Data, error) {
 		Versions:  pinned,
 		Answers:   string(answers),
 		Spec:      s,
-	}, nil
+	}
+	d.Deployment = newDeployment(d)
+	return d, nil
 }

@@ -1,7 +1,9 @@
 package generator
 
 import (
+	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 )
 
@@ -26,10 +28,12 @@ var (
 	IfK8s      = Condition{"k8s", func(d *Data) bool { return d.K8s }}
 	IfSysctl   = Condition{"sysctl", func(d *Data) bool { return d.Sysctl }}
 	IfSystemd  = Condition{"systemd", func(d *Data) bool { return d.Systemd }}
+	// Never lets a custom manifest switch a built-in file off.
+	Never = Condition{"never", func(*Data) bool { return false }}
 )
 
 // Conditions lists every named condition, for exported manifests.
-var Conditions = []Condition{Always, IfHTTP, IfGRPC, IfMemory, IfPostgres, IfCache, IfDocker, IfCompose, IfK8s, IfSysctl, IfSystemd}
+var Conditions = []Condition{Always, IfHTTP, IfGRPC, IfMemory, IfPostgres, IfCache, IfDocker, IfCompose, IfK8s, IfSysctl, IfSystemd, Never}
 
 // All returns a condition that holds when every one of cs holds. Its name
 // joins theirs with "+".
@@ -49,6 +53,27 @@ func All(cs ...Condition) Condition {
 			return true
 		},
 	}
+}
+
+// ParseCondition parses a condition name as exported manifests write it:
+// one name from Conditions, or several joined with "+".
+func ParseCondition(s string) (Condition, error) {
+	var cs []Condition
+	for _, name := range strings.Split(s, "+") {
+		i := slices.IndexFunc(Conditions, func(c Condition) bool { return c.Name == name })
+		if i < 0 {
+			names := make([]string, len(Conditions))
+			for j, c := range Conditions {
+				names[j] = c.Name
+			}
+			return Condition{}, fmt.Errorf("unknown condition %q; use one of %s, or several joined with +", name, strings.Join(names, ", "))
+		}
+		cs = append(cs, Conditions[i])
+	}
+	if len(cs) == 1 {
+		return cs[0], nil
+	}
+	return All(cs...), nil
 }
 
 // An Entry says that one template becomes one file of a project.
@@ -73,7 +98,7 @@ const (
 // Manifest is the table of every file perfgen can generate. A file exists in
 // a project exactly when its entry's condition holds; the manifest test fails
 // on a template no entry uses and on an entry whose template is missing.
-var Manifest = concat(serviceManifest, componentManifest, grpcManifest, postgresManifest, deployManifest, benchManifest)
+var Manifest = concat(serviceManifest, componentManifest, grpcManifest, postgresManifest, deployManifest, benchManifest, syncManifest)
 
 func concat(tables ...[]Entry) []Entry {
 	var out []Entry

@@ -7,6 +7,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
@@ -40,6 +41,10 @@ type Templates struct {
 	files    *template.Template
 	paths    *template.Template
 	manifest []Entry
+	origin   string
+	// formatted caches formatGo by rendered source: most Go files render
+	// the same for many option combinations, and a check renders them all.
+	formatted *sync.Map
 }
 
 // Render validates spec and renders the project it describes from the
@@ -56,26 +61,34 @@ func Render(fsys fs.FS, spec Spec) (Files, error) {
 // Parse parses every *.tmpl file in fsys, and the output path of every
 // manifest entry, into one template set. Templates share one namespace, so a
 // {{define}} in one file can be used, or overridden, from another.
+//
+// When fsys is layered (an Overlay), its layers are parsed in order, the
+// built-ins first, so a later layer's {{define}} replaces an earlier layer's
+// {{block}}. Within a layer, files named _*.tmpl (shared blocks) are parsed
+// after the others, so they override blocks those files declare.
 func Parse(fsys fs.FS, manifest []Entry) (*Templates, error) {
+	layers := []fs.FS{fsys}
+	if l, ok := fsys.(layered); ok {
+		layers = l.Layers()
+	}
 	files := template.New("").Option("missingkey=error").Funcs(funcMap())
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+	for i, layer := range layers {
+		names, err := templateNames(layer)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if d.IsDir() || !strings.HasSuffix(p, ".tmpl") {
-			return nil
+		for _, p := range names {
+			if shadowed(layers[i+1:], p) {
+				continue
+			}
+			src, err := fs.ReadFile(layer, p)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := files.New(p).Parse(string(src)); err != nil {
+				return nil, templateError(err)
+			}
 		}
-		src, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return err
-		}
-		if _, err := files.New(p).Parse(string(src)); err != nil {
-			return templateError(err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	paths := template.New("").Option("missingkey=error").Funcs(funcMap())
 	for _, e := range manifest {
@@ -86,48 +99,203 @@ func Parse(fsys fs.FS, manifest []Entry) (*Templates, error) {
 			return nil, fmt.Errorf("manifest entry for %s: output path %q: %w", e.Template, e.Path, err)
 		}
 	}
-	return &Templates{files: files, paths: paths, manifest: manifest}, nil
+	return &Templates{files: files, paths: paths, manifest: manifest, origin: OriginBuiltin, formatted: new(sync.Map)}, nil
 }
 
-// Render validates spec and renders the files of the project it describes.
-func (t *Templates) Render(spec Spec) (Files, error) {
-	if err := spec.Validate(); err != nil {
-		return nil, err
+// layered is an fs.FS made of layers, later ones overriding earlier ones
+// file by file. Parse parses the layers in order.
+type layered interface {
+	Layers() []fs.FS
+}
+
+// shadowed reports whether a file at p exists in any of layers.
+func shadowed(layers []fs.FS, p string) bool {
+	for _, l := range layers {
+		if _, err := fs.Stat(l, p); err == nil {
+			return true
+		}
 	}
-	data, err := NewData(spec)
+	return false
+}
+
+// templateNames returns the *.tmpl files of fsys in parse order: lexical,
+// except that shared-block files (_*.tmpl) come last.
+func templateNames(fsys fs.FS) ([]string, error) {
+	var regular, shared []string
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".tmpl") {
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), "_") {
+			shared = append(shared, p)
+		} else {
+			regular = append(regular, p)
+		}
+		return nil
+	})
+	return append(regular, shared...), err
+}
+
+// Manifest returns the manifest t renders.
+func (t *Templates) Manifest() []Entry { return t.manifest }
+
+// Lookup reports whether t has a template (file or {{define}}) called name.
+func (t *Templates) Lookup(name string) bool { return t.files.Lookup(name) != nil }
+
+// Origin names where t's templates come from; the lock file records it so
+// that sync can refuse to re-render a custom-template project with the
+// built-ins.
+const (
+	OriginBuiltin = "built-in"
+	OriginCustom  = "custom"
+)
+
+// Blocks returns the names of the named templates ({{block}} or {{define}})
+// in t, sorted: the sections a custom _*.tmpl file can override.
+func (t *Templates) Blocks() []string {
+	var out []string
+	for _, tt := range t.files.Templates() {
+		if name := tt.Name(); name != "" && !strings.HasSuffix(name, ".tmpl") {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Origin returns OriginBuiltin or OriginCustom.
+func (t *Templates) Origin() string { return t.origin }
+
+// WithOrigin returns t marked as coming from origin (OriginBuiltin or
+// OriginCustom).
+func (t *Templates) WithOrigin(origin string) *Templates {
+	c := *t
+	c.origin = origin
+	return &c
+}
+
+// Render validates spec and renders the files of the project it describes,
+// and the project's lock file (LockFile) that records them.
+func (t *Templates) Render(spec Spec) (Files, error) {
+	data, err := t.data(spec)
 	if err != nil {
 		return nil, err
 	}
 	var out Files
 	seen := make(map[string]string)
 	for _, e := range t.manifest {
-		if !e.When.Holds(data) {
-			continue
-		}
-		p, err := execute(t.paths, e.Template, data)
-		if err != nil {
-			return nil, fmt.Errorf("output path of %s: %w", e.Template, err)
-		}
-		rel := string(p)
-		if err := checkOutputPath(rel); err != nil {
-			return nil, fmt.Errorf("template %s: %w", e.Template, err)
-		}
-		if prev, dup := seen[rel]; dup {
-			return nil, fmt.Errorf("templates %s and %s both write %s", prev, e.Template, rel)
-		}
-		seen[rel] = e.Template
-		content, err := execute(t.files, e.Template, data)
+		f, ok, err := t.renderEntry(e, data, seen)
 		if err != nil {
 			return nil, err
 		}
-		if path.Ext(rel) == ".go" {
-			if content, err = formatGo(e.Template, content); err != nil {
-				return nil, err
-			}
+		if ok {
+			out = append(out, f)
 		}
-		out = append(out, File{Path: rel, Content: content, Mode: e.Mode})
 	}
-	slices.SortFunc(out, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	return t.finish(out, data)
+}
+
+// RenderAll is Render that does not stop at the first broken template: it
+// returns every error, one per template, so a check can list them all.
+func (t *Templates) RenderAll(spec Spec) (Files, []error) {
+	data, err := t.data(spec)
+	if err != nil {
+		return nil, []error{err}
+	}
+	var out Files
+	var errs []error
+	seen := make(map[string]string)
+	for _, e := range t.manifest {
+		f, ok, err := t.renderEntry(e, data, seen)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case ok:
+			out = append(out, f)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	files, err := t.finish(out, data)
+	if err != nil {
+		return nil, []error{err}
+	}
+	return files, nil
+}
+
+func (t *Templates) data(spec Spec) (*Data, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	return NewData(spec)
+}
+
+// renderEntry renders e, or reports false when its condition does not hold.
+func (t *Templates) renderEntry(e Entry, data *Data, seen map[string]string) (File, bool, error) {
+	if !e.When.Holds(data) {
+		return File{}, false, nil
+	}
+	p, err := execute(t.paths, e.Template, data)
+	if err != nil {
+		return File{}, false, fmt.Errorf("output path of %s: %w", e.Template, err)
+	}
+	rel := string(p)
+	if err := checkOutputPath(rel); err != nil {
+		return File{}, false, fmt.Errorf("template %s: %w", e.Template, err)
+	}
+	if rel == LockFile {
+		return File{}, false, fmt.Errorf("template %s: output path %s is reserved for perfgen's lock file", e.Template, rel)
+	}
+	if prev, dup := seen[rel]; dup {
+		return File{}, false, fmt.Errorf("templates %s and %s both write %s", prev, e.Template, rel)
+	}
+	seen[rel] = e.Template
+	content, err := execute(t.files, e.Template, data)
+	if err != nil {
+		return File{}, false, err
+	}
+	if path.Ext(rel) == ".go" {
+		if content, err = t.formatGo(e.Template, content); err != nil {
+			return File{}, false, err
+		}
+	}
+	return File{Path: rel, Content: content, Mode: e.Mode}, true, nil
+}
+
+// formatGo is formatGo, remembered per template and rendered source.
+func (t *Templates) formatGo(name string, src []byte) ([]byte, error) {
+	key := name + "\x00" + string(src)
+	if out, ok := t.formatted.Load(key); ok {
+		// A copy, so a caller that edits one file's content cannot
+		// change another's.
+		return bytes.Clone(out.([]byte)), nil
+	}
+	out, err := formatGo(name, src)
+	if err != nil {
+		return nil, err
+	}
+	t.formatted.Store(key, bytes.Clone(out))
+	return out, nil
+}
+
+// finish sorts the files and adds the lock file that records them.
+func (t *Templates) finish(out Files, data *Data) (Files, error) {
+	origin := t.origin
+	if origin == "" {
+		origin = OriginBuiltin
+	}
+	byPath := func(a, b File) int { return strings.Compare(a.Path, b.Path) }
+	slices.SortFunc(out, byPath)
+	lock, err := NewLock(data.Spec, origin, out).Marshal()
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, File{Path: LockFile, Content: lock, Mode: modeFile})
+	slices.SortFunc(out, byPath)
 	return out, nil
 }
 
@@ -162,6 +330,10 @@ func templateError(err error) error {
 	}
 	return err
 }
+
+// FuncMap returns the functions every template can call: sprig's hermetic
+// functions plus goPackage and goExported.
+func FuncMap() template.FuncMap { return funcMap() }
 
 // funcMap is sprig's hermetic functions (no clock, randomness or environment)
 // plus perfgen's own.

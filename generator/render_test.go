@@ -124,7 +124,9 @@ import (
 
 func Hello() string { return fmt.Sprint(strings.ToUpper("x"), prometheus.BuildFQName("a", "b", "c")) }
 `
-	assert.Equal(t, want, string(files[0].Content))
+	f, ok := files.Lookup("a.go")
+	require.True(t, ok)
+	assert.Equal(t, want, string(f.Content))
 }
 
 func TestOutputPathsStayInsideTheRoot(t *testing.T) {

@@ -205,7 +205,8 @@ func ParseStore(s string) (Store, error) {
 }
 
 // ParseDeploy parses a comma-separated list of deployment outputs. The words
-// "none" and "all" select nothing and everything.
+// "none" and "all" select nothing and everything; each must stand alone,
+// since a list such as "none,docker" has no single meaning.
 func ParseDeploy(s string) ([]Deploy, error) {
 	switch strings.TrimSpace(s) {
 	case "none", "":
@@ -215,7 +216,14 @@ func ParseDeploy(s string) ([]Deploy, error) {
 	}
 	var out []Deploy
 	for _, part := range strings.Split(s, ",") {
-		d, err := parseEnum("deploy output", strings.TrimSpace(part), Deploys)
+		part = strings.TrimSpace(part)
+		switch part {
+		case "none", "all":
+			return nil, fmt.Errorf("deploy list %q combines %s with other outputs; use %s alone or list only outputs", s, part, part)
+		case "":
+			return nil, fmt.Errorf("deploy list %q has an empty element; separate outputs with single commas", s)
+		}
+		d, err := parseEnum("deploy output", part, Deploys)
 		if err != nil {
 			return nil, err
 		}

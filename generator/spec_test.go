@@ -74,6 +74,19 @@ func TestParseEnums(t *testing.T) {
 	assert.ErrorContains(t, err, `unknown deploy output "helm"`)
 }
 
+func TestParseDeployRejectsAmbiguousLists(t *testing.T) {
+	for list, want := range map[string]string{
+		"none,docker": `deploy list "none,docker" combines none with other outputs; use none alone or list only outputs`,
+		"k8s, all":    `deploy list "k8s, all" combines all with other outputs; use all alone or list only outputs`,
+		"none,none":   `deploy list "none,none" combines none with other outputs`,
+		"docker,,k8s": `deploy list "docker,,k8s" has an empty element; separate outputs with single commas`,
+		"docker,":     `deploy list "docker," has an empty element`,
+	} {
+		_, err := ParseDeploy(list)
+		assert.ErrorContains(t, err, want, list)
+	}
+}
+
 func TestSpecValidateReportsEveryProblem(t *testing.T) {
 	s := DefaultSpec("demo")
 	s.Name = "Bad Name"

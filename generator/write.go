@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Op is what writing does to one file.
@@ -22,6 +23,8 @@ const (
 	Replace
 	// Keep leaves an existing, identical file untouched.
 	Keep
+	// Delete removes a file the project no longer has. Only sync plans it.
+	Delete
 )
 
 func (o Op) String() string {
@@ -30,6 +33,8 @@ func (o Op) String() string {
 		return "create"
 	case Replace:
 		return "replace"
+	case Delete:
+		return "delete"
 	default:
 		return "keep"
 	}
@@ -89,22 +94,12 @@ func PlanWrite(root string, files Files, force bool) (*Plan, error) {
 			return nil, fmt.Errorf("refusing to write %s: the path leaves the project root", f.Path)
 		}
 	}
-	info, err := os.Stat(root)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		plan.Fresh = true
-	case err != nil:
-		return nil, fmt.Errorf("output directory %s: %w; choose another --output", root, err)
-	case !info.IsDir():
-		return nil, fmt.Errorf("output path %s is a file, not a directory; choose another --output", root)
-	default:
-		entries, err := os.ReadDir(root)
-		if err != nil {
-			return nil, fmt.Errorf("output directory %s: %w", root, err)
-		}
-		plan.Fresh = len(entries) == 0
-		plan.existing = true
+	exists, empty, err := inspectRoot(root)
+	if err != nil {
+		return nil, err
 	}
+	plan.Fresh = !exists || empty
+	plan.existing = exists
 	if plan.Fresh {
 		for _, f := range files {
 			plan.Actions = append(plan.Actions, Action{File: f, Op: Create})
@@ -112,6 +107,9 @@ func PlanWrite(root string, files Files, force bool) (*Plan, error) {
 		return plan, nil
 	}
 	for _, f := range files {
+		if err := CheckInside(root, f.Path); err != nil {
+			return nil, err
+		}
 		op, err := compare(filepath.Join(root, filepath.FromSlash(f.Path)), f)
 		if err != nil {
 			return nil, err
@@ -127,6 +125,52 @@ func PlanWrite(root string, files Files, force bool) (*Plan, error) {
 			root, len(conflicts), strings.Join(conflicts, ", "))
 	}
 	return plan, nil
+}
+
+// CheckOutputDir reports whether root can hold a new project: it is not a
+// file, no parent is a file, and unless force is set it does not exist or is
+// empty. It lets a prompt reject a directory before anything is rendered;
+// PlanWrite makes the same checks and also lists the files it would replace.
+func CheckOutputDir(root string, force bool) error {
+	exists, empty, err := inspectRoot(root)
+	if err != nil {
+		return err
+	}
+	if exists && !empty && !force {
+		return fmt.Errorf("target directory %s exists and is not empty; choose another directory or use --force to write into it", root)
+	}
+	return nil
+}
+
+// inspectRoot reports whether the project directory root exists and is
+// empty, and refuses a root that is, or runs through, a file.
+func inspectRoot(root string) (exists, empty bool, err error) {
+	info, err := os.Stat(root)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, true, nil
+	case errors.Is(err, syscall.ENOTDIR):
+		return false, false, fmt.Errorf("output directory %s cannot be created: %s is a file, not a directory; choose another --output", root, fileAncestor(root))
+	case err != nil:
+		return false, false, fmt.Errorf("output directory %s: %w; choose another --output", root, err)
+	case !info.IsDir():
+		return false, false, fmt.Errorf("output path %s is a file, not a directory; choose another --output", root)
+	}
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return false, false, fmt.Errorf("output directory %s: %w", root, err)
+	}
+	return true, len(entries) == 0, nil
+}
+
+// fileAncestor returns the nearest ancestor of path that exists, which for a
+// path that fails with ENOTDIR is the file in the way.
+func fileAncestor(path string) string {
+	for d := filepath.Dir(path); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || filepath.Dir(d) == d {
+			return d
+		}
+	}
 }
 
 // compare decides what writing f over the file at name does.
@@ -307,6 +351,13 @@ func (w Writer) applyInPlace(ctx context.Context, fsys FS, root string, plan *Pl
 		}
 		name := filepath.Join(root, filepath.FromSlash(a.File.Path))
 		dir := filepath.Dir(name)
+		if a.Op == Delete {
+			if err := fsys.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("remove %s: %w", name, err)
+			}
+			removeEmptyParents(fsys, root, dir)
+			continue
+		}
 		if err := fsys.MkdirAll(dir, dirMode); err != nil {
 			return fmt.Errorf("create %s: %w", dir, err)
 		}

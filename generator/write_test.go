@@ -132,6 +132,7 @@ func TestUncreatableParent(t *testing.T) {
 	err := apply(t, Writer{}, filepath.Join(file, "sub", "demo"), sampleFiles(), false)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "choose another --output")
+	assert.Contains(t, err.Error(), file+" is a file, not a directory", "the error names the file in the way")
 }
 
 // faultyFS fails the n-th WriteFile, as a full disk or a pulled cable would.
@@ -228,5 +229,37 @@ func TestFailureInEmptyDirectoryLeavesItEmpty(t *testing.T) {
 		err := apply(t, Writer{FS: &faultyFS{n: n}}, root, sampleFiles(), false)
 		require.ErrorIs(t, err, errInjected)
 		assert.Empty(t, listDir(t, root), "failure at file %d", n)
+	}
+}
+
+func TestCheckOutputDir(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	full := filepath.Join(dir, "full")
+	require.NoError(t, os.MkdirAll(full, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(full, "x"), nil, 0o644))
+	empty := filepath.Join(dir, "empty")
+	require.NoError(t, os.MkdirAll(empty, 0o755))
+
+	tests := []struct {
+		root  string
+		force bool
+		want  string // "" for no error
+	}{
+		{root: filepath.Join(dir, "new"), want: ""},
+		{root: empty, want: ""},
+		{root: full, want: "exists and is not empty; choose another directory or use --force"},
+		{root: full, force: true, want: ""},
+		{root: file, force: true, want: "is a file, not a directory"},
+		{root: filepath.Join(file, "sub"), force: true, want: file + " is a file, not a directory"},
+	}
+	for _, tt := range tests {
+		err := CheckOutputDir(tt.root, tt.force)
+		if tt.want == "" {
+			assert.NoError(t, err, tt.root)
+		} else {
+			assert.ErrorContains(t, err, tt.want, tt.root)
+		}
 	}
 }

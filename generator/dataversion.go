@@ -1,0 +1,35 @@
+package generator
+
+import (
+	"fmt"
+	"strings"
+)
+
+// DataChanges says, for every DataVersion, what changed in Data from the
+// version before it. A custom template directory written for an older
+// version is refused with the changes since, so its owners know what to fix.
+// Add a line here whenever DataVersion is raised.
+var DataChanges = map[int]string{
+	1: "first version: Name, Module, GoVersion, EnvPrefix, HTTP, GRPC, Postgres, Memory, Cache, Docker, Compose, K8s, Sysctl, Systemd, SLO, Ports, Versions, Answers, Spec",
+}
+
+// CheckDataVersion reports whether templates written for template-data
+// version v can render with this perfgen, and if not, what changed.
+func CheckDataVersion(v int) error { return checkDataVersion(v, DataVersion, DataChanges) }
+
+func checkDataVersion(v, current int, changelog map[int]string) error {
+	if v == current {
+		return nil
+	}
+	if v > current {
+		return fmt.Errorf("templates declare template-data version %d, but this perfgen has version %d; upgrade perfgen", v, current)
+	}
+	var changes []string
+	for i := v + 1; i <= current; i++ {
+		if c, ok := changelog[i]; ok {
+			changes = append(changes, fmt.Sprintf("version %d: %s", i, c))
+		}
+	}
+	return fmt.Errorf("templates declare template-data version %d, but this perfgen has version %d (%s); update the templates, then set the version to %d",
+		v, current, strings.Join(changes, "; "), current)
+}

@@ -1,0 +1,10 @@
+// Package demo is the root of the demo module. It holds no
+// code: the service is cmd/demo, its packages are under internal/.
+//
+// Running `go generate` here re-renders the project from .perfgen.yaml with
+// `perfgen sync`: edit the answers (say, to add a transport or a deployment
+// output), then run it. Files you never edited are updated, new files are
+// added, and files you edited are merged three ways; see `perfgen sync --help`.
+package demo
+
+//go:generate perfgen sync

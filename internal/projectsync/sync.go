@@ -1,0 +1,390 @@
+// Package projectsync re-renders a generated project from its answers and
+// applies the change without losing the user's edits: unedited files are
+// updated or removed, new files added, and edited files merged three ways
+// against the files perfgen generated last time (the base).
+//
+// The project's lock file (generator.LockFile) tells edited files from
+// unedited ones. The base content of an edited file is recovered, in order,
+// by re-rendering the answers the lock records (exact whenever the templates
+// have not changed since), or from the commit at BaseRef in the project's
+// git repository (which survives perfgen upgrades). Both are checked against
+// the lock's hash; a file with neither is merged against an empty base, so
+// every difference becomes a conflict for the user to resolve.
+package projectsync
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/perfgen/perfgen/generator"
+)
+
+// Kind is what sync does to one file.
+type Kind int
+
+// The kinds of change, in the order a summary lists them.
+const (
+	// Add writes a file the project did not have.
+	Add Kind = iota
+	// Update replaces a file the user never edited.
+	Update
+	// Merge writes the clean 3-way merge of an edited file.
+	Merge
+	// Conflict writes a 3-way merge with conflict markers.
+	Conflict
+	// Remove deletes a file that no longer belongs and was never edited.
+	Remove
+	// KeepEdited leaves a file that no longer belongs but was edited.
+	KeepEdited
+	// KeepDeleted leaves deleted a generated file the user deleted.
+	KeepDeleted
+)
+
+func (k Kind) String() string {
+	return [...]string{"add", "update", "merge", "conflict", "remove", "keep", "skip"}[k]
+}
+
+// A Change is what sync does to one file.
+type Change struct {
+	Path string
+	Kind Kind
+	// Old is the file's current content, nil if it does not exist.
+	Old []byte
+	// New is the file's content after sync, nil if it is removed or left.
+	New []byte
+	// Mode is the mode the file is written with.
+	Mode fs.FileMode
+	// Conflicts counts the conflict blocks of a Conflict.
+	Conflicts int
+	// Note explains a change to the user.
+	Note string
+}
+
+// writes reports whether the change writes the file.
+func (c Change) writes() bool {
+	switch c.Kind {
+	case Add, Update, Merge, Conflict:
+		return true
+	}
+	return false
+}
+
+// Options configure a sync.
+type Options struct {
+	// Root is the project directory.
+	Root string
+	// Templates renders the project.
+	Templates *generator.Templates
+	// DryRun computes and prints the changes and writes nothing.
+	DryRun bool
+	// AllowDirty syncs a git working tree with uncommitted changes.
+	AllowDirty bool
+	// Out receives the report (and, for a dry run, the diff).
+	Out io.Writer
+	// FS is the file system the writer changes; nil is the real one.
+	FS generator.FS
+}
+
+// A Result is the outcome of a sync.
+type Result struct {
+	Changes []Change
+	// Notes are warnings about how the sync was done.
+	Notes []string
+}
+
+// Conflicts returns the paths written with conflict markers.
+func (r *Result) Conflicts() []string {
+	var out []string
+	for _, c := range r.Changes {
+		if c.Kind == Conflict {
+			out = append(out, c.Path)
+		}
+	}
+	return out
+}
+
+// ErrConflicts is returned (wrapped) when files were written with conflict
+// markers; the command exits non-zero so `go generate` and CI notice.
+var ErrConflicts = errors.New("conflicts")
+
+// Sync re-renders the project at opts.Root from its answers and applies the
+// change, or with DryRun prints it. It returns the result, and an error
+// wrapping ErrConflicts when any file has conflict markers.
+func Sync(ctx context.Context, opts Options) (*Result, error) {
+	root := opts.Root
+	spec, err := readAnswers(root)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := readLock(root)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	if lock == nil {
+		res.Notes = append(res.Notes, fmt.Sprintf("no %s: every file that differs from perfgen's output counts as edited, and no file is removed", generator.LockFile))
+	} else if lock.Templates == generator.OriginCustom && opts.Templates.Origin() != generator.OriginCustom {
+		return nil, fmt.Errorf("%s was generated with custom templates (see %s); pass --templates DIR or set PERFGEN_TEMPLATES to the same template directory",
+			root, generator.LockFile)
+	}
+
+	r, err := findRepo(ctx, root)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil {
+		res.Notes = append(res.Notes, "not a git repository: sync cannot check for uncommitted work, and the base of edited files comes only from the lock file")
+	} else if !opts.AllowDirty {
+		dirty, err := r.dirty(ctx, root)
+		if err != nil {
+			return nil, err
+		}
+		if len(dirty) > 0 {
+			slices.Sort(dirty)
+			return nil, fmt.Errorf("uncommitted changes in %s (%s); commit or stash them first so the sync can be reviewed and undone, or pass --allow-dirty",
+				root, summarize(dirty))
+		}
+	}
+
+	files, err := opts.Templates.Render(spec)
+	if err != nil {
+		return nil, fmt.Errorf("render %s from %s: %w", root, generator.AnswersFile, err)
+	}
+	bases := &baseSource{root: root, repo: r, lock: lock, templates: opts.Templates}
+	res.Changes, err = plan(ctx, root, files, lock, bases)
+	if err != nil {
+		return nil, err
+	}
+	res.Notes = append(res.Notes, bases.notes...)
+
+	if opts.DryRun {
+		if err := printDiff(opts.Out, res.Changes); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := apply(ctx, opts, res.Changes); err != nil {
+			return nil, err
+		}
+		if r != nil {
+			msg := fmt.Sprintf("perfgen base of %s (template data version %d)", spec.Name, generator.DataVersion)
+			if err := r.recordBase(ctx, root, files, msg); err != nil {
+				return nil, fmt.Errorf("the project is synced, but recording the base in git failed: %w; the next sync recovers it from %s while the templates are unchanged", err, generator.LockFile)
+			}
+		}
+	}
+	report(opts.Out, res, opts.DryRun)
+	if n := len(res.Conflicts()); n > 0 {
+		if opts.DryRun {
+			return res, fmt.Errorf("%w: syncing would leave conflict markers in %d files: %s", ErrConflicts, n, strings.Join(res.Conflicts(), ", "))
+		}
+		return res, fmt.Errorf("%w in %d files: %s; resolve the <<<<<<< markers (nothing was lost: your lines and perfgen's are both there), then commit",
+			ErrConflicts, n, strings.Join(res.Conflicts(), ", "))
+	}
+	return res, nil
+}
+
+// RecordBase stores files as the base of the project at root when root is in
+// a git repository; `perfgen new` calls it so the first sync has a base even
+// after a perfgen upgrade. It does nothing outside a repository.
+func RecordBase(ctx context.Context, root string, files generator.Files) error {
+	r, err := findRepo(ctx, root)
+	if err != nil || r == nil {
+		return err
+	}
+	return r.recordBase(ctx, root, files, "perfgen base")
+}
+
+// readAnswers reads the project's answers file.
+func readAnswers(root string) (generator.Spec, error) {
+	name := filepath.Join(root, generator.AnswersFile)
+	f, err := os.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return generator.Spec{}, fmt.Errorf("no %s in %s: run perfgen sync in the root of a project perfgen generated", generator.AnswersFile, root)
+	}
+	if err != nil {
+		return generator.Spec{}, err
+	}
+	defer f.Close()
+	spec, err := generator.ReadAnswers(name, f, generator.DefaultSpec(""))
+	if err != nil {
+		return generator.Spec{}, err
+	}
+	if err := spec.Validate(); err != nil {
+		return generator.Spec{}, fmt.Errorf("%s: %w", name, err)
+	}
+	return spec, nil
+}
+
+// readLock reads the project's lock file, or returns nil if it has none.
+func readLock(root string) (*generator.Lock, error) {
+	name := filepath.Join(root, generator.LockFile)
+	f, err := os.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return generator.ReadLock(name, f)
+}
+
+// plan decides the change to every file perfgen generates now or generated
+// last time.
+func plan(ctx context.Context, root string, files generator.Files, lock *generator.Lock, bases *baseSource) ([]Change, error) {
+	var changes []Change
+	for _, f := range files {
+		if err := generator.CheckInside(root, f.Path); err != nil {
+			return nil, err
+		}
+		cur, err := readCurrent(root, f.Path)
+		if err != nil {
+			return nil, err
+		}
+		locked, wasGenerated := "", false
+		if lock != nil {
+			locked, wasGenerated = lock.Lookup(f.Path)
+		}
+		c := Change{Path: f.Path, Old: cur, New: f.Content, Mode: f.Mode}
+		switch {
+		case f.Path == generator.AnswersFile && cur != nil:
+			// The answers are sync's input, and the user's to format and
+			// comment as they like: sync never rewrites them.
+			continue
+		case f.Path == generator.LockFile:
+			if bytes.Equal(cur, f.Content) {
+				continue
+			}
+			c.Kind = Update
+			if cur == nil {
+				c.Kind = Add
+			}
+		case cur == nil && wasGenerated:
+			c.Kind, c.New, c.Note = KeepDeleted, nil, "you deleted it; it stays deleted"
+		case cur == nil:
+			c.Kind = Add
+		case bytes.Equal(cur, f.Content):
+			if sameMode(root, f) {
+				continue
+			}
+			c.Kind = Update
+		case wasGenerated && generator.Hash(cur) == locked:
+			c.Kind = Update
+		default:
+			base := bases.lookup(ctx, f.Path, locked)
+			merged, n, err := mergeFile(ctx, cur, base, f.Content)
+			if err != nil {
+				return nil, fmt.Errorf("merge %s: %w", f.Path, err)
+			}
+			c.New, c.Conflicts = merged, n
+			switch {
+			case n > 0:
+				c.Kind = Conflict
+			case bytes.Equal(merged, cur):
+				continue // perfgen's change is already there
+			default:
+				c.Kind = Merge
+			}
+		}
+		changes = append(changes, c)
+	}
+	if lock != nil {
+		for _, lf := range lock.Files {
+			if _, ok := files.Lookup(lf.Path); ok {
+				continue
+			}
+			if err := generator.CheckInside(root, lf.Path); err != nil {
+				return nil, err
+			}
+			cur, err := readCurrent(root, lf.Path)
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case cur == nil:
+				continue
+			case generator.Hash(cur) == lf.SHA256:
+				changes = append(changes, Change{Path: lf.Path, Kind: Remove, Old: cur})
+			default:
+				changes = append(changes, Change{Path: lf.Path, Kind: KeepEdited, Old: cur,
+					Note: "perfgen no longer generates it, but you edited it; delete it yourself if it is unused"})
+			}
+		}
+	}
+	slices.SortFunc(changes, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
+	return changes, nil
+}
+
+// readCurrent returns the content of the project file at p, or nil if it
+// does not exist. It refuses anything but a regular file.
+func readCurrent(root, p string) ([]byte, error) {
+	name := filepath.Join(root, filepath.FromSlash(p))
+	info, err := os.Lstat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (a symbolic link or directory); move it away and sync again", name)
+	}
+	b, err := os.ReadFile(name)
+	if b == nil && err == nil {
+		b = []byte{}
+	}
+	return b, err
+}
+
+func sameMode(root string, f generator.File) bool {
+	info, err := os.Stat(filepath.Join(root, filepath.FromSlash(f.Path)))
+	return err == nil && info.Mode().Perm() == f.Mode.Perm()
+}
+
+// apply writes the changes through generator's Writer: each file to a
+// temporary file renamed into place.
+func apply(ctx context.Context, opts Options, changes []Change) error {
+	p := &generator.Plan{Root: opts.Root}
+	for _, c := range changes {
+		switch {
+		case c.writes():
+			op := generator.Replace
+			if c.Old == nil {
+				op = generator.Create
+			}
+			p.Actions = append(p.Actions, generator.Action{File: generator.File{Path: c.Path, Content: c.New, Mode: c.Mode}, Op: op})
+		case c.Kind == Remove:
+			p.Actions = append(p.Actions, generator.Action{File: generator.File{Path: c.Path}, Op: generator.Delete})
+		}
+	}
+	// The lock goes last: if writing stops early, the next sync still sees
+	// the files not yet written as perfgen left them.
+	slices.SortStableFunc(p.Actions, func(a, b generator.Action) int {
+		return boolInt(a.File.Path == generator.LockFile) - boolInt(b.File.Path == generator.LockFile)
+	})
+	return generator.Writer{FS: opts.FS}.Apply(ctx, p)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// summarize lists at most a few paths.
+func summarize(paths []string) string {
+	const show = 5
+	if len(paths) <= show {
+		return strings.Join(paths, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(paths[:show], ", "), len(paths)-show)
+}
