@@ -6,6 +6,7 @@ package generator
 // service. The harness drives the HTTP API (HTTP/1.1 and h2c), so it is
 // generated with it.
 var benchManifest = []Entry{
+	{"bench/README.md.tmpl", "bench/README.md", IfHTTP, modeFile},
 	{"bench/slo.yaml.tmpl", "bench/slo.yaml", IfHTTP, modeFile},
 	{"bench/scenario.yaml.tmpl", "bench/scenario.yaml", IfHTTP, modeFile},
 	{"bench/loadtest.sh.tmpl", "bench/loadtest.sh", IfHTTP, modeExec},

@@ -131,6 +131,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 	for _, e := range r.Errors {
 		fmt.Fprintf(&b, "error: %s x%d (e.g. %s)\n", e.Kind, e.Count, e.Example)
 	}
+	if r.Mode == Open {
+		// A late start means the generator, not the server, fell behind
+		// (too few workers, or its CPU was busy); the latencies above still
+		// include the wait, so a large lag makes the run pessimistic.
+		fmt.Fprintf(&b, "load generator: worst start lag %s past the intended send time\n", millis(r.MaxStartLagMillis))
+	}
 	if r.ServerError != "" {
 		fmt.Fprintf(&b, "server readings: %s\n", r.ServerError)
 	}
