@@ -97,7 +97,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	if o.label == "" {
 		o.label = o.transport
 	}
-	if o.label != filepath.Base(o.label) || strings.ContainsAny(o.label, `/\`) {
+	if o.label != filepath.Base(o.label) || o.label == "." || o.label == ".." || strings.ContainsAny(o.label, `/\`) {
 		return o, fmt.Errorf("label %q must be a plain file name", o.label)
 	}
 	return o, nil

@@ -338,7 +338,7 @@ func (r *runner) open(ctx context.Context) *Result {
 	wg.Wait()
 	res := r.rec.result()
 	res.Start, res.End = measureStart, measureEnd
-	res.Window = measureEnd.Sub(measureStart)
+	res.Window = max(measureEnd.Sub(measureStart), 0) // a cap inside the warm-up leaves no window
 	res.CountCapped = total < scheduled
 	return res
 }
