@@ -27,6 +27,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -81,6 +82,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintln(stdout, "perf: taskset not found; servers and load generator share CPUs")
 	}
 
+	loadBefore := loadavg()
 	work, err := os.MkdirTemp("", "perfgen-perf-")
 	if err != nil {
 		return err
@@ -120,8 +122,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("rss run: %w", err)
 		}
 	}
-	load, _ := os.ReadFile("/proc/loadavg")
-	section := render(o, results, flat, strings.TrimSpace(string(load)))
+	section := render(o, results, flat, loadBefore, loadavg())
 	fmt.Fprint(stdout, "\n"+section)
 	if o.doc == "" {
 		return nil
@@ -429,7 +430,18 @@ func median(ms []measurement, f func(measurement) float64) float64 {
 // heading starts the section perf owns in the document.
 const heading = "## Generated service vs bare net/http"
 
-func render(o options, results map[string][]measurement, flat *rssRun, loadavg string) string {
+// loadavg returns the 1-, 5- and 15-minute load averages, to show how busy
+// the machine was.
+func loadavg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	fields := strings.Fields(string(data))
+	if err != nil || len(fields) < 3 {
+		return "unknown"
+	}
+	return strings.Join(fields[:3], " ")
+}
+
+func render(o options, results map[string][]measurement, flat *rssRun, loadBefore, loadAfter string) string {
 	var b strings.Builder
 	b.WriteString(heading + "\n\n")
 	b.WriteString("The default golden project's service against a bare net/http server (`internal/perf/bare`: the same\n")
@@ -464,7 +476,7 @@ func render(o options, results map[string][]measurement, flat *rssRun, loadavg s
 		fmt.Fprintf(&b, "last %s, peak %s; mean of the first tenth of the samples %s, of the last tenth %s (%+.1f %%).\n",
 			num(flat.last, "MiB"), num(flat.peak, "MiB"), num(flat.firstTail, "MiB"), num(flat.lastTail, "MiB"), 100*(flat.lastTail/flat.firstTail-1))
 	}
-	fmt.Fprintf(&b, "\nMachine load while measuring (/proc/loadavg at the end): `%s`. A worst start lag above a\n", loadavg)
+	fmt.Fprintf(&b, "\nMachine load averages (1, 5, 15 min) before the run `%s`, after it `%s`, on %d CPUs. A worst start lag above a\n", loadBefore, loadAfter, runtime.NumCPU())
 	b.WriteString("millisecond means the load generator itself was short of CPU, usually because other work shared the machine.\n")
 	return b.String()
 }
