@@ -11,6 +11,7 @@ var benchManifest = []Entry{
 	{"bench/scenario.yaml.tmpl", "bench/scenario.yaml", IfHTTP, modeFile},
 	{"bench/loadtest.sh.tmpl", "bench/loadtest.sh", IfHTTP, modeExec},
 	{"bench/loadgen/main.go.tmpl", "cmd/loadgen/main.go", IfHTTP, modeFile},
+	{"bench/loadgen/main_test.go.tmpl", "cmd/loadgen/main_test.go", IfHTTP, modeFile},
 	{"bench/loadtest/loadtest.go.tmpl", "internal/loadtest/loadtest.go", IfHTTP, modeFile},
 	{"bench/loadtest/loadtest_test.go.tmpl", "internal/loadtest/loadtest_test.go", IfHTTP, modeFile},
 	{"bench/loadtest/target.go.tmpl", "internal/loadtest/target.go", IfHTTP, modeFile},
