@@ -111,8 +111,15 @@ failed=()
 for transport in $transports; do
 	case $transport in
 	h2c | http1) addr=$http_addr ;;
+	grpc)
+		addr=$(listen_addr grpc)
+		if [[ -z $addr ]]; then
+			echo "loadtest: the service logged no gRPC address; is its gRPC server on?" >&2
+			exit 2
+		fi
+		;;
 	*)
-		echo "loadtest: unknown transport $transport; use h2c or http1" >&2
+		echo "loadtest: unknown transport $transport; use h2c, http1 or grpc" >&2
 		exit 2
 		;;
 	esac
