@@ -126,7 +126,7 @@ for transport in $transports; do
 	echo
 	if ! "${client[@]}" \
 		-transport "$transport" -addr "$addr" \
-		-pid "$service_pid" \
+		-pid "$service_pid" -admin "http://$admin_addr/metrics" \
 		-rate "$rate" -warmup "$warmup" -duration "$duration" \
 		-slo bench/slo.yaml -scenario bench/scenario.yaml -out bench/results \
 		"${extra[@]}"; then

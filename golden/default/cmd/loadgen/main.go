@@ -54,6 +54,7 @@ type options struct {
 	scenario    string
 	slo         string
 	admin       string
+	adminSet    bool // -admin was given, not defaulted
 	pid         int
 	cores       float64
 	interval    time.Duration
@@ -83,14 +84,15 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.scenario, "scenario", "bench/scenario.yaml", `request mix file ("" for 90 % GET, 10 % create)`)
 	fs.StringVar(&o.slo, "slo", "bench/slo.yaml", "service-level objectives file")
 	fs.StringVar(&o.admin, "admin", "http://127.0.0.1:9100/metrics", `service metrics URL for CPU and RSS ("" to skip)`)
-	fs.IntVar(&o.pid, "pid", 0, "local service process ID: read CPU and RSS from /proc instead of -admin")
-	fs.Float64Var(&o.cores, "server-cores", 0, "cores the service is allotted (0: its GOMAXPROCS from -admin, or its CPU affinity with -pid)")
+	fs.IntVar(&o.pid, "pid", 0, "local service process ID: read CPU and RSS from /proc (exact) instead of -admin")
+	fs.Float64Var(&o.cores, "server-cores", 0, "cores the service is allotted (0: its GOMAXPROCS from -admin, else its CPU affinity with -pid)")
 	fs.DurationVar(&o.interval, "sample-interval", 250*time.Millisecond, "how often to read the service's CPU and RSS")
 	fs.StringVar(&o.out, "out", "bench/results", `directory for the JSON and markdown reports and the chart ("" to skip)`)
 	fs.StringVar(&o.label, "label", "", "name of the run in reports and file names (default: the transport)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	fs.Visit(func(f *flag.Flag) { o.adminSet = o.adminSet || f.Name == "admin" })
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q; loadgen takes only flags", fs.Args())
 	}
@@ -165,7 +167,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cores := o.cores
 	if sampler != nil {
 		if cores == 0 {
-			if cores, err = sampler.Cores(ctx); err != nil {
+			if cores, err = allottedCores(ctx, o, sampler); err != nil {
 				return fmt.Errorf("%w; or pass -server-cores", err)
 			}
 		}
@@ -215,6 +217,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s: objectives missed: %s", o.label, strings.Join(names, "; "))
 	}
 	return nil
+}
+
+// allottedCores prefers the service's own GOMAXPROCS from its metrics, which
+// since Go 1.25 follows both its CPU affinity and its container's CPU quota,
+// and falls back to what the sampler can tell (the affinity, for /proc).
+func allottedCores(ctx context.Context, o options, sampler loadtest.Sampler) (float64, error) {
+	// With -pid, the default -admin address may belong to another
+	// instance: only an explicit one is trusted.
+	if o.admin != "" && (o.adminSet || o.pid == 0) {
+		admin := &loadtest.AdminSampler{URL: o.admin}
+		if cores, err := admin.Cores(ctx); err == nil && cores > 0 {
+			return cores, nil
+		}
+	}
+	return sampler.Cores(ctx)
 }
 
 // writeFiles writes the report's JSON, markdown and chart into dir.

@@ -52,7 +52,7 @@ func writeSLO(t *testing.T, rssMiB int) string {
 func args(addr, slo, out string) []string {
 	return []string{
 		"-transport", "h2c", "-addr", addr, "-rate", "200", "-warmup", "100ms", "-duration", "1s",
-		"-pid", strconv.Itoa(os.Getpid()), "-sample-interval", "50ms",
+		"-pid", strconv.Itoa(os.Getpid()), "-admin", "", "-sample-interval", "50ms",
 		"-slo", slo, "-scenario", "", "-out", out, "-label", "smoke",
 	}
 }
