@@ -478,6 +478,8 @@ func render(o options, results map[string][]measurement, flat *rssRun, loadBefor
 	}
 	fmt.Fprintf(&b, "\nMachine load averages (1, 5, 15 min) before the run `%s`, after it `%s`, on %d CPUs. A worst start lag above a\n", loadBefore, loadAfter, runtime.NumCPU())
 	b.WriteString("millisecond means the load generator itself was short of CPU, usually because other work shared the machine.\n")
+	b.WriteString("Max throughput compares the servers only when both ran their CPU near 100 %; below that the single-CPU load\n")
+	b.WriteString("generator, not the server, set the pace, and the ratio understates the faster server.\n")
 	return b.String()
 }
 
