@@ -325,6 +325,7 @@ type measurement struct {
 	idleRSS       float64 // MiB, after startup, before any request
 	maxRPS        float64 // closed loop
 	maxCPUPercent float64 // server CPU in the closed loop, to tell whether it was the bottleneck
+	perCoreRPS    float64 // closed loop: requests per server CPU-second, the capacity of one core
 	p99           float64 // ms, open loop at the fixed rate
 	cpuPerRequest float64 // µs, open loop at the fixed rate
 	peakRSS       float64 // MiB, over both runs
@@ -353,6 +354,9 @@ func measure(ctx context.Context, o options, b *binaries, s server, proto string
 	}
 	m.maxRPS = closed.ThroughputRPS
 	m.maxCPUPercent = closed.Server.CPUPercent
+	if busy := closed.Server.CPUPercent / 100 * closed.Server.Cores; busy > 0 {
+		m.perCoreRPS = closed.ThroughputRPS / busy
+	}
 	m.p99 = open.Latency.P99
 	if open.ThroughputRPS > 0 {
 		m.cpuPerRequest = open.Server.CPUPercent / 100 * open.Server.Cores / open.ThroughputRPS * 1e6
@@ -464,6 +468,7 @@ func render(o options, results map[string][]measurement, flat *rssRun, loadBefor
 		}
 		row("max throughput", "req/s", func(m measurement) float64 { return m.maxRPS }, "≥ 1.0x")
 		row("server CPU at max throughput", "%", func(m measurement) float64 { return m.maxCPUPercent }, "")
+		row("requests per server CPU-second at max throughput", "req/s", func(m measurement) float64 { return m.perCoreRPS }, "≥ 1.0x")
 		row(fmt.Sprintf("P99 at %d req/s", o.rate), "ms", func(m measurement) float64 { return m.p99 }, "≤ 1.1x")
 		row(fmt.Sprintf("CPU per request at %d req/s", o.rate), "µs", func(m measurement) float64 { return m.cpuPerRequest }, "≤ 1.1x")
 		row("idle RSS", "MiB", func(m measurement) float64 { return m.idleRSS }, "generated ≤ 12 MiB")
@@ -479,7 +484,8 @@ func render(o options, results map[string][]measurement, flat *rssRun, loadBefor
 	fmt.Fprintf(&b, "\nMachine load averages (1, 5, 15 min) before the run `%s`, after it `%s`, on %d CPUs. A worst start lag above a\n", loadBefore, loadAfter, runtime.NumCPU())
 	b.WriteString("millisecond means the load generator itself was short of CPU, usually because other work shared the machine.\n")
 	b.WriteString("Max throughput compares the servers only when both ran their CPU near 100 %; below that the single-CPU load\n")
-	b.WriteString("generator, not the server, set the pace, and the ratio understates the faster server.\n")
+	b.WriteString("generator, not the server, set the pace, and the ratio understates the faster server. Requests per server\n")
+	b.WriteString("CPU-second is the capacity of one core either way, so it is the fairer throughput comparison here.\n")
 	return b.String()
 }
 
