@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -274,9 +275,10 @@ func (r *Report) WriteSVG(w io.Writer) error {
 	for v := yMin; v <= yMax*1.0001; v *= 10 {
 		gy := y(v)
 		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#ddd"/>`+"\n", padLeft, gy, padLeft+plotW, gy)
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", padLeft-6, gy+4, strings.TrimSuffix(millis(v), " ms")+" ms")
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s ms</text>`+"\n", padLeft-6, gy+4, strconv.FormatFloat(v, 'f', -1, 64))
 	}
 	fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">percentile</text>`+"\n", padLeft+plotW/2, chartHeight-8)
+	fmt.Fprintf(&b, `<text x="16" y="%.1f" text-anchor="middle" transform="rotate(-90 16 %.1f)">latency (log scale)</text>`+"\n", padTop+plotH/2, padTop+plotH/2)
 	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="%.1f" fill="none" stroke="#888"/>`+"\n", padLeft, padTop, plotW, plotH)
 
 	if r.SLO.P95Millis > 0 {
