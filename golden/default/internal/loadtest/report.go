@@ -272,7 +272,8 @@ func (r *Report) WriteSVG(w io.Writer) error {
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%.1f" stroke="#ddd"/>`+"\n", gx, padTop, gx, padTop+plotH)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`+"\n", gx, padTop+plotH+18, label)
 	}
-	for v := yMin; v <= yMax*1.0001; v *= 10 {
+	for k := math.Log10(yMin); k <= math.Log10(yMax)+0.5; k++ {
+		v := math.Pow(10, math.Round(k)) // decades, exact: no accumulated rounding in the labels
 		gy := y(v)
 		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#ddd"/>`+"\n", padLeft, gy, padLeft+plotW, gy)
 		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s ms</text>`+"\n", padLeft-6, gy+4, strconv.FormatFloat(v, 'f', -1, 64))
