@@ -182,10 +182,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if monitor != nil {
 		samples, err := monitor.Stop(context.WithoutCancel(ctx))
 		if runErr == nil {
+			// A failed scrape loses one sample, not the run: the usage
+			// stands when enough samples remain, and the error is noted.
 			u, uerr := loadtest.Usage(samples, res.Start, res.End, cores, sampler.Source())
-			if serverErr = errors.Join(err, uerr); serverErr == nil {
+			if uerr == nil {
 				usage = &u
 			}
+			serverErr = errors.Join(err, uerr)
 		}
 	} else {
 		serverErr = errors.New("no -admin or -pid given")

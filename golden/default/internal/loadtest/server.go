@@ -66,11 +66,17 @@ func (a *AdminSampler) Cores(ctx context.Context) (float64, error) {
 	return m["go_sched_gomaxprocs_threads"], nil
 }
 
+// scrapeTimeout bounds one metrics scrape, so a stuck admin port cannot
+// stall sampling.
+const scrapeTimeout = 2 * time.Second
+
 // scrape fetches the metrics page and returns the named unlabeled samples.
 // These few gauges and counters are single lines of the text exposition
 // format, so a line scan is enough; a full parser would tie the harness to
 // prometheus/common's changing API for three numbers.
 func (a *AdminSampler) scrape(ctx context.Context, names ...string) (map[string]float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, scrapeTimeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.URL, nil)
 	if err != nil {
 		return nil, err
