@@ -75,6 +75,10 @@ type Data struct {
 
 	// SLO holds the service-level objectives.
 	SLO SLO
+	// MaxConcurrency is the default ceiling of the service's adaptive
+	// concurrency limit: by Little's law, the requests in flight when the
+	// SLO's rate is served at its P95 latency.
+	MaxConcurrency int
 	// Ports holds the default listen ports.
 	Ports Ports
 	// Versions pins third-party modules.
@@ -96,25 +100,26 @@ func NewData(s Spec) (*Data, error) {
 		return nil, err
 	}
 	d := &Data{
-		Name:      s.Name,
-		Module:    s.Module,
-		GoVersion: GoVersion,
-		EnvPrefix: strings.ToUpper(strings.ReplaceAll(s.Name, "-", "_")) + "_",
-		HTTP:      s.Transport == TransportHTTP || s.Transport == TransportBoth,
-		GRPC:      s.Transport == TransportGRPC || s.Transport == TransportBoth,
-		Postgres:  s.Store == StorePostgres,
-		Memory:    s.Store == StoreMemory,
-		Cache:     s.Cache,
-		Docker:    s.HasDeploy(DeployDocker),
-		Compose:   s.HasDeploy(DeployCompose),
-		K8s:       s.HasDeploy(DeployK8s),
-		Sysctl:    s.HasDeploy(DeploySysctl),
-		Systemd:   s.HasDeploy(DeploySystemd),
-		SLO:       s.SLO,
-		Ports:     Ports{HTTP: 8080, GRPC: 9090, Admin: 9100},
-		Versions:  pinned,
-		Answers:   string(answers),
-		Spec:      s,
+		Name:           s.Name,
+		Module:         s.Module,
+		GoVersion:      GoVersion,
+		EnvPrefix:      strings.ToUpper(strings.ReplaceAll(s.Name, "-", "_")) + "_",
+		HTTP:           s.Transport == TransportHTTP || s.Transport == TransportBoth,
+		GRPC:           s.Transport == TransportGRPC || s.Transport == TransportBoth,
+		Postgres:       s.Store == StorePostgres,
+		Memory:         s.Store == StoreMemory,
+		Cache:          s.Cache,
+		Docker:         s.HasDeploy(DeployDocker),
+		Compose:        s.HasDeploy(DeployCompose),
+		K8s:            s.HasDeploy(DeployK8s),
+		Sysctl:         s.HasDeploy(DeploySysctl),
+		Systemd:        s.HasDeploy(DeploySystemd),
+		SLO:            s.SLO,
+		MaxConcurrency: max(1, s.SLO.RPS*s.SLO.P95Millis/1000),
+		Ports:          Ports{HTTP: 8080, GRPC: 9090, Admin: 9100},
+		Versions:       pinned,
+		Answers:        string(answers),
+		Spec:           s,
 	}
 	d.Deployment = newDeployment(d)
 	return d, nil

@@ -36,9 +36,10 @@ generated last is recovered by re-rendering the answers the lock records, or,
 after a perfgen upgrade, from the commit at refs/perfgen/base that sync keeps
 in the project's git repository. See docs/sync.md.
 
-In a git working tree sync refuses to run with uncommitted changes (other than
-to .perfgen.yaml) unless --allow-dirty is given, so its changes can be
-reviewed and undone with git. --dry-run prints the diff and changes nothing.
+In a git working tree sync refuses to change files while there are
+uncommitted changes (other than to .perfgen.yaml) unless --allow-dirty is
+given, so its changes can be reviewed and undone with git; a sync with
+nothing to change succeeds on a dirty tree. --dry-run prints the diff and changes nothing.
 
 A generated project's generate.go runs it: go generate .`,
 		Example: `  # Add gRPC to an HTTP-only service.

@@ -142,16 +142,6 @@ func Sync(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if r == nil {
 		res.Notes = append(res.Notes, "not a git repository: sync cannot check for uncommitted work, and the base of edited files comes only from the lock file")
-	} else if !opts.AllowDirty {
-		dirty, err := r.dirty(ctx, root)
-		if err != nil {
-			return nil, err
-		}
-		if len(dirty) > 0 {
-			slices.Sort(dirty)
-			return nil, fmt.Errorf("uncommitted changes in %s (%s); commit or stash them first so the sync can be reviewed and undone, or pass --allow-dirty",
-				root, summarize(dirty))
-		}
 	}
 
 	files, err := opts.Templates.Render(spec)
@@ -164,6 +154,22 @@ func Sync(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	res.Notes = append(res.Notes, bases.notes...)
+
+	// A sync that would change nothing runs on a dirty tree too: `go
+	// generate ./...` runs it beside other generators while the user's edits
+	// are still uncommitted.
+	changesFiles := slices.ContainsFunc(res.Changes, func(c Change) bool { return c.writes() || c.Kind == Remove })
+	if r != nil && changesFiles && !opts.AllowDirty && !opts.DryRun {
+		dirty, err := r.dirty(ctx, root)
+		if err != nil {
+			return nil, err
+		}
+		if len(dirty) > 0 {
+			slices.Sort(dirty)
+			return nil, fmt.Errorf("uncommitted changes in %s (%s); commit or stash them first so the sync can be reviewed and undone, or pass --allow-dirty",
+				root, summarize(dirty))
+		}
+	}
 
 	if opts.DryRun {
 		if err := printDiff(opts.Out, res.Changes); err != nil {

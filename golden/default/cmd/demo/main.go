@@ -20,15 +20,29 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"example.com/demo/internal/cache"
 	"example.com/demo/internal/config"
+	"example.com/demo/internal/httpclient"
 	"example.com/demo/internal/items"
+	"example.com/demo/internal/lb"
+	"example.com/demo/internal/limiter"
+	"example.com/demo/internal/memstats"
 	"example.com/demo/internal/metrics"
 	"example.com/demo/internal/server"
 	"example.com/demo/internal/store/memory"
 )
+
+// memoryLimitRatio is the share of the container's memory limit given to
+// the Go runtime as GOMEMLIMIT; the rest is headroom for memory the runtime
+// does not account for.
+const memoryLimitRatio = 0.9
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -53,13 +67,97 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
+	// Without a limit the GC paces itself by heap growth alone and a
+	// container can be OOM-killed while garbage waits to be collected.
+	if limit := memstats.MemoryLimit(lookup, os.DirFS("/"), memoryLimitRatio); limit > 0 {
+		debug.SetMemoryLimit(limit)
+		log.Info("memory limit set from the cgroup", "gomemlimit_bytes", limit)
+	}
+	m := metrics.New()
+	reg := prometheus.WrapRegistererWithPrefix(metrics.Namespace+"_", m.Registry)
+	if err := reg.Register(memstats.NewCollector()); err != nil {
+		return fmt.Errorf("register memory metrics: %w", err)
+	}
+
+	// Background work (health checks) runs until Serve returns, and run
+	// waits for it so nothing outlives the call.
+	ctx, cancel := context.WithCancel(ctx)
+	var background sync.WaitGroup
+	defer background.Wait()
+	defer cancel()
+
+	svcOpts := []items.Option{items.WithBatchWorkers(cfg.BatchWorkers)}
+	itemCache, err := cache.New(cache.Options[items.Encoded]{
+		MaxEntries: cfg.CacheEntries,
+		MaxBytes:   cfg.CacheMaxBytes,
+		Cost:       func(_ string, e items.Encoded) int64 { return e.Size() },
+		TTL:        cfg.CacheTTL,
+	})
+	if err != nil {
+		return fmt.Errorf("items cache: %w", err)
+	}
+	defer itemCache.Close()
+	if err := itemCache.Register(reg, "items"); err != nil {
+		return fmt.Errorf("register cache metrics: %w", err)
+	}
+	svcOpts = append(svcOpts, items.WithCache(itemCache))
 	store := memory.New()
-	svc := items.NewService(store)
-	srv := server.New(cfg, log, svc, metrics.New())
+	svc := items.NewService(store, svcOpts...)
+
+	lim, err := limiter.New(limiter.Options{Max: cfg.MaxConcurrency, LatencyThreshold: cfg.ShedLatency})
+	if err != nil {
+		return fmt.Errorf("concurrency limiter: %w", err)
+	}
+	if err := lim.Register(reg); err != nil {
+		return fmt.Errorf("register limiter metrics: %w", err)
+	}
+	srvOpts := []server.Option{server.WithLimiter(lim)}
+	if cfg.Upstreams != "" {
+		client, bal, err := upstreamClient(cfg, reg)
+		if err != nil {
+			return err
+		}
+		background.Go(func() { bal.Run(ctx) })
+		srvOpts = append(srvOpts, server.WithUpstream(client))
+		log.Info("upstream calls enabled", "upstreams", cfg.Upstreams, "policy", cfg.UpstreamPolicy)
+	}
+
+	srv := server.New(cfg, log, svc, m, srvOpts...)
 	if err := srv.Listen(); err != nil {
 		return err
 	}
 	return srv.Serve(ctx)
+}
+
+// upstreamClient builds the client of the example outbound call: a tuned,
+// instrumented transport under a balancer over the configured upstreams.
+// The caller runs the balancer's health checks.
+func upstreamClient(cfg config.Config, reg prometheus.Registerer) (*http.Client, *lb.Balancer, error) {
+	targets, err := lb.ParseTargets(cfg.Upstreams)
+	if err != nil {
+		return nil, nil, fmt.Errorf("upstreams: %w", err)
+	}
+	policy, err := lb.ParsePolicy(cfg.UpstreamPolicy)
+	if err != nil {
+		return nil, nil, fmt.Errorf("upstream policy: %w", err)
+	}
+	opts := httpclient.DefaultOptions()
+	clientMetrics, err := httpclient.NewMetrics(reg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("register upstream client metrics: %w", err)
+	}
+	bal, err := lb.New(targets, lb.Options{
+		Policy:       policy,
+		HealthClient: &http.Client{Transport: httpclient.NewTransport(opts)},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := bal.Register(reg); err != nil {
+		return nil, nil, fmt.Errorf("register balancer metrics: %w", err)
+	}
+	transport := clientMetrics.Instrument(bal.Transport(httpclient.NewTransport(opts)))
+	return &http.Client{Transport: transport, Timeout: opts.Timeout}, bal, nil
 }
 
 // healthcheck probes the admin port's /healthz, for container HEALTHCHECKs

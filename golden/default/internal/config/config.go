@@ -50,6 +50,28 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxConcurrentStreams bounds concurrent HTTP/2 streams per connection.
 	MaxConcurrentStreams int
+	// MaxConcurrency is the ceiling of the adaptive concurrency limit: the
+	// most requests served at once before new ones are shed. The default is
+	// the SLO's rate times its P95 latency (Little's law).
+	MaxConcurrency int
+	// ShedLatency is the latency above which a completed request lowers
+	// the concurrency limit; the default is the SLO's P95.
+	ShedLatency time.Duration
+	// BatchWorkers bounds the concurrent lookups of one batch get.
+	BatchWorkers int
+	// CacheEntries bounds the items cache by entries.
+	CacheEntries int
+	// CacheMaxBytes bounds the items cache by encoded size.
+	CacheMaxBytes int64
+	// CacheTTL is how long a cached item is served before it is reloaded.
+	CacheTTL time.Duration
+	// Upstreams lists the base URLs of the upstream instances the example
+	// outbound call is balanced over, comma separated, each optionally
+	// followed by =WEIGHT. Empty turns the outbound call off.
+	Upstreams string
+	// UpstreamPolicy picks upstream endpoints: round-robin, weighted,
+	// least-connections or p2c.
+	UpstreamPolicy string
 }
 
 // Default returns the configuration used when nothing is set.
@@ -69,6 +91,13 @@ func Default() Config {
 		MaxHeaderBytes:       64 << 10,
 		MaxBodyBytes:         1 << 20,
 		MaxConcurrentStreams: 1000,
+		MaxConcurrency:       1000,
+		ShedLatency:          100 * time.Millisecond,
+		BatchWorkers:         8,
+		CacheEntries:         100_000,
+		CacheMaxBytes:        64 << 20,
+		CacheTTL:             time.Minute,
+		UpstreamPolicy:       "p2c",
 	}
 }
 
@@ -126,6 +155,17 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	integer(&cfg.MaxBodyBytes, "max-body-bytes", "MAX_BODY_BYTES", "largest request body accepted, in bytes")
 	streams := int64(cfg.MaxConcurrentStreams)
 	integer(&streams, "max-concurrent-streams", "MAX_CONCURRENT_STREAMS", "concurrent HTTP/2 streams per connection")
+	maxConcurrency := int64(cfg.MaxConcurrency)
+	integer(&maxConcurrency, "max-concurrency", "MAX_CONCURRENCY", "most requests served at once; the adaptive limit stays below it")
+	dur(&cfg.ShedLatency, "shed-latency", "SHED_LATENCY", "request latency above which the concurrency limit is lowered")
+	batchWorkers := int64(cfg.BatchWorkers)
+	integer(&batchWorkers, "batch-workers", "BATCH_WORKERS", "concurrent lookups of one batch get")
+	cacheEntries := int64(cfg.CacheEntries)
+	integer(&cacheEntries, "cache-entries", "CACHE_ENTRIES", "most items kept in the cache")
+	integer(&cfg.CacheMaxBytes, "cache-max-bytes", "CACHE_MAX_BYTES", "most bytes of encoded items kept in the cache")
+	dur(&cfg.CacheTTL, "cache-ttl", "CACHE_TTL", "how long a cached item is served before it is reloaded")
+	str(&cfg.Upstreams, "upstreams", "UPSTREAMS", "upstream base URLs for the example outbound call, comma separated, each optionally =WEIGHT; empty turns it off")
+	str(&cfg.UpstreamPolicy, "upstream-policy", "UPSTREAM_POLICY", "upstream balancing: round-robin, weighted, least-connections or p2c")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -134,6 +174,9 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	}
 	cfg.MaxHeaderBytes = int(maxHeader)
 	cfg.MaxConcurrentStreams = int(streams)
+	cfg.MaxConcurrency = int(maxConcurrency)
+	cfg.BatchWorkers = int(batchWorkers)
+	cfg.CacheEntries = int(cacheEntries)
 	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		errs = append(errs, fmt.Errorf("log level %q: use debug, info, warn or error", level))
 	}
@@ -161,6 +204,8 @@ func (c Config) Validate() error {
 	}
 	durations := []setting[time.Duration]{
 		{"shutdown-timeout", c.ShutdownTimeout},
+		{"shed-latency", c.ShedLatency},
+		{"cache-ttl", c.CacheTTL},
 		{"read-header-timeout", c.ReadHeaderTimeout},
 		{"read-timeout", c.ReadTimeout},
 		{"write-timeout", c.WriteTimeout},
@@ -170,6 +215,17 @@ func (c Config) Validate() error {
 	for _, d := range durations {
 		if d.value <= 0 {
 			return fmt.Errorf("%s %s: must be positive", d.name, d.value)
+		}
+	}
+	counts := []setting[int64]{
+		{"max-concurrency", int64(c.MaxConcurrency)},
+		{"batch-workers", int64(c.BatchWorkers)},
+		{"cache-entries", int64(c.CacheEntries)},
+		{"cache-max-bytes", c.CacheMaxBytes},
+	}
+	for _, n := range counts {
+		if n.value <= 0 {
+			return fmt.Errorf("%s %d: must be positive", n.name, n.value)
 		}
 	}
 	if c.ShutdownDelay < 0 {

@@ -17,16 +17,19 @@ import (
 	"example.com/demo/internal/config"
 	"example.com/demo/internal/httpapi"
 	"example.com/demo/internal/items"
+	"example.com/demo/internal/limiter"
 	"example.com/demo/internal/metrics"
 )
 
 // Server owns the service's listeners.
 type Server struct {
-	cfg     config.Config
-	log     *slog.Logger
-	svc     *items.Service
-	metrics *metrics.Metrics
-	ready   atomic.Bool
+	cfg      config.Config
+	log      *slog.Logger
+	svc      *items.Service
+	metrics  *metrics.Metrics
+	limiter  *limiter.Limiter
+	upstream *http.Client
+	ready    atomic.Bool
 
 	admin    *http.Server
 	adminLn  net.Listener
@@ -34,9 +37,27 @@ type Server struct {
 	publicLn net.Listener
 }
 
+// An Option adds an optional component to a Server.
+type Option func(*Server)
+
+// WithLimiter sheds public requests past l's adaptive concurrency limit.
+// The admin port and the health probes are never shed: a busy instance must
+// still be seen alive.
+func WithLimiter(l *limiter.Limiter) Option {
+	return func(s *Server) { s.limiter = l }
+}
+
+// WithUpstream turns on the example outbound call, made through c.
+func WithUpstream(c *http.Client) Option {
+	return func(s *Server) { s.upstream = c }
+}
+
 // New returns a Server for svc; call Listen, then Serve.
-func New(cfg config.Config, log *slog.Logger, svc *items.Service, m *metrics.Metrics) *Server {
+func New(cfg config.Config, log *slog.Logger, svc *items.Service, m *metrics.Metrics, opts ...Option) *Server {
 	s := &Server{cfg: cfg, log: log, svc: svc, metrics: m}
+	for _, o := range opts {
+		o(s)
+	}
 	s.admin = &http.Server{
 		Handler:           s.adminHandler(),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -51,7 +72,7 @@ func New(cfg config.Config, log *slog.Logger, svc *items.Service, m *metrics.Met
 // limits on header size, body size and concurrent streams.
 func (s *Server) newPublicServer() *http.Server {
 	mux := http.NewServeMux()
-	httpapi.New(s.svc, s.log, httpapi.Options{MaxBodyBytes: s.cfg.MaxBodyBytes}).Register(mux)
+	httpapi.New(s.svc, s.log, httpapi.Options{MaxBodyBytes: s.cfg.MaxBodyBytes, Upstream: s.upstream}).Register(mux)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 
@@ -62,7 +83,10 @@ func (s *Server) newPublicServer() *http.Server {
 		// withDeadline is outermost because it copies the request: the
 		// metrics middleware must see the copy the mux records its route
 		// pattern in.
-		Handler:           s.withDeadline(s.metrics.Instrument(s.recoverPanics(loadTestHook(mux)))),
+		// Shedding sits inside the metrics so shed requests are counted as
+		// 503s, and inside the deadline so a request that ran out of time
+		// counts as overload.
+		Handler:           s.withDeadline(s.metrics.Instrument(s.shed(s.recoverPanics(loadTestHook(mux))))),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,
@@ -81,6 +105,22 @@ func (s *Server) newPublicServer() *http.Server {
 		},
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+}
+
+// shed applies the concurrency limiter, if any, to everything but the
+// health probes.
+func (s *Server) shed(next http.Handler) http.Handler {
+	if s.limiter == nil {
+		return next
+	}
+	limited := s.limiter.Middleware(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		limited.ServeHTTP(w, r)
+	})
 }
 
 // withDeadline gives each request the configured handler deadline; handlers

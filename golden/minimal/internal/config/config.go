@@ -48,6 +48,22 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxConcurrentStreams bounds concurrent HTTP/2 streams per connection.
 	MaxConcurrentStreams int
+	// MaxConcurrency is the ceiling of the adaptive concurrency limit: the
+	// most requests served at once before new ones are shed. The default is
+	// the SLO's rate times its P95 latency (Little's law).
+	MaxConcurrency int
+	// ShedLatency is the latency above which a completed request lowers
+	// the concurrency limit; the default is the SLO's P95.
+	ShedLatency time.Duration
+	// BatchWorkers bounds the concurrent lookups of one batch get.
+	BatchWorkers int
+	// Upstreams lists the base URLs of the upstream instances the example
+	// outbound call is balanced over, comma separated, each optionally
+	// followed by =WEIGHT. Empty turns the outbound call off.
+	Upstreams string
+	// UpstreamPolicy picks upstream endpoints: round-robin, weighted,
+	// least-connections or p2c.
+	UpstreamPolicy string
 }
 
 // Default returns the configuration used when nothing is set.
@@ -66,6 +82,10 @@ func Default() Config {
 		MaxHeaderBytes:       64 << 10,
 		MaxBodyBytes:         1 << 20,
 		MaxConcurrentStreams: 1000,
+		MaxConcurrency:       1000,
+		ShedLatency:          100 * time.Millisecond,
+		BatchWorkers:         8,
+		UpstreamPolicy:       "p2c",
 	}
 }
 
@@ -122,6 +142,13 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	integer(&cfg.MaxBodyBytes, "max-body-bytes", "MAX_BODY_BYTES", "largest request body accepted, in bytes")
 	streams := int64(cfg.MaxConcurrentStreams)
 	integer(&streams, "max-concurrent-streams", "MAX_CONCURRENT_STREAMS", "concurrent HTTP/2 streams per connection")
+	maxConcurrency := int64(cfg.MaxConcurrency)
+	integer(&maxConcurrency, "max-concurrency", "MAX_CONCURRENCY", "most requests served at once; the adaptive limit stays below it")
+	dur(&cfg.ShedLatency, "shed-latency", "SHED_LATENCY", "request latency above which the concurrency limit is lowered")
+	batchWorkers := int64(cfg.BatchWorkers)
+	integer(&batchWorkers, "batch-workers", "BATCH_WORKERS", "concurrent lookups of one batch get")
+	str(&cfg.Upstreams, "upstreams", "UPSTREAMS", "upstream base URLs for the example outbound call, comma separated, each optionally =WEIGHT; empty turns it off")
+	str(&cfg.UpstreamPolicy, "upstream-policy", "UPSTREAM_POLICY", "upstream balancing: round-robin, weighted, least-connections or p2c")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -130,6 +157,8 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	}
 	cfg.MaxHeaderBytes = int(maxHeader)
 	cfg.MaxConcurrentStreams = int(streams)
+	cfg.MaxConcurrency = int(maxConcurrency)
+	cfg.BatchWorkers = int(batchWorkers)
 	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		errs = append(errs, fmt.Errorf("log level %q: use debug, info, warn or error", level))
 	}
@@ -156,6 +185,7 @@ func (c Config) Validate() error {
 	}
 	durations := []setting[time.Duration]{
 		{"shutdown-timeout", c.ShutdownTimeout},
+		{"shed-latency", c.ShedLatency},
 		{"read-header-timeout", c.ReadHeaderTimeout},
 		{"read-timeout", c.ReadTimeout},
 		{"write-timeout", c.WriteTimeout},
@@ -165,6 +195,15 @@ func (c Config) Validate() error {
 	for _, d := range durations {
 		if d.value <= 0 {
 			return fmt.Errorf("%s %s: must be positive", d.name, d.value)
+		}
+	}
+	counts := []setting[int64]{
+		{"max-concurrency", int64(c.MaxConcurrency)},
+		{"batch-workers", int64(c.BatchWorkers)},
+	}
+	for _, n := range counts {
+		if n.value <= 0 {
+			return fmt.Errorf("%s %d: must be positive", n.name, n.value)
 		}
 	}
 	if c.ShutdownDelay < 0 {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 
 	"example.com/minimal/internal/items"
+	"example.com/minimal/internal/pool"
 )
 
 // Options bound what a request may cost.
@@ -19,6 +20,11 @@ type Options struct {
 	// MaxBodyBytes is the largest request body accepted; larger bodies get
 	// 413 Request Entity Too Large.
 	MaxBodyBytes int64
+	// Upstream, when set, turns on the example outbound call GET
+	// /v1/upstream/items/{id}, which fetches the item from another instance
+	// through this client. Its transport picks the instance (see
+	// internal/lb), so requests name only a path.
+	Upstream *http.Client
 }
 
 // API serves the items resource.
@@ -39,6 +45,10 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/items", a.list)
 	mux.HandleFunc("GET /v1/items/{id}", a.get)
 	mux.HandleFunc("DELETE /v1/items/{id}", a.delete)
+	mux.HandleFunc("POST /v1/items:batchGet", a.batchGet)
+	if a.opts.Upstream != nil {
+		mux.HandleFunc("GET /v1/upstream/items/{id}", a.upstreamGet)
+	}
 }
 
 func (a *API) create(w http.ResponseWriter, r *http.Request) {
@@ -55,13 +65,82 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, it)
 }
 
+// get is the hot path. It writes the item's stored encoding.
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
-	it, err := a.svc.Get(r.Context(), r.PathValue("id"))
+	e, err := a.svc.GetEncoded(r.Context(), r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, it)
+	// No Content-Length: net/http adds it for a body this small, which it
+	// buffers whole, and setting it here would cost two allocations.
+	w.Header()["Content-Type"] = jsonContentType
+	_, _ = w.Write(e.JSON)
+}
+
+// jsonContentType is shared by every response, saving an allocation per
+// request. net/http only reads header values, and Header.Set replaces the
+// slice rather than writing into it.
+var jsonContentType = []string{"application/json"}
+
+// batchRequest is the body of a batch get.
+type batchRequest struct {
+	IDs []string `json:"ids"`
+}
+
+// batchResponse lists the items found, in the order asked, and the IDs that
+// were not.
+type batchResponse struct {
+	Items   []items.Item `json:"items"`
+	Missing []string     `json:"missing"`
+}
+
+// batchGet looks up several items in one request, fanning out to the store
+// with a bounded number of workers.
+func (a *API) batchGet(w http.ResponseWriter, r *http.Request) {
+	var req batchRequest
+	if !a.decode(w, r, &req) {
+		return
+	}
+	found, missing, err := a.svc.BatchGet(r.Context(), req.IDs)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if missing == nil {
+		missing = []string{}
+	}
+	writeJSON(w, http.StatusOK, batchResponse{Items: found, Missing: missing})
+}
+
+// maxUpstreamBody bounds how much of an upstream answer is relayed.
+const maxUpstreamBody = 1 << 20
+
+// upstreamGet is the example outbound call: it asks an upstream instance
+// for the item and relays the answer. The upstream client balances,
+// health-checks and ejects instances, and is instrumented.
+func (a *API) upstreamGet(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !items.ValidID(id) {
+		a.fail(w, r, items.ErrNotFound)
+		return
+	}
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, "http://upstream/v1/items/"+id, nil)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	resp, err := a.opts.Upstream.Do(req)
+	if err != nil {
+		a.log.WarnContext(r.Context(), "upstream call failed", "err", err)
+		writeError(w, http.StatusBadGateway, "upstream unavailable")
+		return
+	}
+	defer resp.Body.Close()
+	w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+	w.WriteHeader(resp.StatusCode)
+	// io.Copy lets the runtime splice socket to socket where it can.
+	_, _ = io.Copy(w, io.LimitReader(resp.Body, maxUpstreamBody))
 }
 
 // page is the body of a list response. Next is the cursor for the following
@@ -147,17 +226,22 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
+// writeJSON encodes v into a pooled buffer and writes it with its length.
+// The buffer goes back to the pool once written: the ResponseWriter has
+// copied the bytes by then.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal error")
-		return
+	buf := pool.GetBuffer()
+	defer pool.PutBuffer(buf)
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
+		buf.Reset()
+		buf.WriteString(`{"error":"internal error"}` + "\n")
+		status = http.StatusInternalServerError
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
 	w.WriteHeader(status)
-	body = append(body, '\n')
-	_, _ = w.Write(body)
+	_, _ = w.Write(buf.Bytes())
 }
 
 // errorBody is the body of every error response.

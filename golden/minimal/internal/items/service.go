@@ -2,23 +2,60 @@ package items
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // MaxPageSize bounds how many items one List call returns.
 const MaxPageSize = 100
 
+// MaxBatch bounds how many IDs one BatchGet looks up.
+const MaxBatch = 100
+
 // Service applies the items rules on top of a Store. HTTP and gRPC handlers
 // both call it, so they behave alike.
 type Service struct {
-	store Store
-	now   func() time.Time
+	store        Store
+	now          func() time.Time
+	batchWorkers int
+}
+
+// An Option configures a Service.
+type Option func(*Service)
+
+// WithBatchWorkers bounds the concurrent store lookups of one BatchGet; the
+// default is 8.
+func WithBatchWorkers(n int) Option {
+	return func(s *Service) { s.batchWorkers = max(1, n) }
 }
 
 // NewService returns a Service over store.
-func NewService(store Store) *Service {
-	return &Service{store: store, now: time.Now}
+func NewService(store Store, opts ...Option) *Service {
+	s := &Service{store: store, now: time.Now, batchWorkers: 8}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Encoded is an item together with its JSON encoding (newline-terminated,
+// as json.Encoder writes it).
+type Encoded struct {
+	Item Item
+	JSON []byte
+}
+
+// Encode encodes it once, for callers that serve the same item many times.
+func Encode(it Item) (Encoded, error) {
+	b, err := json.Marshal(it)
+	if err != nil {
+		return Encoded{}, fmt.Errorf("encode item %s: %w", it.ID, err)
+	}
+	return Encoded{Item: it, JSON: append(b, '\n')}, nil
 }
 
 // Create validates n and stores it as a new item.
@@ -41,6 +78,57 @@ func (s *Service) Get(ctx context.Context, id string) (Item, error) {
 	return s.store.Get(ctx, id)
 }
 
+// GetEncoded returns the item with id and its JSON encoding.
+func (s *Service) GetEncoded(ctx context.Context, id string) (Encoded, error) {
+	if !ValidID(id) {
+		return Encoded{}, ErrNotFound
+	}
+	it, err := s.store.Get(ctx, id)
+	if err != nil {
+		return Encoded{}, err
+	}
+	return Encode(it)
+}
+
+// BatchGet looks up to MaxBatch items at once, at most batchWorkers
+// concurrently (a bounded errgroup), and returns the ones found in the order
+// asked and the IDs not found. An error other than not-found cancels the
+// remaining lookups and is returned.
+func (s *Service) BatchGet(ctx context.Context, ids []string) (found []Item, missing []string, err error) {
+	if len(ids) > MaxBatch {
+		return nil, nil, fmt.Errorf("%w: at most %d IDs per batch, got %d", ErrInvalid, MaxBatch, len(ids))
+	}
+	results := make([]Item, len(ids))
+	ok := make([]bool, len(ids))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.batchWorkers)
+	for i, id := range ids {
+		g.Go(func() error {
+			it, err := s.Get(ctx, id)
+			switch {
+			case errors.Is(err, ErrNotFound):
+				return nil
+			case err != nil:
+				return err
+			}
+			results[i], ok[i] = it, true
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, fmt.Errorf("batch get: %w", err)
+	}
+	found = make([]Item, 0, len(ids))
+	for i, id := range ids {
+		if ok[i] {
+			found = append(found, results[i])
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	return found, missing, nil
+}
+
 // List returns a page of items after the ID after; limit is clamped to
 // [1, MaxPageSize].
 func (s *Service) List(ctx context.Context, after string, limit int) ([]Item, error) {
@@ -53,7 +141,8 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	if !ValidID(id) {
 		return ErrNotFound
 	}
-	return s.store.Delete(ctx, id)
+	err := s.store.Delete(ctx, id)
+	return err
 }
 
 // Ready reports whether the service can serve requests.
