@@ -2,6 +2,10 @@
 SHELL := /bin/bash
 GO ?= go
 STATICCHECK_VERSION := v0.8.2
+# protoc-gen-go must match google.golang.org/protobuf in go.mod: the
+# comparison test checks perfgen's message code byte for byte against it.
+PROTOC_GEN_GO_VERSION := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 BIN := $(CURDIR)/bin
 
 .PHONY: build test unit e2e deploycheck golden tools clean
@@ -12,10 +16,10 @@ build:
 ## test: everything CI checks: unit and CLI tests, golden drift, deploy outputs, the end-to-end matrix.
 test: unit deploycheck e2e
 
-## unit: perfgen's own tests, golden comparison included.
-unit:
+## unit: perfgen's own tests, golden comparison and protoc comparison included.
+unit: tools
 	$(GO) vet ./...
-	$(GO) test ./...
+	PATH="$(BIN):$$PATH" $(GO) test ./...
 
 ## deploycheck: check Dockerfiles, Kubernetes, compose, sysctl and systemd outputs with real parsers
 ## and official types (its own module, so their dependencies stay out of perfgen's go.mod).
@@ -31,10 +35,14 @@ golden:
 e2e: tools
 	PERFGEN_E2E=1 PATH="$(BIN):$$PATH" $(GO) test ./e2e -count=1 -timeout 40m -v
 
-## tools: the pinned tools the e2e test runs on generated projects.
+## tools: the pinned tools the tests run: staticcheck for generated projects, and protoc with
+## the official plugins that perfgen's pure-Go protobuf output is compared against.
 tools:
 	@mkdir -p $(BIN)
 	@test -x $(BIN)/staticcheck || GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	@test -x $(BIN)/protoc-gen-go || GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	@test -x $(BIN)/protoc-gen-go-grpc || GOBIN=$(BIN) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	@command -v protoc >/dev/null || { apt-get update -qq && apt-get install -y -qq protobuf-compiler; }
 
 clean:
 	rm -rf $(BIN)

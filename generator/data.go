@@ -83,6 +83,10 @@ type Data struct {
 	Ports Ports
 	// Versions pins third-party modules.
 	Versions Versions
+	// Proto describes the gRPC API's .proto file.
+	Proto ProtoAPI
+	// ProtoRoot is the import root of the project's .proto files.
+	ProtoRoot string
 	// Deployment holds the settings the deployment outputs share.
 	Deployment Deployment
 
@@ -118,9 +122,57 @@ func NewData(s Spec) (*Data, error) {
 		MaxConcurrency: max(1, s.SLO.RPS*s.SLO.P95Millis/1000),
 		Ports:          Ports{HTTP: 8080, GRPC: 9090, Admin: 9100},
 		Versions:       pinned,
+		Proto:          newProtoAPI(s),
+		ProtoRoot:      ProtoRoot,
 		Answers:        string(answers),
 		Spec:           s,
 	}
 	d.Deployment = newDeployment(d)
 	return d, nil
+}
+
+// ProtoRoot is the import root of a generated project's .proto files, as
+// protoc's -I would name it: a file's path below it is its import path and
+// the name it is registered under. Render compiles every rendered .proto
+// file from here, and the project's //go:generate line runs
+// `perfgen proto` on the same directory.
+const ProtoRoot = "api/proto"
+
+// ProtoAPI names the parts of the items API's .proto file and of the Go
+// package generated from it.
+type ProtoAPI struct {
+	// Package is the protobuf package, e.g. "ordersapi.v1". Protobuf
+	// package names cannot contain hyphens, so they are dropped from the
+	// service name.
+	Package string
+	// Dir is the file's directory in the project, e.g.
+	// "api/proto/ordersapi/v1": the package's path below ProtoRoot, as
+	// buf's PACKAGE_DIRECTORY_MATCH rule wants.
+	Dir string
+	// File is the file's name, e.g. "ordersapi.proto".
+	File string
+	// GoImport is the Go import path of the generated code.
+	GoImport string
+	// GoName is the Go package name of the generated code, e.g.
+	// "ordersapiv1", which is unique enough to import without an alias.
+	GoName string
+	// Service is the gRPC service's name.
+	Service string
+	// ToRoot is the relative path from Dir up to ProtoRoot, e.g. "../..":
+	// go generate runs in Dir.
+	ToRoot string
+}
+
+func newProtoAPI(s Spec) ProtoAPI {
+	name := goPackage(s.Name)
+	dir := ProtoRoot + "/" + name + "/v1"
+	return ProtoAPI{
+		Package:  name + ".v1",
+		Dir:      dir,
+		File:     name + ".proto",
+		GoImport: s.Module + "/" + dir,
+		GoName:   name + "v1",
+		Service:  "ItemsService",
+		ToRoot:   "../..",
+	}
 }

@@ -2,6 +2,7 @@ package generator
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -11,6 +12,8 @@ import (
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
+
+	"github.com/perfgen/perfgen/internal/protobuild"
 )
 
 // A File is one rendered file of a project.
@@ -282,8 +285,23 @@ func (t *Templates) formatGo(name string, src []byte) ([]byte, error) {
 	return out, nil
 }
 
-// finish sorts the files and adds the lock file that records them.
+// finish adds the Go code generated from the rendered .proto files, sorts
+// the files and adds the lock file that records them.
 func (t *Templates) finish(out Files, data *Data) (Files, error) {
+	generated, err := compileProtos(out)
+	if err != nil {
+		return nil, err
+	}
+	rendered := make(map[string]bool, len(out))
+	for _, f := range out {
+		rendered[f.Path] = true
+	}
+	for _, g := range generated {
+		if rendered[g.Path] {
+			return nil, fmt.Errorf("a template writes %s, which is generated from a .proto file; remove it from the manifest", g.Path)
+		}
+	}
+	out = append(out, generated...)
 	origin := t.origin
 	if origin == "" {
 		origin = OriginBuiltin
@@ -296,6 +314,43 @@ func (t *Templates) finish(out Files, data *Data) (Files, error) {
 	}
 	out = append(out, File{Path: LockFile, Content: lock, Mode: modeFile})
 	slices.SortFunc(out, byPath)
+	return out, nil
+}
+
+// compileProtos compiles the rendered .proto files and returns the Go files
+// generated from them, beside each .proto. It calls what `perfgen proto`
+// calls, with the same import root the project's //go:generate line gives
+// it, so regenerating an untouched project changes nothing.
+func compileProtos(files Files) (Files, error) {
+	sources := map[string][]byte{}
+	for _, f := range files {
+		if path.Ext(f.Path) != ".proto" {
+			continue
+		}
+		rel, ok := strings.CutPrefix(f.Path, ProtoRoot+"/")
+		if !ok {
+			return nil, fmt.Errorf("rendered %s is outside %s, the import root .proto files are compiled from; move it there", f.Path, ProtoRoot)
+		}
+		sources[rel] = f.Content
+	}
+	if len(sources) == 0 {
+		return nil, nil
+	}
+	generated, err := protobuild.Generate(sources)
+	var ce *protobuild.CompileError
+	if errors.As(err, &ce) {
+		for i, d := range ce.Diagnostics {
+			ce.Diagnostics[i].File = ProtoRoot + "/" + d.File
+		}
+		return nil, fmt.Errorf("rendered .proto files do not compile:\n%w", ce)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("generate Go code from the rendered .proto files: %w", err)
+	}
+	out := make(Files, len(generated))
+	for i, f := range generated {
+		out[i] = File{Path: ProtoRoot + "/" + f.Path, Content: f.Content, Mode: modeFile}
+	}
 	return out, nil
 }
 

@@ -188,6 +188,7 @@ The answers are saved in the project's .perfgen.yaml.`,
 	// Every subcommand, in the order help lists them.
 	root.AddCommand(
 		newNewCmd(env),
+		newProtoCmd(env),
 		newSyncCmd(env),
 		newTemplatesCmd(env),
 		newVersionCmd(env),

@@ -21,7 +21,7 @@ func startRun(t *testing.T, args ...string) (httpAddr, adminAddr string) {
 	logs, logw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		args := append([]string{"-http-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0"}, args...)
+		args := append([]string{"-http-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0"}, args...)
 		done <- run(ctx, args, noEnv, logw, io.Discard)
 		logw.Close()
 	}()
@@ -33,13 +33,13 @@ func startRun(t *testing.T, args ...string) (httpAddr, adminAddr string) {
 	})
 	addrs := map[string]string{}
 	sc := bufio.NewScanner(logs)
-	for len(addrs) < 2 && sc.Scan() {
+	for (addrs["http"] == "" || addrs["admin"] == "") && sc.Scan() {
 		var line struct{ Msg, Server, Addr string }
 		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
 			addrs[line.Server] = line.Addr
 		}
 	}
-	if len(addrs) < 2 {
+	if addrs["http"] == "" || addrs["admin"] == "" {
 		t.Fatalf("service stopped before listening: %v", <-done)
 	}
 	go func() { _, _ = io.Copy(io.Discard, logs) }()
@@ -163,7 +163,7 @@ func TestRunRejectsBadUpstreams(t *testing.T) {
 		{"-upstreams", "http://127.0.0.1:1", "-upstream-policy", "fastest"},
 		{"-upstreams", "127.0.0.1:1"},
 	} {
-		args = append([]string{"-http-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0"}, args...)
+		args = append([]string{"-http-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0"}, args...)
 		if err := run(context.Background(), args, noEnv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "upstream") {
 			t.Errorf("run %v: err = %v, want an upstream configuration error", args, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"strconv"
 	"time"
@@ -50,6 +51,17 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxConcurrentStreams bounds concurrent HTTP/2 streams per connection.
 	MaxConcurrentStreams int
+	// GRPCMaxMsgBytes bounds one gRPC message, received or sent. A larger
+	// request fails with RESOURCE_EXHAUSTED before a handler runs.
+	GRPCMaxMsgBytes int
+	// GRPCMaxConcurrentStreams bounds concurrent gRPC calls per connection.
+	GRPCMaxConcurrentStreams int
+	// GRPCHandlerTimeout is the longest a unary gRPC call may run; a
+	// client's shorter deadline wins.
+	GRPCHandlerTimeout time.Duration
+	// GRPCReflection registers the reflection service, so grpcurl and
+	// similar tools can list and call methods without the .proto.
+	GRPCReflection bool
 	// MaxConcurrency is the ceiling of the adaptive concurrency limit: the
 	// most requests served at once before new ones are shed. The default is
 	// the SLO's rate times its P95 latency (Little's law).
@@ -77,27 +89,31 @@ type Config struct {
 // Default returns the configuration used when nothing is set.
 func Default() Config {
 	return Config{
-		HTTPAddr:             ":8080",
-		GRPCAddr:             ":9090",
-		AdminAddr:            "127.0.0.1:9100",
-		LogLevel:             slog.LevelInfo,
-		ShutdownTimeout:      15 * time.Second,
-		ShutdownDelay:        0,
-		ReadHeaderTimeout:    5 * time.Second,
-		ReadTimeout:          15 * time.Second,
-		WriteTimeout:         15 * time.Second,
-		IdleTimeout:          120 * time.Second,
-		HandlerTimeout:       10 * time.Second,
-		MaxHeaderBytes:       64 << 10,
-		MaxBodyBytes:         1 << 20,
-		MaxConcurrentStreams: 1000,
-		MaxConcurrency:       1000,
-		ShedLatency:          100 * time.Millisecond,
-		BatchWorkers:         8,
-		CacheEntries:         100_000,
-		CacheMaxBytes:        64 << 20,
-		CacheTTL:             time.Minute,
-		UpstreamPolicy:       "p2c",
+		HTTPAddr:                 ":8080",
+		GRPCAddr:                 ":9090",
+		AdminAddr:                "127.0.0.1:9100",
+		LogLevel:                 slog.LevelInfo,
+		ShutdownTimeout:          15 * time.Second,
+		ShutdownDelay:            0,
+		ReadHeaderTimeout:        5 * time.Second,
+		ReadTimeout:              15 * time.Second,
+		WriteTimeout:             15 * time.Second,
+		IdleTimeout:              120 * time.Second,
+		HandlerTimeout:           10 * time.Second,
+		MaxHeaderBytes:           64 << 10,
+		MaxBodyBytes:             1 << 20,
+		MaxConcurrentStreams:     1000,
+		GRPCMaxMsgBytes:          4 << 20,
+		GRPCMaxConcurrentStreams: 1000,
+		GRPCHandlerTimeout:       10 * time.Second,
+		GRPCReflection:           true,
+		MaxConcurrency:           1000,
+		ShedLatency:              100 * time.Millisecond,
+		BatchWorkers:             8,
+		CacheEntries:             100_000,
+		CacheMaxBytes:            64 << 20,
+		CacheTTL:                 time.Minute,
+		UpstreamPolicy:           "p2c",
 	}
 }
 
@@ -138,6 +154,16 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 		}
 		fs.Int64Var(p, name, *p, usage+" (env "+EnvPrefix+envName+")")
 	}
+	boolean := func(p *bool, name, envName, usage string) {
+		if v := env(envName); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s%s=%q: not a boolean such as true or false", EnvPrefix, envName, v))
+			}
+			*p = b
+		}
+		fs.BoolVar(p, name, *p, usage+" (env "+EnvPrefix+envName+")")
+	}
 	level := cfg.LogLevel.String()
 	str(&cfg.HTTPAddr, "http-addr", "HTTP_ADDR", "public HTTP/1.1 and h2c listen address")
 	str(&cfg.GRPCAddr, "grpc-addr", "GRPC_ADDR", "public gRPC listen address")
@@ -155,6 +181,12 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	integer(&cfg.MaxBodyBytes, "max-body-bytes", "MAX_BODY_BYTES", "largest request body accepted, in bytes")
 	streams := int64(cfg.MaxConcurrentStreams)
 	integer(&streams, "max-concurrent-streams", "MAX_CONCURRENT_STREAMS", "concurrent HTTP/2 streams per connection")
+	grpcMsg := int64(cfg.GRPCMaxMsgBytes)
+	integer(&grpcMsg, "grpc-max-msg-bytes", "GRPC_MAX_MSG_BYTES", "largest gRPC message received or sent, in bytes")
+	grpcStreams := int64(cfg.GRPCMaxConcurrentStreams)
+	integer(&grpcStreams, "grpc-max-concurrent-streams", "GRPC_MAX_CONCURRENT_STREAMS", "concurrent gRPC calls per connection")
+	dur(&cfg.GRPCHandlerTimeout, "grpc-handler-timeout", "GRPC_HANDLER_TIMEOUT", "longest a unary gRPC call may run")
+	boolean(&cfg.GRPCReflection, "grpc-reflection", "GRPC_REFLECTION", "serve gRPC reflection for grpcurl and similar tools")
 	maxConcurrency := int64(cfg.MaxConcurrency)
 	integer(&maxConcurrency, "max-concurrency", "MAX_CONCURRENCY", "most requests served at once; the adaptive limit stays below it")
 	dur(&cfg.ShedLatency, "shed-latency", "SHED_LATENCY", "request latency above which the concurrency limit is lowered")
@@ -174,6 +206,8 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	}
 	cfg.MaxHeaderBytes = int(maxHeader)
 	cfg.MaxConcurrentStreams = int(streams)
+	cfg.GRPCMaxMsgBytes = int(grpcMsg)
+	cfg.GRPCMaxConcurrentStreams = int(grpcStreams)
 	cfg.MaxConcurrency = int(maxConcurrency)
 	cfg.BatchWorkers = int(batchWorkers)
 	cfg.CacheEntries = int(cacheEntries)
@@ -211,6 +245,7 @@ func (c Config) Validate() error {
 		{"write-timeout", c.WriteTimeout},
 		{"idle-timeout", c.IdleTimeout},
 		{"handler-timeout", c.HandlerTimeout},
+		{"grpc-handler-timeout", c.GRPCHandlerTimeout},
 	}
 	for _, d := range durations {
 		if d.value <= 0 {
@@ -236,6 +271,12 @@ func (c Config) Validate() error {
 	}
 	if c.HandlerTimeout >= c.WriteTimeout {
 		return fmt.Errorf("handler-timeout %s must be shorter than write-timeout %s, or a slow handler's answer is lost", c.HandlerTimeout, c.WriteTimeout)
+	}
+	if c.GRPCMaxMsgBytes <= 0 || c.GRPCMaxConcurrentStreams <= 0 {
+		return errors.New("grpc-max-msg-bytes and grpc-max-concurrent-streams must be positive")
+	}
+	if int64(c.GRPCMaxConcurrentStreams) > math.MaxUint32 {
+		return fmt.Errorf("grpc-max-concurrent-streams %d: at most %d", c.GRPCMaxConcurrentStreams, uint32(math.MaxUint32))
 	}
 	return nil
 }

@@ -49,6 +49,21 @@ func TestEnvironmentAndFlags(t *testing.T) {
 	}
 }
 
+func TestGRPCSettings(t *testing.T) {
+	vars := map[string]string{
+		EnvPrefix + "GRPC_REFLECTION":    "false",
+		EnvPrefix + "GRPC_MAX_MSG_BYTES": "1024",
+	}
+	cfg, err := Load([]string{"-grpc-max-concurrent-streams", "8"}, env(vars), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.GRPCReflection || cfg.GRPCMaxMsgBytes != 1024 || cfg.GRPCMaxConcurrentStreams != 8 {
+		t.Fatalf("gRPC settings = reflection %t, max message %d, streams %d; want false, 1024, 8",
+			cfg.GRPCReflection, cfg.GRPCMaxMsgBytes, cfg.GRPCMaxConcurrentStreams)
+	}
+}
+
 func TestInvalidValues(t *testing.T) {
 	tests := []struct {
 		name string
@@ -64,6 +79,10 @@ func TestInvalidValues(t *testing.T) {
 		{"bad integer in env", nil, map[string]string{EnvPrefix + "MAX_BODY_BYTES": "1MB"}, "not an integer"},
 		{"zero body limit", []string{"-max-body-bytes", "0"}, nil, "must be positive"},
 		{"handler outlives write", []string{"-handler-timeout", "20s", "-write-timeout", "10s"}, nil, "shorter than write-timeout"},
+		{"bad boolean in env", nil, map[string]string{EnvPrefix + "GRPC_REFLECTION": "maybe"}, "not a boolean"},
+		{"zero gRPC message limit", []string{"-grpc-max-msg-bytes", "0"}, nil, "must be positive"},
+		{"too many gRPC streams", []string{"-grpc-max-concurrent-streams", "5000000000"}, nil, "at most 4294967295"},
+		{"zero gRPC handler timeout", []string{"-grpc-handler-timeout", "0s"}, nil, "must be positive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

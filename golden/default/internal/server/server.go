@@ -1,6 +1,10 @@
-// Package server runs the service's listeners: the public port (HTTP/1.1 and cleartext HTTP/2 on one port) and
-// the admin port (metrics, pprof, health). It drains in-flight requests on
-// shutdown within a deadline.
+// Package server runs the service's listeners:
+//   - the public HTTP port: HTTP/1.1 and cleartext HTTP/2 on one listener;
+//   - the gRPC port: the items API, the standard health service and
+//     reflection;
+//   - the admin port: metrics, pprof and health.
+//
+// On shutdown it drains in-flight requests within a deadline.
 package server
 
 import (
@@ -13,6 +17,9 @@ import (
 	"net/http/pprof"
 	"sync/atomic"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
 
 	"example.com/demo/internal/config"
 	"example.com/demo/internal/httpapi"
@@ -35,6 +42,9 @@ type Server struct {
 	adminLn  net.Listener
 	public   *http.Server
 	publicLn net.Listener
+	grpc     *grpc.Server
+	grpcLn   net.Listener
+	health   *health.Server
 }
 
 // An Option adds an optional component to a Server.
@@ -64,6 +74,7 @@ func New(cfg config.Config, log *slog.Logger, svc *items.Service, m *metrics.Met
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	s.public = s.newPublicServer()
+	s.grpc, s.health = s.newGRPCServer()
 	return s
 }
 
@@ -208,6 +219,11 @@ func (s *Server) Listen() error {
 		_ = s.adminLn.Close()
 		return fmt.Errorf("http listener: %w", err)
 	}
+	if s.grpcLn, err = lc.Listen(ctx, "tcp", s.cfg.GRPCAddr); err != nil {
+		_ = s.adminLn.Close()
+		_ = s.publicLn.Close()
+		return fmt.Errorf("grpc listener: %w", err)
+	}
 	return nil
 }
 
@@ -217,12 +233,15 @@ func (s *Server) AdminAddr() string { return s.adminLn.Addr().String() }
 // HTTPAddr returns the public HTTP listener's address; call it after Listen.
 func (s *Server) HTTPAddr() string { return s.publicLn.Addr().String() }
 
+// GRPCAddr returns the gRPC listener's address; call it after Listen.
+func (s *Server) GRPCAddr() string { return s.grpcLn.Addr().String() }
+
 // Serve serves until ctx is done, then shuts down gracefully: it reports
 // not-ready, waits ShutdownDelay so load balancers notice, stops accepting,
 // and lets in-flight requests finish within ShutdownTimeout before closing
 // what remains. It returns the first serving error, if any.
 func (s *Server) Serve(ctx context.Context) error {
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	serve := func(name string, srv *http.Server, ln net.Listener) {
 		s.log.Info("listening", "server", name, "addr", ln.Addr().String())
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -231,6 +250,15 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	go serve("admin", s.admin, s.adminLn)
 	go serve("http", s.public, s.publicLn)
+	go func() {
+		s.log.Info("listening", "server", "grpc", "addr", s.grpcLn.Addr().String())
+		if err := s.grpc.Serve(s.grpcLn); err != nil {
+			errc <- fmt.Errorf("grpc server: %w", err)
+		}
+	}()
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	go s.watchReadiness(watchCtx)
 	s.ready.Store(true)
 
 	var serveErr error
@@ -239,6 +267,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	case serveErr = <-errc:
 	}
 	s.ready.Store(false)
+	stopWatching()
+	// Every service reports NOT_SERVING from here on, through the delay.
+	s.health.Shutdown()
 	s.log.Info("shutting down", "delay", s.cfg.ShutdownDelay.String(), "timeout", s.cfg.ShutdownTimeout.String())
 	if serveErr == nil && s.cfg.ShutdownDelay > 0 {
 		time.Sleep(s.cfg.ShutdownDelay)
@@ -246,7 +277,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	drainCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	var errs []error
+	// gRPC drains alongside HTTP, within the same deadline.
+	grpcStopped := make(chan error, 1)
+	go func() { grpcStopped <- s.stopGRPC(drainCtx) }()
 	errs = append(errs, shutdown(drainCtx, s.public))
+	errs = append(errs, <-grpcStopped)
 	errs = append(errs, shutdown(drainCtx, s.admin))
 	if err := errors.Join(errs...); err != nil {
 		s.log.Warn("shutdown deadline passed; closed remaining connections", "err", err)

@@ -33,13 +33,13 @@ func startRun(t *testing.T, args ...string) (httpAddr, adminAddr string) {
 	})
 	addrs := map[string]string{}
 	sc := bufio.NewScanner(logs)
-	for len(addrs) < 2 && sc.Scan() {
+	for (addrs["http"] == "" || addrs["admin"] == "") && sc.Scan() {
 		var line struct{ Msg, Server, Addr string }
 		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
 			addrs[line.Server] = line.Addr
 		}
 	}
-	if len(addrs) < 2 {
+	if addrs["http"] == "" || addrs["admin"] == "" {
 		t.Fatalf("service stopped before listening: %v", <-done)
 	}
 	go func() { _, _ = io.Copy(io.Discard, logs) }()

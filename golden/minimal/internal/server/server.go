@@ -1,6 +1,8 @@
-// Package server runs the service's listeners: the public port (HTTP/1.1 and cleartext HTTP/2 on one port) and
-// the admin port (metrics, pprof, health). It drains in-flight requests on
-// shutdown within a deadline.
+// Package server runs the service's listeners:
+//   - the public HTTP port: HTTP/1.1 and cleartext HTTP/2 on one listener;
+//   - the admin port: metrics, pprof and health.
+//
+// On shutdown it drains in-flight requests within a deadline.
 package server
 
 import (
@@ -222,7 +224,7 @@ func (s *Server) HTTPAddr() string { return s.publicLn.Addr().String() }
 // and lets in-flight requests finish within ShutdownTimeout before closing
 // what remains. It returns the first serving error, if any.
 func (s *Server) Serve(ctx context.Context) error {
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	serve := func(name string, srv *http.Server, ln net.Listener) {
 		s.log.Info("listening", "server", name, "addr", ln.Addr().String())
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

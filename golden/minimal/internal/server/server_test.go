@@ -50,7 +50,7 @@ type running struct {
 	store *gatedStore
 }
 
-func start(t *testing.T, mutate func(*config.Config)) *running {
+func start(t *testing.T, mutate func(*config.Config), opts ...server.Option) *running {
 	t.Helper()
 	cfg := config.Default()
 	cfg.AdminAddr = "127.0.0.1:0"
@@ -61,7 +61,7 @@ func start(t *testing.T, mutate func(*config.Config)) *running {
 	}
 	store := newGatedStore()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := server.New(cfg, log, items.NewService(store), metrics.New())
+	srv := server.New(cfg, log, items.NewService(store), metrics.New(), opts...)
 	if err := srv.Listen(); err != nil {
 		t.Fatalf("Listen: %v", err)
 	}

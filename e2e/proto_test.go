@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestGoGenerateRegeneratesProto is what a user does after generating a
+// project: edit the .proto (a new field and a new RPC), run go generate with
+// perfgen on PATH and no protoc anywhere, and keep a project that builds and
+// passes its tests.
+func TestGoGenerateRegeneratesProto(t *testing.T) {
+	// A freshly built perfgen, alone on PATH with go and git: no protoc.
+	bin := t.TempDir()
+	goCmd(t, "..", 5*time.Minute, "build", "-o", filepath.Join(bin, "perfgen"), ".")
+	for _, tool := range []string{"go", "git"} {
+		p, err := exec.LookPath(tool)
+		require.NoError(t, err)
+		require.NoError(t, os.Symlink(p, filepath.Join(bin, tool)))
+	}
+	t.Setenv("PATH", bin)
+	_, err := exec.LookPath("protoc")
+	require.Error(t, err, "protoc must not be on PATH: the point is that it is not needed")
+
+	// The project as perfgen new leaves it, committed as a user would.
+	dir := generate(t, goldenSpec(t, "default"))
+	goCmd(t, dir, 5*time.Minute, "mod", "tidy")
+	run(t, dir, time.Minute, "git", "init", "-q")
+	run(t, dir, time.Minute, "git", "add", "-A")
+	run(t, dir, time.Minute, "git", "-c", "user.name=perfgen", "-c", "user.email=e2e@perfgen.invalid", "commit", "-qm", "generated")
+
+	apiDir := filepath.Join(dir, "api", "proto", "demo", "v1")
+	protoFile := filepath.Join(apiDir, "demo.proto")
+
+	// Regenerating an untouched project changes nothing: perfgen new and
+	// perfgen proto share one code path.
+	before := readDir(t, apiDir)
+	out := goCmd(t, dir, 5*time.Minute, "generate", "./...")
+	require.Contains(t, out, "0 generated files created, 0 updated, 2 unchanged")
+	require.True(t, equalFiles(before, readDir(t, apiDir)), "go generate changed the Go code perfgen new wrote")
+
+	src, err := os.ReadFile(protoFile)
+	require.NoError(t, err)
+	edited := strings.Replace(string(src),
+		"  google.protobuf.Timestamp create_time = 4;\n}",
+		"  google.protobuf.Timestamp create_time = 4;\n  // color is new.\n  string color = 5;\n}", 1)
+	edited = strings.Replace(edited,
+		"  rpc StreamItems(StreamItemsRequest) returns (stream Item);",
+		"  rpc StreamItems(StreamItemsRequest) returns (stream Item);\n  // CountItems is new.\n  rpc CountItems(CountItemsRequest) returns (CountItemsResponse);", 1)
+	edited += "\nmessage CountItemsRequest {}\n\nmessage CountItemsResponse {\n  int64 count = 1;\n}\n"
+	require.NotEqual(t, string(src), edited, "the .proto template changed; update the edit above")
+	require.NoError(t, os.WriteFile(protoFile, []byte(edited), 0o644))
+
+	out = goCmd(t, dir, 5*time.Minute, "generate", "./...")
+	require.Contains(t, out, "0 generated files created, 2 updated, 0 unchanged")
+	after := readDir(t, apiDir)
+	require.Contains(t, after["demo.pb.go"], "func (x *Item) GetColor() string {")
+	require.Contains(t, after["demo_grpc.pb.go"], "CountItems(ctx context.Context, in *CountItemsRequest, opts ...grpc.CallOption) (*CountItemsResponse, error)")
+
+	// The server embeds UnimplementedItemsServiceServer, so the new RPC
+	// compiles before it is written, and everything else still passes.
+	goCmd(t, dir, 5*time.Minute, "mod", "tidy")
+	goCmd(t, dir, 5*time.Minute, "build", "./...")
+	goCmd(t, dir, 5*time.Minute, "vet", "./...")
+	goCmd(t, dir, 10*time.Minute, "test", "-count=1", "./...")
+
+	// A broken edit is reported at its line, and nothing is written.
+	require.NoError(t, os.WriteFile(protoFile, []byte(edited+"\nmessage Broken { Nope n = 1; }\n"), 0o644))
+	cmd := exec.Command("go", "generate", "./...")
+	cmd.Dir = dir
+	failed, err := cmd.CombinedOutput()
+	require.Error(t, err)
+	require.Regexp(t, `perfgen: \.\./\.\./demo/v1/demo\.proto:\d+:\d+: field demo\.v1\.Broken\.n: unknown type Nope`, string(failed))
+	require.True(t, equalFiles(after, readDir(t, apiDir)), "a failed run changed the generated files")
+}
+
+// readDir returns the contents of the generated files (*.pb.go) directly in
+// dir, by name.
+func readDir(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	out := map[string]string{}
+	for _, e := range entries {
+		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), ".pb.go") {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			require.NoError(t, err)
+			out[e.Name()] = string(b)
+		}
+	}
+	return out
+}
+
+func equalFiles(a, b map[string]string) bool {
+	if len(a) != len(b) || len(a) == 0 {
+		return false
+	}
+	for name, content := range a {
+		if b[name] != content {
+			return false
+		}
+	}
+	return true
+}
