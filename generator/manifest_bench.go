@@ -3,8 +3,8 @@ package generator
 // benchManifest lists the benchmark and load-test harness: the load
 // generator, its objectives and request mix, the orchestration script, and
 // the build-tagged hook that lets the load test prove it catches a slow
-// service. The harness drives the HTTP API (HTTP/1.1 and h2c), so it is
-// generated with it.
+// service. The harness is generated with the HTTP API, which its slow hook
+// and default checks use; with gRPC as well it also drives the gRPC API.
 var benchManifest = []Entry{
 	{"bench/README.md.tmpl", "bench/README.md", IfHTTP, modeFile},
 	{"bench/slo.yaml.tmpl", "bench/slo.yaml", IfHTTP, modeFile},
@@ -15,6 +15,8 @@ var benchManifest = []Entry{
 	{"bench/loadtest/loadtest.go.tmpl", "internal/loadtest/loadtest.go", IfHTTP, modeFile},
 	{"bench/loadtest/loadtest_test.go.tmpl", "internal/loadtest/loadtest_test.go", IfHTTP, modeFile},
 	{"bench/loadtest/target.go.tmpl", "internal/loadtest/target.go", IfHTTP, modeFile},
+	{"bench/loadtest/target_grpc.go.tmpl", "internal/loadtest/target_grpc.go", All(IfHTTP, IfGRPC), modeFile},
+	{"bench/loadtest/target_grpc_test.go.tmpl", "internal/loadtest/target_grpc_test.go", All(IfHTTP, IfGRPC), modeFile},
 	{"bench/loadtest/scenario.go.tmpl", "internal/loadtest/scenario.go", IfHTTP, modeFile},
 	{"bench/loadtest/slo.go.tmpl", "internal/loadtest/slo.go", IfHTTP, modeFile},
 	{"bench/loadtest/server.go.tmpl", "internal/loadtest/server.go", IfHTTP, modeFile},

@@ -9,7 +9,7 @@
 #   LOADTEST_DURATION    measured window per transport (default 30s)
 #   LOADTEST_WARMUP      load before the window, excluded from results (default 5s)
 #   LOADTEST_RATE        requests/s (default: rps in bench/slo.yaml)
-#   LOADTEST_TRANSPORTS  space-separated transports to check (default "h2c")
+#   LOADTEST_TRANSPORTS  space-separated transports to check (default "h2c grpc")
 #   LOADTEST_SERVER_CPUS, LOADTEST_CLIENT_CPUS
 #                        taskset CPU lists (default: first and second half of the CPUs)
 #   LOADTEST_ARGS        extra cmd/loadgen flags, e.g. "-mode closed"
@@ -23,7 +23,7 @@ go=${GO:-go}
 duration=${LOADTEST_DURATION:-30s}
 warmup=${LOADTEST_WARMUP:-5s}
 rate=${LOADTEST_RATE:-0}
-transports=${LOADTEST_TRANSPORTS:-h2c}
+transports=${LOADTEST_TRANSPORTS:-h2c grpc}
 slow=${LOADTEST_SLOW:-}
 read -r -a extra <<<"${LOADTEST_ARGS:-}"
 

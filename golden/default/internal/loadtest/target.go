@@ -35,13 +35,12 @@ const (
 	HTTP1 Transport = "http1"
 	// H2C is cleartext HTTP/2 with prior knowledge (no upgrade round trip).
 	H2C Transport = "h2c"
+	// GRPC is the gRPC API, through its generated client.
+	GRPC Transport = "grpc"
 )
 
-// Transports lists the transports NewTarget accepts. A gRPC target is one
-// more Target over the generated items client (one grpc.ClientConn per
-// connection, picked by lane), a constant here and a case in NewTarget;
-// bench/loadtest.sh already finds the service's gRPC address.
-var Transports = []Transport{HTTP1, H2C}
+// Transports lists the transports NewTarget accepts.
+var Transports = []Transport{HTTP1, H2C, GRPC}
 
 // NewTarget returns a target that sends to addr (host:port) over t with the
 // given number of connections.
@@ -52,6 +51,8 @@ func NewTarget(t Transport, addr string, conns int) (Target, error) {
 	switch t {
 	case HTTP1, H2C:
 		return newHTTPTarget(t, addr, conns), nil
+	case GRPC:
+		return newGRPCTarget(addr, conns)
 	default:
 		return nil, fmt.Errorf("transport %q is unknown; use one of %v", t, Transports)
 	}

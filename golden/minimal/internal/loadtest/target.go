@@ -37,10 +37,7 @@ const (
 	H2C Transport = "h2c"
 )
 
-// Transports lists the transports NewTarget accepts. A gRPC target is one
-// more Target over the generated items client (one grpc.ClientConn per
-// connection, picked by lane), a constant here and a case in NewTarget;
-// bench/loadtest.sh already finds the service's gRPC address.
+// Transports lists the transports NewTarget accepts.
 var Transports = []Transport{HTTP1, H2C}
 
 // NewTarget returns a target that sends to addr (host:port) over t with the
