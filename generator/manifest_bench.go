@@ -25,4 +25,7 @@ var benchManifest = []Entry{
 	{"bench/loadtest/report_test.go.tmpl", "internal/loadtest/report_test.go", IfHTTP, modeFile},
 	{"bench/server/loadtest_hook.go.tmpl", "internal/server/loadtest_hook.go", IfHTTP, modeFile},
 	{"bench/server/loadtest_hook_slow.go.tmpl", "internal/server/loadtest_hook_slow.go", IfHTTP, modeFile},
+	{"bench/server/loadtest_hook_grpc.go.tmpl", "internal/server/loadtest_hook_grpc.go", IfGRPC, modeFile},
+	{"bench/server/loadtest_hook_grpc_slow.go.tmpl", "internal/server/loadtest_hook_grpc_slow.go", IfGRPC, modeFile},
+	{"bench/server/loadtest_delay_slow.go.tmpl", "internal/server/loadtest_delay_slow.go", Always, modeFile},
 }

@@ -2,6 +2,7 @@ package generator
 
 import (
 	"io/fs"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -30,14 +31,22 @@ func TestBenchSLOComesFromTheAnswers(t *testing.T) {
 }
 
 // TestBenchHarnessFollowsTheHTTPAPI checks that a project without the HTTP
-// API, which the load generator drives, gets no harness and no hook.
+// API, which the harness's default checks and HTTP hook need, gets no
+// harness, while its gRPC server still gets the (empty) gRPC hook it calls.
 func TestBenchHarnessFollowsTheHTTPAPI(t *testing.T) {
 	spec := DefaultSpec("demo")
 	spec.Transport = TransportGRPC
 	files, err := Render(templates.FS, spec)
 	require.NoError(t, err)
+	d, err := NewData(spec)
+	require.NoError(t, err)
 	for _, e := range benchManifest {
 		_, ok := files.Lookup(e.Path)
-		assert.False(t, ok, e.Path)
+		assert.Equal(t, e.When.Holds(d), ok, e.Path)
+		if strings.HasPrefix(e.Path, "bench/") || strings.HasPrefix(e.Path, "cmd/") || strings.HasPrefix(e.Path, "internal/loadtest/") {
+			assert.False(t, ok, "%s in a project without the HTTP API", e.Path)
+		}
 	}
+	_, ok := files.Lookup("internal/server/loadtest_hook_grpc.go")
+	assert.True(t, ok, "the gRPC server calls loadTestUnaryHooks")
 }

@@ -2,33 +2,15 @@
 
 package server
 
-import (
-	"net/http"
-	"os"
-	"time"
+import "net/http"
 
-	"example.com/minimal/internal/config"
-)
-
-// slowDelayEnv sets how long every public request is delayed.
-const slowDelayEnv = config.EnvPrefix + "LOADTEST_DELAY"
-
-// loadTestHook delays every public request by $MINIMAL_LOADTEST_DELAY
-// (default 200ms). It exists only in binaries built with -tags loadtest_slow,
-// which `make loadtest LOADTEST_SLOW=150ms` builds to check that a slow
-// service fails the load test with the missed objective named.
+// loadTestHook delays every public HTTP request by loadTestDelay. It
+// exists only in binaries built with -tags loadtest_slow.
 func loadTestHook(next http.Handler) http.Handler {
-	delay, err := time.ParseDuration(os.Getenv(slowDelayEnv))
-	if err != nil || delay <= 0 {
-		delay = 200 * time.Millisecond
-	}
+	delay := loadTestDelay()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t := time.NewTimer(delay)
-		defer t.Stop()
-		select {
-		case <-t.C:
+		if sleepCtx(r.Context(), delay) {
 			next.ServeHTTP(w, r)
-		case <-r.Context().Done():
 		}
 	})
 }
