@@ -17,9 +17,9 @@ import (
 
 // TestLoadTest runs the default golden project's own `make loadtest` for a
 // short window at the SLO rate and fails when the project misses an
-// objective. It then builds the service with the slow-handler hook and
-// checks that the same load test fails, naming the p95 objective: a load
-// test that cannot fail proves nothing.
+// objective, over h2c and gRPC. It then builds the service with the
+// slow-handler hook and checks that the same load test fails, naming the p95
+// objective: a load test that cannot fail proves nothing.
 func TestLoadTest(t *testing.T) {
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Skip("make is not installed")
@@ -32,7 +32,8 @@ func TestLoadTest(t *testing.T) {
 		require.NoError(t, err, "make loadtest missed an objective:\n%s", out)
 		assert.Contains(t, out, "OBJECTIVE")
 		assert.Contains(t, out, "every objective met")
-		for _, name := range []string{"h2c.json", "h2c.md", "h2c-latency.svg"} {
+		// The default project serves HTTP and gRPC: both are checked.
+		for _, name := range []string{"h2c.json", "h2c.md", "h2c-latency.svg", "grpc.json", "grpc.md", "grpc-latency.svg"} {
 			assert.FileExists(t, filepath.Join(dir, "bench", "results", name))
 		}
 	})
