@@ -122,8 +122,10 @@ var serviceManifest = []Entry{
 	{"service/internal/items/item.go.tmpl", "internal/items/item.go", Always, modeFile},
 	{"service/internal/items/item_test.go.tmpl", "internal/items/item_test.go", Always, modeFile},
 	{"service/internal/items/service.go.tmpl", "internal/items/service.go", Always, modeFile},
-	{"service/internal/store/memory.go.tmpl", "internal/store/memory/memory.go", IfMemory, modeFile},
-	{"service/internal/store/memory_test.go.tmpl", "internal/store/memory/memory_test.go", IfMemory, modeFile},
+	// The memory store exists in every project: it is the default store, and
+	// the transports' tests run on it whichever store the service uses.
+	{"service/internal/store/memory.go.tmpl", "internal/store/memory/memory.go", Always, modeFile},
+	{"service/internal/store/memory_test.go.tmpl", "internal/store/memory/memory_test.go", Always, modeFile},
 	{"service/internal/server/server.go.tmpl", "internal/server/server.go", Always, modeFile},
 	{"service/internal/server/server_test.go.tmpl", "internal/server/server_test.go", Always, modeFile},
 	{"service/internal/httpapi/handler.go.tmpl", "internal/httpapi/handler.go", IfHTTP, modeFile},

@@ -12,6 +12,11 @@ import (
 	"time"
 )
 
+// serviceEnv is the environment the service runs with in these tests: none.
+func serviceEnv(t *testing.T) func(string) (string, bool) {
+	return noEnv
+}
+
 // startRun runs the service on loopback ports the kernel picks, with extra
 // arguments, and returns the addresses it logged. The service stops when
 // the test ends.
@@ -19,10 +24,11 @@ func startRun(t *testing.T, args ...string) (httpAddr, adminAddr string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs, logw := io.Pipe()
+	env := serviceEnv(t)
 	done := make(chan error, 1)
 	go func() {
 		args := append([]string{"-http-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0"}, args...)
-		done <- run(ctx, args, noEnv, logw, io.Discard)
+		done <- run(ctx, args, env, logw, io.Discard)
 		logw.Close()
 	}()
 	t.Cleanup(func() {
@@ -40,7 +46,9 @@ func startRun(t *testing.T, args ...string) (httpAddr, adminAddr string) {
 		}
 	}
 	if addrs["http"] == "" || addrs["admin"] == "" {
-		t.Fatalf("service stopped before listening: %v", <-done)
+		err := <-done
+		done <- err // for the cleanup, which waits for run too
+		t.Fatalf("service stopped before listening: %v", err)
 	}
 	go func() { _, _ = io.Copy(io.Discard, logs) }()
 	return addrs["http"], addrs["admin"]
@@ -159,12 +167,13 @@ func TestUpstreamRouteOffByDefault(t *testing.T) {
 }
 
 func TestRunRejectsBadUpstreams(t *testing.T) {
+	env := serviceEnv(t)
 	for _, args := range [][]string{
 		{"-upstreams", "http://127.0.0.1:1", "-upstream-policy", "fastest"},
 		{"-upstreams", "127.0.0.1:1"},
 	} {
 		args = append([]string{"-http-addr", "127.0.0.1:0", "-grpc-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0"}, args...)
-		if err := run(context.Background(), args, noEnv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "upstream") {
+		if err := run(context.Background(), args, env, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "upstream") {
 			t.Errorf("run %v: err = %v, want an upstream configuration error", args, err)
 		}
 	}

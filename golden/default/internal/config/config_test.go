@@ -20,8 +20,9 @@ func TestDefaultsAreValid(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load with nothing set: %v", err)
 	}
-	if cfg != Default() {
-		t.Fatalf("Load() = %+v, want Default() %+v", cfg, Default())
+	want := Default()
+	if cfg != want {
+		t.Fatalf("Load() = %+v, want Default() %+v", cfg, want)
 	}
 	if !strings.HasPrefix(cfg.AdminAddr, "127.0.0.1:") {
 		t.Fatalf("admin address %q must default to loopback", cfg.AdminAddr)

@@ -125,6 +125,10 @@ func (s *Server) status(ctx context.Context, err error) error {
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, items.ErrNotFound):
 		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, items.ErrUnavailable):
+		// Before the deadline case: a deadline spent waiting for the store
+		// is the store's outage. UNAVAILABLE tells clients to retry.
+		return status.Error(codes.Unavailable, "service temporarily unavailable; retry")
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
 	case errors.Is(err, context.Canceled):

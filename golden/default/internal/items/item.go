@@ -37,6 +37,11 @@ var ErrInvalid = errors.New("invalid item")
 // ErrNotFound reports an item that does not exist.
 var ErrNotFound = errors.New("item not found")
 
+// ErrUnavailable wraps failures to reach the store (connection refused or
+// lost, deadline spent waiting for it), so transports can answer 503 Service
+// Unavailable or UNAVAILABLE and clients know a retry may succeed.
+var ErrUnavailable = errors.New("store unavailable")
+
 // Validate reports the first rule n breaks.
 func (n NewItem) Validate() error {
 	switch {

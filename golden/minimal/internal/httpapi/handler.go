@@ -215,6 +215,13 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, items.ErrNotFound):
 		writeError(w, http.StatusNotFound, "item not found")
+	case errors.Is(err, items.ErrUnavailable):
+		// Checked before the deadline: a deadline spent waiting for the
+		// store is the store's outage, not a slow handler. Not logged per
+		// request: an outage would flood the log; the status metrics and
+		// the store's rate-limited warnings show it.
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "service temporarily unavailable; retry")
 	case errors.Is(err, context.DeadlineExceeded):
 		writeError(w, http.StatusGatewayTimeout, "request timed out")
 	case errors.Is(err, context.Canceled):

@@ -1,0 +1,219 @@
+// Command orders serves the items API.
+//
+// Usage:
+//
+//	orders [flags]              serve until SIGINT or SIGTERM
+//	orders healthcheck [flags]  probe a running instance's /healthz; exit 0 or 1
+//	orders migrate up [flags]   apply pending schema migrations, then exit
+//	orders migrate status       list migrations and whether each is applied
+//
+// Every flag also reads a ORDERS_* environment variable; run
+// `orders -h` for the list.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"example.com/orders/internal/cache"
+	"example.com/orders/internal/config"
+	"example.com/orders/internal/httpclient"
+	"example.com/orders/internal/items"
+	"example.com/orders/internal/lb"
+	"example.com/orders/internal/limiter"
+	"example.com/orders/internal/memstats"
+	"example.com/orders/internal/metrics"
+	"example.com/orders/internal/server"
+	"example.com/orders/internal/store/postgres"
+)
+
+// memoryLimitRatio is the share of the container's memory limit given to
+// the Go runtime as GOMEMLIMIT; the rest is headroom for memory the runtime
+// does not account for.
+const memoryLimitRatio = 0.9
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(os.Stderr, "orders: %v\n", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// run is main without the process: tests call it with their own arguments,
+// environment and context.
+func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return healthcheck(ctx, args[1:], lookup, stderr)
+	}
+	if len(args) > 0 && args[0] == "migrate" {
+		return migrate(ctx, args[1:], lookup, stdout, stderr)
+	}
+	cfg, err := config.Load(args, lookup, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+
+	// Without a limit the GC paces itself by heap growth alone and a
+	// container can be OOM-killed while garbage waits to be collected.
+	if limit := memstats.MemoryLimit(lookup, os.DirFS("/"), memoryLimitRatio); limit > 0 {
+		debug.SetMemoryLimit(limit)
+		log.Info("memory limit set from the cgroup", "gomemlimit_bytes", limit)
+	}
+	m := metrics.New()
+	reg := prometheus.WrapRegistererWithPrefix(metrics.Namespace+"_", m.Registry)
+	if err := reg.Register(memstats.NewCollector()); err != nil {
+		return fmt.Errorf("register memory metrics: %w", err)
+	}
+
+	// Background work (health checks) runs until Serve returns, and run
+	// waits for it so nothing outlives the call.
+	ctx, cancel := context.WithCancel(ctx)
+	var background sync.WaitGroup
+	defer background.Wait()
+	defer cancel()
+
+	svcOpts := []items.Option{items.WithBatchWorkers(cfg.BatchWorkers)}
+	itemCache, err := cache.New(cache.Options[items.Encoded]{
+		MaxEntries: cfg.CacheEntries,
+		MaxBytes:   cfg.CacheMaxBytes,
+		Cost:       func(_ string, e items.Encoded) int64 { return e.Size() },
+		TTL:        cfg.CacheTTL,
+	})
+	if err != nil {
+		return fmt.Errorf("items cache: %w", err)
+	}
+	defer itemCache.Close()
+	if err := itemCache.Register(reg, "items"); err != nil {
+		return fmt.Errorf("register cache metrics: %w", err)
+	}
+	svcOpts = append(svcOpts, items.WithCache(itemCache))
+	store, err := postgres.Open(ctx, cfg.Database, log, m.Registry)
+	if err != nil {
+		return err
+	}
+	// Closed when run returns, after Serve has drained the servers.
+	defer store.Close()
+	if cfg.MigrateOnStart {
+		applied, err := postgres.Migrate(ctx, store.Pool())
+		if err != nil {
+			return fmt.Errorf("migrate database: %w; run `orders migrate status` to see where it stopped", err)
+		}
+		for _, mig := range applied {
+			log.Info("applied migration", "version", mig.Version, "name", mig.Name)
+		}
+	}
+	svc := items.NewService(store, svcOpts...)
+
+	lim, err := limiter.New(limiter.Options{Max: cfg.MaxConcurrency, LatencyThreshold: cfg.ShedLatency})
+	if err != nil {
+		return fmt.Errorf("concurrency limiter: %w", err)
+	}
+	if err := lim.Register(reg); err != nil {
+		return fmt.Errorf("register limiter metrics: %w", err)
+	}
+	srvOpts := []server.Option{server.WithLimiter(lim)}
+	if cfg.Upstreams != "" {
+		client, bal, err := upstreamClient(cfg, reg)
+		if err != nil {
+			return err
+		}
+		background.Go(func() { bal.Run(ctx) })
+		srvOpts = append(srvOpts, server.WithUpstream(client))
+		log.Info("upstream calls enabled", "upstreams", cfg.Upstreams, "policy", cfg.UpstreamPolicy)
+	}
+
+	srv := server.New(cfg, log, svc, m, srvOpts...)
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+	return srv.Serve(ctx)
+}
+
+// upstreamClient builds the client of the example outbound call: a tuned,
+// instrumented transport under a balancer over the configured upstreams.
+// The caller runs the balancer's health checks.
+func upstreamClient(cfg config.Config, reg prometheus.Registerer) (*http.Client, *lb.Balancer, error) {
+	targets, err := lb.ParseTargets(cfg.Upstreams)
+	if err != nil {
+		return nil, nil, fmt.Errorf("upstreams: %w", err)
+	}
+	policy, err := lb.ParsePolicy(cfg.UpstreamPolicy)
+	if err != nil {
+		return nil, nil, fmt.Errorf("upstream policy: %w", err)
+	}
+	opts := httpclient.DefaultOptions()
+	clientMetrics, err := httpclient.NewMetrics(reg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("register upstream client metrics: %w", err)
+	}
+	bal, err := lb.New(targets, lb.Options{
+		Policy:       policy,
+		HealthClient: &http.Client{Transport: httpclient.NewTransport(opts)},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := bal.Register(reg); err != nil {
+		return nil, nil, fmt.Errorf("register balancer metrics: %w", err)
+	}
+	transport := clientMetrics.Instrument(bal.Transport(httpclient.NewTransport(opts)))
+	return &http.Client{Transport: transport, Timeout: opts.Timeout}, bal, nil
+}
+
+// healthcheck probes the admin port's /healthz, for container HEALTHCHECKs
+// that have no curl. It exits non-zero unless the answer is 200.
+func healthcheck(ctx context.Context, args []string, lookup func(string) (string, bool), stderr io.Writer) error {
+	fs := flag.NewFlagSet("orders healthcheck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := config.Default().AdminAddr
+	if v, ok := lookup(config.EnvPrefix + "ADMIN_ADDR"); ok && v != "" {
+		addr = v
+	}
+	fs.StringVar(&addr, "addr", addr, "admin address of the instance to probe (env "+config.EnvPrefix+"ADMIN_ADDR)")
+	timeout := fs.Duration("timeout", 2*time.Second, "how long to wait for an answer")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("healthcheck: address %q: want host:port", addr)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	url := "http://" + net.JoinHostPort(host, port) + "/healthz"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: %s answered %s", url, resp.Status)
+	}
+	return nil
+}

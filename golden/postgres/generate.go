@@ -1,0 +1,10 @@
+// Package orders is the root of the orders module. It holds no
+// code: the service is cmd/orders, its packages are under internal/.
+//
+// Running `go generate` here re-renders the project from .perfgen.yaml with
+// `perfgen sync`: edit the answers (say, to add a transport or a deployment
+// output), then run it. Files you never edited are updated, new files are
+// added, and files you edited are merged three ways; see `perfgen sync --help`.
+package orders
+
+//go:generate perfgen sync

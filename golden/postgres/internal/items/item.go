@@ -1,0 +1,96 @@
+// Package items is the service's example resource: its type, its rules, the
+// Store interface it is kept behind and the Service both APIs call. Copy it
+// to add the next resource.
+package items
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
+
+// Item is one stored item.
+type Item struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Quantity  int64     `json:"quantity"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// NewItem is what a client sends to create an item.
+type NewItem struct {
+	Name     string `json:"name"`
+	Quantity int64  `json:"quantity"`
+}
+
+// MaxNameLen bounds an item's name, in characters.
+const MaxNameLen = 200
+
+// ErrInvalid wraps every validation failure, so transports can map it to
+// 400 Bad Request or INVALID_ARGUMENT.
+var ErrInvalid = errors.New("invalid item")
+
+// ErrNotFound reports an item that does not exist.
+var ErrNotFound = errors.New("item not found")
+
+// ErrUnavailable wraps failures to reach the store (connection refused or
+// lost, deadline spent waiting for it), so transports can answer 503 Service
+// Unavailable or UNAVAILABLE and clients know a retry may succeed.
+var ErrUnavailable = errors.New("store unavailable")
+
+// Validate reports the first rule n breaks.
+func (n NewItem) Validate() error {
+	switch {
+	case n.Name == "":
+		return fmt.Errorf("%w: name is required", ErrInvalid)
+	case !utf8.ValidString(n.Name):
+		return fmt.Errorf("%w: name is not valid UTF-8", ErrInvalid)
+	case utf8.RuneCountInString(n.Name) > MaxNameLen:
+		return fmt.Errorf("%w: name is longer than %d characters", ErrInvalid, MaxNameLen)
+	case n.Quantity < 0:
+		return fmt.Errorf("%w: quantity must not be negative", ErrInvalid)
+	}
+	return nil
+}
+
+// ValidID reports whether id has the shape NewID gives, so malformed IDs are
+// rejected before they reach the store.
+func ValidID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	// Checked by hand: hex.DecodeString would allocate on every GET.
+	for i := range len(id) {
+		c := id[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// NewID returns a random 128-bit identifier in hex.
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b[:])
+}
+
+// Store keeps items. Implementations are safe for concurrent use.
+type Store interface {
+	// Create stores a new item; its ID must be unused.
+	Create(ctx context.Context, it Item) error
+	// Get returns the item with id, or ErrNotFound.
+	Get(ctx context.Context, id string) (Item, error)
+	// List returns up to limit items ordered by ID, starting after the ID
+	// after ("" starts at the beginning).
+	List(ctx context.Context, after string, limit int) ([]Item, error)
+	// Delete removes the item with id, or returns ErrNotFound.
+	Delete(ctx context.Context, id string) error
+	// Ping reports whether the store can serve requests.
+	Ping(ctx context.Context) error
+}

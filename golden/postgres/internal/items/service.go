@@ -1,0 +1,199 @@
+package items
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"example.com/orders/internal/cache"
+)
+
+// MaxPageSize bounds how many items one List call returns.
+const MaxPageSize = 100
+
+// MaxBatch bounds how many IDs one BatchGet looks up.
+const MaxBatch = 100
+
+// Service applies the items rules on top of a Store. HTTP and gRPC handlers
+// both call it, so they behave alike.
+type Service struct {
+	store        Store
+	now          func() time.Time
+	batchWorkers int
+	cache        *cache.Cache[Encoded]
+	load         func(context.Context, string) (Encoded, error)
+}
+
+// An Option configures a Service.
+type Option func(*Service)
+
+// WithBatchWorkers bounds the concurrent store lookups of one BatchGet; the
+// default is 8.
+func WithBatchWorkers(n int) Option {
+	return func(s *Service) { s.batchWorkers = max(1, n) }
+}
+
+// WithCache puts c in front of the store for reads (cache-aside): Get and
+// GetEncoded read through it, Delete invalidates it. c holds each item with
+// its JSON encoding, so a hit serves HTTP without encoding.
+func WithCache(c *cache.Cache[Encoded]) Option {
+	return func(s *Service) { s.cache = c }
+}
+
+// NewService returns a Service over store.
+func NewService(store Store, opts ...Option) *Service {
+	s := &Service{store: store, now: time.Now, batchWorkers: 8}
+	for _, o := range opts {
+		o(s)
+	}
+	// Made once: a method value built per call would allocate per GET.
+	s.load = s.loadEncoded
+	return s
+}
+
+// Encoded is an item together with its JSON encoding (newline-terminated,
+// as json.Encoder writes it).
+type Encoded struct {
+	Item Item
+	JSON []byte
+}
+
+// Encode encodes it once, for callers that serve the same item many times.
+func Encode(it Item) (Encoded, error) {
+	b, err := json.Marshal(it)
+	if err != nil {
+		return Encoded{}, fmt.Errorf("encode item %s: %w", it.ID, err)
+	}
+	return Encoded{Item: it, JSON: append(b, '\n')}, nil
+}
+
+// Size estimates the memory e holds, for a byte-bounded cache: the encoding,
+// the item's strings, and an allowance for the structures around them.
+func (e Encoded) Size() int64 {
+	return int64(len(e.JSON) + len(e.Item.ID) + len(e.Item.Name) + 128)
+}
+
+// Create validates n and stores it as a new item.
+func (s *Service) Create(ctx context.Context, n NewItem) (Item, error) {
+	if err := n.Validate(); err != nil {
+		return Item{}, err
+	}
+	it := Item{ID: NewID(), Name: n.Name, Quantity: n.Quantity, CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
+	if err := s.store.Create(ctx, it); err != nil {
+		return Item{}, fmt.Errorf("create item: %w", err)
+	}
+	return it, nil
+}
+
+// Get returns the item with id.
+func (s *Service) Get(ctx context.Context, id string) (Item, error) {
+	if !ValidID(id) {
+		return Item{}, ErrNotFound
+	}
+	if s.cache != nil {
+		e, err := s.GetEncoded(ctx, id)
+		return e.Item, err
+	}
+	return s.store.Get(ctx, id)
+}
+
+// GetEncoded returns the item with id and its JSON encoding. With a cache, a
+// hit costs a map lookup and no encoding; concurrent misses on one ID share
+// one store read.
+func (s *Service) GetEncoded(ctx context.Context, id string) (Encoded, error) {
+	if !ValidID(id) {
+		return Encoded{}, ErrNotFound
+	}
+	if s.cache != nil {
+		e, err := s.cache.GetOrLoad(ctx, id, s.load)
+		if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrUnavailable) {
+			// The deadline ran out waiting on a load, that is on the
+			// database: report it as the store itself does, so clients
+			// get 503 (retry) and not a timeout.
+			err = fmt.Errorf("get item: %w: %w", ErrUnavailable, err)
+		}
+		return e, err
+	}
+	it, err := s.store.Get(ctx, id)
+	if err != nil {
+		return Encoded{}, err
+	}
+	return Encode(it)
+}
+
+// loadEncoded reads an item from the store and encodes it, for the cache.
+func (s *Service) loadEncoded(ctx context.Context, id string) (Encoded, error) {
+	it, err := s.store.Get(ctx, id)
+	if err != nil {
+		return Encoded{}, err
+	}
+	return Encode(it)
+}
+
+// BatchGet looks up to MaxBatch items at once, at most batchWorkers
+// concurrently (a bounded errgroup), and returns the ones found in the order
+// asked and the IDs not found. An error other than not-found cancels the
+// remaining lookups and is returned.
+func (s *Service) BatchGet(ctx context.Context, ids []string) (found []Item, missing []string, err error) {
+	if len(ids) > MaxBatch {
+		return nil, nil, fmt.Errorf("%w: at most %d IDs per batch, got %d", ErrInvalid, MaxBatch, len(ids))
+	}
+	results := make([]Item, len(ids))
+	ok := make([]bool, len(ids))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.batchWorkers)
+	for i, id := range ids {
+		g.Go(func() error {
+			it, err := s.Get(ctx, id)
+			switch {
+			case errors.Is(err, ErrNotFound):
+				return nil
+			case err != nil:
+				return err
+			}
+			results[i], ok[i] = it, true
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, fmt.Errorf("batch get: %w", err)
+	}
+	found = make([]Item, 0, len(ids))
+	for i, id := range ids {
+		if ok[i] {
+			found = append(found, results[i])
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	return found, missing, nil
+}
+
+// List returns a page of items after the ID after; limit is clamped to
+// [1, MaxPageSize].
+func (s *Service) List(ctx context.Context, after string, limit int) ([]Item, error) {
+	limit = max(1, min(limit, MaxPageSize))
+	return s.store.List(ctx, after, limit)
+}
+
+// Delete removes the item with id.
+func (s *Service) Delete(ctx context.Context, id string) error {
+	if !ValidID(id) {
+		return ErrNotFound
+	}
+	err := s.store.Delete(ctx, id)
+	if s.cache != nil {
+		// Invalidate after the store changed, whatever the outcome: a
+		// failed delete may still have happened. A load that read the old
+		// item before this point will not cache it (see cache.Delete).
+		s.cache.Delete(id)
+	}
+	return err
+}
+
+// Ready reports whether the service can serve requests.
+func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }

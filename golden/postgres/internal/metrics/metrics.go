@@ -1,0 +1,140 @@
+// Package metrics owns the service's Prometheus registry: Go runtime and
+// process collectors, and per-route HTTP request metrics whose label values
+// are bounded, so no client can grow the number of series.
+package metrics
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Namespace prefixes every metric the service defines.
+const Namespace = "orders"
+
+// UnmatchedRoute labels requests no route matched, so random paths share
+// one series.
+const UnmatchedRoute = "unmatched"
+
+// Metrics holds the registry and the request metrics.
+type Metrics struct {
+	// Registry is the registry /metrics serves; components register their
+	// own collectors on it.
+	Registry *prometheus.Registry
+
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	inFlight prometheus.Gauge
+	panics   prometheus.Counter
+}
+
+// New returns Metrics on a fresh registry with the Go and process collectors.
+func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	m := &Metrics{
+		Registry: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace,
+			Name:      "http_requests_total",
+			Help:      "HTTP requests by route pattern, method and status class.",
+		}, []string{"route", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace,
+			Name:      "http_request_duration_seconds",
+			Help:      "HTTP request latency by route pattern and method.",
+			Buckets:   []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route", "method"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace,
+			Name:      "http_requests_in_flight",
+			Help:      "HTTP requests being served.",
+		}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace,
+			Name:      "panics_recovered_total",
+			Help:      "Handler panics recovered and answered with an error.",
+		}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.inFlight, m.panics)
+	return m
+}
+
+// Handler serves the registry in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}
+
+// PanicRecovered counts one recovered panic.
+func (m *Metrics) PanicRecovered() { m.panics.Inc() }
+
+// Instrument wraps a ServeMux-routed handler and records each request under
+// the pattern the mux matched (r.Pattern), never the raw path.
+func (m *Metrics) Instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		m.inFlight.Inc()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			m.inFlight.Dec()
+			route := r.Pattern
+			if route == "" {
+				route = UnmatchedRoute
+			}
+			method := methodLabel(r.Method)
+			m.requests.WithLabelValues(route, method, statusClass(rec.status)).Inc()
+			m.duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// methodLabel maps the standard methods to themselves and anything else to
+// "other".
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
+}
+
+var statusClasses = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
+
+// statusClass maps a status code to its class, e.g. 404 -> "4xx".
+func statusClass(code int) string {
+	if c := code / 100; c >= 1 && c <= 5 {
+		return statusClasses[c-1]
+	}
+	return "other"
+}
+
+// statusRecorder remembers the status a handler wrote. Unwrap lets
+// http.ResponseController reach the underlying writer's Flush and deadlines.
+type statusRecorder struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wroteHeader {
+		r.status = code
+		r.wroteHeader = code >= 200
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(p []byte) (int, error) {
+	r.wroteHeader = true
+	return r.ResponseWriter.Write(p)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

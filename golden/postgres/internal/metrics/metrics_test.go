@@ -1,0 +1,53 @@
+package metrics
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func TestInstrumentLabelsByRoutePattern(t *testing.T) {
+	m := New()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/things/{id}", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusTeapot)
+	})
+	h := m.Instrument(mux)
+	for i := range 50 {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, fmt.Sprintf("/v1/things/%d", i), nil))
+	}
+	if got := testutil.ToFloat64(m.requests.WithLabelValues("GET /v1/things/{id}", "GET", "4xx")); got != 50 {
+		t.Fatalf("requests for the route = %v, want 50", got)
+	}
+	if n := testutil.CollectAndCount(m.requests); n != 1 {
+		t.Fatalf("%d request series for one route, want 1", n)
+	}
+}
+
+func TestUnmatchedPathsAndOddMethodsShareSeries(t *testing.T) {
+	m := New()
+	h := m.Instrument(http.NewServeMux())
+	methods := []string{http.MethodGet, http.MethodPost, "BREW", "PROPFIND", "X-RANDOM"}
+	for i := range 2000 {
+		req := httptest.NewRequest(methods[i%len(methods)], fmt.Sprintf("/random/%d/%x", i, i*7919), nil)
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	// unmatched x {GET, POST, other} x {4xx}
+	if n := testutil.CollectAndCount(m.requests); n != 3 {
+		t.Fatalf("%d request series after 2000 random paths, want 3", n)
+	}
+	if got := testutil.ToFloat64(m.requests.WithLabelValues(UnmatchedRoute, "other", "4xx")); got != 1200 {
+		t.Fatalf("odd-method requests = %v, want 1200", got)
+	}
+}
+
+func TestStatusClass(t *testing.T) {
+	for code, want := range map[int]string{100: "1xx", 200: "2xx", 204: "2xx", 301: "3xx", 404: "4xx", 499: "4xx", 503: "5xx", 999: "other"} {
+		if got := statusClass(code); got != want {
+			t.Errorf("statusClass(%d) = %q, want %q", code, got, want)
+		}
+	}
+}

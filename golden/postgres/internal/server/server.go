@@ -1,0 +1,267 @@
+// Package server runs the service's listeners:
+//   - the public HTTP port: HTTP/1.1 and cleartext HTTP/2 on one listener;
+//   - the admin port: metrics, pprof and health.
+//
+// On shutdown it drains in-flight requests within a deadline.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"sync/atomic"
+	"time"
+
+	"example.com/orders/internal/config"
+	"example.com/orders/internal/httpapi"
+	"example.com/orders/internal/items"
+	"example.com/orders/internal/limiter"
+	"example.com/orders/internal/metrics"
+)
+
+// Server owns the service's listeners.
+type Server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	svc      *items.Service
+	metrics  *metrics.Metrics
+	limiter  *limiter.Limiter
+	upstream *http.Client
+	ready    atomic.Bool
+
+	admin    *http.Server
+	adminLn  net.Listener
+	public   *http.Server
+	publicLn net.Listener
+}
+
+// An Option adds an optional component to a Server.
+type Option func(*Server)
+
+// WithLimiter sheds public requests past l's adaptive concurrency limit.
+// The admin port and the health probes are never shed: a busy instance must
+// still be seen alive.
+func WithLimiter(l *limiter.Limiter) Option {
+	return func(s *Server) { s.limiter = l }
+}
+
+// WithUpstream turns on the example outbound call, made through c.
+func WithUpstream(c *http.Client) Option {
+	return func(s *Server) { s.upstream = c }
+}
+
+// New returns a Server for svc; call Listen, then Serve.
+func New(cfg config.Config, log *slog.Logger, svc *items.Service, m *metrics.Metrics, opts ...Option) *Server {
+	s := &Server{cfg: cfg, log: log, svc: svc, metrics: m}
+	for _, o := range opts {
+		o(s)
+	}
+	s.admin = &http.Server{
+		Handler:           s.adminHandler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	s.public = s.newPublicServer()
+	return s
+}
+
+// newPublicServer configures the public port: HTTP/1.1 and cleartext HTTP/2
+// (prior knowledge) on one listener, with timeouts against slow clients and
+// limits on header size, body size and concurrent streams.
+func (s *Server) newPublicServer() *http.Server {
+	mux := http.NewServeMux()
+	httpapi.New(s.svc, s.log, httpapi.Options{MaxBodyBytes: s.cfg.MaxBodyBytes, Upstream: s.upstream}).Register(mux)
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	return &http.Server{
+		// withDeadline is outermost because it copies the request: the
+		// metrics middleware must see the copy the mux records its route
+		// pattern in.
+		// Shedding sits inside the metrics so shed requests are counted as
+		// 503s, and inside the deadline so a request that ran out of time
+		// counts as overload.
+		Handler:           s.withDeadline(s.metrics.Instrument(s.shed(s.recoverPanics(mux)))),
+		Protocols:         &protocols,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
+		HTTP2: &http.HTTP2Config{
+			MaxConcurrentStreams: s.cfg.MaxConcurrentStreams,
+			// Flow-control windows: 1 MiB per stream, 2 MiB per connection,
+			// so one slow stream cannot starve the others.
+			MaxReceiveBufferPerStream:     1 << 20,
+			MaxReceiveBufferPerConnection: 2 << 20,
+			MaxDecoderHeaderTableSize:     4 << 10,
+			MaxEncoderHeaderTableSize:     4 << 10,
+			MaxReadFrameSize:              1 << 20,
+		},
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// shed applies the concurrency limiter, if any, to everything but the
+// health probes.
+func (s *Server) shed(next http.Handler) http.Handler {
+	if s.limiter == nil {
+		return next
+	}
+	limited := s.limiter.Middleware(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		limited.ServeHTTP(w, r)
+	})
+}
+
+// withDeadline gives each request the configured handler deadline; handlers
+// and the store honor it through the request's context.
+func (s *Server) withDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HandlerTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// recoverPanics answers a panicking handler with 500 and keeps the server
+// serving. http.ErrAbortHandler is re-raised: it asks net/http to drop the
+// connection.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.metrics.PanicRecovered()
+			s.log.ErrorContext(r.Context(), "handler panicked", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
+			http.Error(w, `{"error":"internal error"}`, http.StatusInternalServerError)
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// adminHandler serves metrics, pprof and health. It is never the public
+// handler, and it uses its own mux, not http.DefaultServeMux.
+func (s *Server) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+// healthz reports that the process is alive; it never checks dependencies,
+// so a database outage does not get the process restarted.
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// readyz reports whether the service should receive traffic: it is not
+// shutting down and its store answers.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if !s.ready.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("not ready: shutting down\n"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	if err := s.svc.Ready(ctx); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = fmt.Fprintf(w, "not ready: %v\n", err)
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// Listen binds every listener, so a port conflict is reported before
+// anything is served.
+func (s *Server) Listen() error {
+	var lc net.ListenConfig
+	ctx := context.Background()
+	var err error
+	if s.adminLn, err = lc.Listen(ctx, "tcp", s.cfg.AdminAddr); err != nil {
+		return fmt.Errorf("admin listener: %w", err)
+	}
+	if s.publicLn, err = lc.Listen(ctx, "tcp", s.cfg.HTTPAddr); err != nil {
+		_ = s.adminLn.Close()
+		return fmt.Errorf("http listener: %w", err)
+	}
+	return nil
+}
+
+// AdminAddr returns the admin listener's address; call it after Listen.
+func (s *Server) AdminAddr() string { return s.adminLn.Addr().String() }
+
+// HTTPAddr returns the public HTTP listener's address; call it after Listen.
+func (s *Server) HTTPAddr() string { return s.publicLn.Addr().String() }
+
+// Serve serves until ctx is done, then shuts down gracefully: it reports
+// not-ready, waits ShutdownDelay so load balancers notice, stops accepting,
+// and lets in-flight requests finish within ShutdownTimeout before closing
+// what remains. It returns the first serving error, if any.
+func (s *Server) Serve(ctx context.Context) error {
+	errc := make(chan error, 3)
+	serve := func(name string, srv *http.Server, ln net.Listener) {
+		s.log.Info("listening", "server", name, "addr", ln.Addr().String())
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("%s server: %w", name, err)
+		}
+	}
+	go serve("admin", s.admin, s.adminLn)
+	go serve("http", s.public, s.publicLn)
+	s.ready.Store(true)
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	s.ready.Store(false)
+	s.log.Info("shutting down", "delay", s.cfg.ShutdownDelay.String(), "timeout", s.cfg.ShutdownTimeout.String())
+	if serveErr == nil && s.cfg.ShutdownDelay > 0 {
+		time.Sleep(s.cfg.ShutdownDelay)
+	}
+	drainCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	errs = append(errs, shutdown(drainCtx, s.public))
+	errs = append(errs, shutdown(drainCtx, s.admin))
+	if err := errors.Join(errs...); err != nil {
+		s.log.Warn("shutdown deadline passed; closed remaining connections", "err", err)
+	}
+	s.log.Info("stopped")
+	return serveErr
+}
+
+// shutdown drains srv until ctx ends, then closes it.
+func shutdown(ctx context.Context, srv *http.Server) error {
+	if err := srv.Shutdown(ctx); err != nil {
+		_ = srv.Close()
+		return err
+	}
+	return nil
+}
