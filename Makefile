@@ -6,6 +6,12 @@ STATICCHECK_VERSION := v0.8.2
 # comparison test checks perfgen's message code byte for byte against it.
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
+# The security scan of generated projects: gosec, and govulncheck against an
+# offline vulnerability database indexed from a pinned golang.org/x/vulndb.
+GOSEC_VERSION := v2.29.0
+GOVULNCHECK_VERSION := v1.7.0
+# Keep equal to VulnDBVersion in e2e/security_test.go.
+VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
 BIN := $(CURDIR)/bin
 
 .PHONY: build test unit e2e deploycheck golden tools clean
@@ -42,6 +48,9 @@ tools:
 	@test -x $(BIN)/staticcheck || GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	@test -x $(BIN)/protoc-gen-go || GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 	@test -x $(BIN)/protoc-gen-go-grpc || GOBIN=$(BIN) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	@test -x $(BIN)/gosec || GOBIN=$(BIN) $(GO) install github.com/securego/gosec/v2/cmd/gosec@$(GOSEC_VERSION)
+	@test -x $(BIN)/govulncheck || GOBIN=$(BIN) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+	@test -x $(BIN)/indexdb || GOBIN=$(BIN) $(GO) install golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION)
 	@command -v protoc >/dev/null || { apt-get update -qq && apt-get install -y -qq protobuf-compiler; }
 
 clean:

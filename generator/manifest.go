@@ -98,7 +98,7 @@ const (
 // Manifest is the table of every file perfgen can generate. A file exists in
 // a project exactly when its entry's condition holds; the manifest test fails
 // on a template no entry uses and on an entry whose template is missing.
-var Manifest = concat(serviceManifest, componentManifest, grpcManifest, postgresManifest, deployManifest, benchManifest, syncManifest)
+var Manifest = concat(serviceManifest, componentManifest, grpcManifest, postgresManifest, deployManifest, benchManifest, syncManifest, hardeningManifest)
 
 func concat(tables ...[]Entry) []Entry {
 	var out []Entry

@@ -378,11 +378,18 @@ func (w Writer) applyInPlace(ctx context.Context, fsys FS, root string, plan *Pl
 	return nil
 }
 
-// writeFile writes f under dir with exactly f's mode, whatever the umask.
+// writeFile writes f under dir with exactly f's mode, and its directories
+// with exactly dirMode, whatever the umask: the same answers give the same
+// tree for every user.
 func writeFile(fsys FS, dir string, f File) error {
 	name := filepath.Join(dir, filepath.FromSlash(f.Path))
 	if err := fsys.MkdirAll(filepath.Dir(name), dirMode); err != nil {
 		return fmt.Errorf("create %s: %w", filepath.Dir(name), err)
+	}
+	for d := filepath.Dir(name); d != dir && d != filepath.Dir(d); d = filepath.Dir(d) {
+		if err := fsys.Chmod(d, dirMode); err != nil {
+			return fmt.Errorf("create %s: %w", d, err)
+		}
 	}
 	if err := fsys.WriteFile(name, f.Content, f.Mode); err != nil {
 		return fmt.Errorf("write %s: %w", f.Path, err)

@@ -156,7 +156,7 @@ func New[V any](o Options[V]) (*Cache[V], error) {
 	}
 	c := &Cache[V]{
 		shards:      make([]shard[V], shards),
-		mask:        uint64(shards - 1),
+		mask:        uint64(shards - 1), // #nosec G115 -- shards is a power of two, at least 1
 		seed:        maphash.MakeSeed(),
 		ttl:         o.TTL,
 		cost:        o.Cost,
@@ -179,7 +179,7 @@ func New[V any](o Options[V]) (*Cache[V], error) {
 		if i < o.MaxEntries%shards {
 			s.maxEntries++
 		}
-		s.fresh = uint64(s.maxEntries / 4)
+		s.fresh = uint64(s.maxEntries / 4) // #nosec G115 -- maxEntries is positive
 		s.index = make(map[uint64]int32)
 		s.entries = make([]entry[V], 1, min(s.maxEntries+1, 64))
 		s.links = make([]link, 1, cap(s.entries))
@@ -393,7 +393,7 @@ type Stats struct {
 
 // Stats sums the shards' counters, locking one shard at a time.
 func (c *Cache[V]) Stats() Stats {
-	st := Stats{Loads: uint64(c.loads.Load())}
+	st := Stats{Loads: uint64(c.loads.Load())} // #nosec G115 -- a count, never negative
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
@@ -500,7 +500,7 @@ func (s *shard[V]) newSlot() int32 {
 	}
 	s.entries = append(s.entries, entry[V]{})
 	s.links = append(s.links, link{})
-	return int32(len(s.entries) - 1)
+	return int32(len(s.entries) - 1) // #nosec G115 -- 2^31 entries in one shard would need hundreds of GiB
 }
 
 // clock is a coarse wall clock: an atomic that a goroutine advances every

@@ -232,7 +232,7 @@ func (b *Balancer) Pick() (*Endpoint, error) {
 		ep = b.pickWeighted(avail)
 	case LeastConnections:
 		// Start the scan at a rotating index so ties spread out.
-		start := int(b.next.Add(1)-1) % len(avail)
+		start := int((b.next.Add(1) - 1) % uint64(len(avail))) // #nosec G115 -- the remainder is below len(avail)
 		for i := range avail {
 			c := avail[(start+i)%len(avail)]
 			if ep == nil || c.inFlight.Load() < ep.inFlight.Load() {
@@ -270,8 +270,9 @@ func (b *Balancer) pickP2C(avail []*Endpoint, now time.Time) *Endpoint {
 	if len(avail) == 1 {
 		return avail[0]
 	}
-	i := rand.IntN(len(avail))
-	j := rand.IntN(len(avail) - 1)
+	// Spreading load needs a fast random choice, not an unpredictable one.
+	i := rand.IntN(len(avail))     // #nosec G404 -- load spreading, not security
+	j := rand.IntN(len(avail) - 1) // #nosec G404 -- load spreading, not security
 	if j >= i {
 		j++
 	}

@@ -48,7 +48,7 @@ func (s *Server) newGRPCServer() (*grpc.Server, *health.Server) {
 	srv := grpc.NewServer(
 		grpc.MaxRecvMsgSize(s.cfg.GRPCMaxMsgBytes),
 		grpc.MaxSendMsgSize(s.cfg.GRPCMaxMsgBytes),
-		grpc.MaxConcurrentStreams(uint32(s.cfg.GRPCMaxConcurrentStreams)),
+		grpc.MaxConcurrentStreams(uint32(s.cfg.GRPCMaxConcurrentStreams)), // #nosec G115 -- config.Validate keeps it in 1..MaxUint32
 		grpc.KeepaliveParams(keepalive.ServerParameters{
 			Time:    keepaliveTime,
 			Timeout: keepaliveTimeout,

@@ -1,0 +1,170 @@
+package generator
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// opFaultFS fails the n-th call of any operation that changes the file
+// system, except the cleanup a failed write does (Remove, RemoveAll): every
+// step of a write may fail, and what follows must still hold.
+type opFaultFS struct {
+	OS
+	n, calls int
+	failed   string // the operation that failed, for messages
+}
+
+var errOpInjected = errors.New("injected file system failure")
+
+func (f *opFaultFS) fail(op, name string) bool {
+	f.calls++
+	if f.calls == f.n {
+		f.failed = op + " " + filepath.Base(name)
+		return true
+	}
+	return false
+}
+
+func (f *opFaultFS) MkdirAll(name string, perm fs.FileMode) error {
+	if f.fail("MkdirAll", name) {
+		return errOpInjected
+	}
+	return f.OS.MkdirAll(name, perm)
+}
+
+func (f *opFaultFS) MkdirTemp(dir, pattern string) (string, error) {
+	if f.fail("MkdirTemp", dir) {
+		return "", errOpInjected
+	}
+	return f.OS.MkdirTemp(dir, pattern)
+}
+
+func (f *opFaultFS) WriteFile(name string, data []byte, perm fs.FileMode) error {
+	if f.fail("WriteFile", name) {
+		// Leave a truncated file behind, as a full disk would.
+		_ = os.WriteFile(name, data[:len(data)/2], perm)
+		return errOpInjected
+	}
+	return f.OS.WriteFile(name, data, perm)
+}
+
+func (f *opFaultFS) Chmod(name string, mode fs.FileMode) error {
+	if f.fail("Chmod", name) {
+		return errOpInjected
+	}
+	return f.OS.Chmod(name, mode)
+}
+
+func (f *opFaultFS) Rename(oldpath, newpath string) error {
+	if f.fail("Rename", oldpath) {
+		return errOpInjected
+	}
+	return f.OS.Rename(oldpath, newpath)
+}
+
+// faultFiles is a small project with nested directories and both modes.
+func faultFiles() Files {
+	return Files{
+		{Path: "README.md", Content: []byte("readme\n"), Mode: 0o644},
+		{Path: "cmd/demo/main.go", Content: []byte("package main\n"), Mode: 0o644},
+		{Path: "deploy/sysctl/tune.sh", Content: []byte("#!/bin/sh\n"), Mode: 0o755},
+		{Path: "internal/server/server.go", Content: []byte("package server\n"), Mode: 0o644},
+	}
+}
+
+// TestEveryFailingOperationLeavesNoFreshProject fails each file system
+// operation of a fresh write in turn, into a new directory and into an
+// existing empty one.
+func TestEveryFailingOperationLeavesNoFreshProject(t *testing.T) {
+	for _, existing := range []bool{false, true} {
+		t.Run(fmt.Sprintf("existing=%t", existing), func(t *testing.T) {
+			for n := 1; ; n++ {
+				parent := t.TempDir()
+				root := filepath.Join(parent, "demo")
+				if existing {
+					require.NoError(t, os.Mkdir(root, 0o755))
+				}
+				fsys := &opFaultFS{n: n}
+				err := apply(t, Writer{FS: fsys}, root, faultFiles(), false)
+				if fsys.calls < n {
+					require.NoError(t, err)
+					require.Greater(t, n, 5, "too few operations to be a real write")
+					return
+				}
+				require.ErrorIs(t, err, errOpInjected, "failing %s", fsys.failed)
+				want := []string(nil)
+				if existing {
+					want = []string{"demo"}
+				}
+				assert.Equal(t, want, listDir(t, parent), "failing %s (operation %d) left files behind", fsys.failed, n)
+			}
+		})
+	}
+}
+
+// TestEveryFailingOperationUnderForceKeepsFilesWhole fails each file system
+// operation of a --force write over an existing project in turn: every file
+// is afterwards either its old or its new content, whole, with its mode;
+// files with nothing to change are not touched; no temporary file remains.
+func TestEveryFailingOperationUnderForceKeepsFilesWhole(t *testing.T) {
+	for n := 1; ; n++ {
+		root := filepath.Join(t.TempDir(), "demo")
+		require.NoError(t, apply(t, Writer{}, root, faultFiles(), false))
+		old := time.Now().Add(-time.Hour).Truncate(time.Second)
+		for _, f := range faultFiles() {
+			require.NoError(t, os.Chtimes(filepath.Join(root, f.Path), old, old))
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(root, "notes.txt"), []byte("mine\n"), 0o600))
+
+		// Two files change, one is new, two stay as they are.
+		changed := faultFiles()
+		changed[0].Content = []byte("new readme\n")
+		changed[3].Content = []byte("package server // changed\n")
+		changed = append(changed, File{Path: "internal/new/new.go", Content: []byte("package new\n"), Mode: 0o644})
+
+		fsys := &opFaultFS{n: n}
+		err := apply(t, Writer{FS: fsys}, root, changed, true)
+		if fsys.calls < n {
+			require.NoError(t, err)
+			require.Greater(t, n, 5, "too few operations to be a real write")
+			return
+		}
+		require.ErrorIs(t, err, errOpInjected, "failing %s", fsys.failed)
+
+		for i, f := range changed {
+			got, err := os.ReadFile(filepath.Join(root, f.Path))
+			if i >= len(faultFiles()) {
+				if err == nil {
+					assert.Equal(t, f.Content, got, "failing %s: new file %s is not whole", fsys.failed, f.Path)
+				}
+				continue
+			}
+			require.NoError(t, err, "failing %s removed %s", fsys.failed, f.Path)
+			before := faultFiles()[i]
+			assert.True(t, bytes.Equal(got, before.Content) || bytes.Equal(got, f.Content),
+				"failing %s: %s is neither its old nor its new content: %q", fsys.failed, f.Path, got)
+			info, err := os.Stat(filepath.Join(root, f.Path))
+			require.NoError(t, err)
+			assert.Equal(t, f.Mode, info.Mode().Perm(), "failing %s: mode of %s", fsys.failed, f.Path)
+			if bytes.Equal(before.Content, f.Content) {
+				assert.True(t, info.ModTime().Equal(old), "failing %s: unchanged %s was rewritten", fsys.failed, f.Path)
+			}
+		}
+		notes, err := os.ReadFile(filepath.Join(root, "notes.txt"))
+		require.NoError(t, err)
+		assert.Equal(t, "mine\n", string(notes))
+		for _, p := range listDir(t, root) {
+			assert.False(t, strings.Contains(p, tempPrefix), "failing %s left %s", fsys.failed, p)
+		}
+	}
+}
