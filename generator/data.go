@@ -22,6 +22,10 @@ type Versions struct {
 	XSync      string
 	XNet       string
 	Goleak     string
+	// HDRHistogram records the load generator's latencies.
+	HDRHistogram string
+	// YAML reads the load test's objectives and scenario files.
+	YAML string
 }
 
 // pinned are the versions generated projects use: the newest releases that
@@ -35,6 +39,9 @@ var pinned = Versions{
 	XSync:      "v0.25.0",
 	XNet:       "v0.62.0",
 	Goleak:     "v1.3.0",
+
+	HDRHistogram: "v1.4.0",
+	YAML:         "v3.0.6",
 }
 
 // Ports are the default listen ports of a generated service.

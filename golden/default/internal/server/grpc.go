@@ -63,6 +63,8 @@ func (s *Server) newGRPCServer() (*grpc.Server, *health.Server) {
 		// runs out of time counts as overload.
 		grpc.ChainUnaryInterceptor(m.UnaryServerInterceptor(), s.recoverUnary, s.unaryDeadline, s.shedUnary),
 		grpc.ChainStreamInterceptor(m.StreamServerInterceptor(), s.recoverStream, s.shedStream),
+		// Empty outside load-test builds (loadtest_hook_grpc.go).
+		grpc.ChainUnaryInterceptor(loadTestUnaryHooks()...),
 	)
 	grpcapi.New(s.svc, s.log).Register(srv)
 	hs := health.NewServer()

@@ -97,7 +97,7 @@ func (s *Server) newPublicServer() *http.Server {
 		// Shedding sits inside the metrics so shed requests are counted as
 		// 503s, and inside the deadline so a request that ran out of time
 		// counts as overload.
-		Handler:           s.withDeadline(s.metrics.Instrument(s.shed(s.recoverPanics(mux)))),
+		Handler:           s.withDeadline(s.metrics.Instrument(s.shed(s.recoverPanics(loadTestHook(mux))))),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,

@@ -1,0 +1,66 @@
+//go:build unix
+
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestLoadTest runs the default golden project's own `make loadtest` for a
+// short window at the SLO rate and fails when the project misses an
+// objective, over h2c and gRPC. It then builds the service with the
+// slow-handler hook and checks that the same load test fails, naming the p95
+// objective: a load test that cannot fail proves nothing.
+func TestLoadTest(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not installed")
+	}
+	dir := generate(t, goldenSpec(t, "default"))
+	goCmd(t, dir, 5*time.Minute, "mod", "tidy")
+
+	t.Run("meets the objectives", func(t *testing.T) {
+		out, err := makeLoadTest(t, dir, "LOADTEST_DURATION=10s", "LOADTEST_WARMUP=3s")
+		require.NoError(t, err, "make loadtest missed an objective:\n%s", out)
+		assert.Contains(t, out, "OBJECTIVE")
+		assert.Contains(t, out, "every objective met")
+		// The default project serves HTTP and gRPC: both are checked.
+		for _, name := range []string{"h2c.json", "h2c.md", "h2c-latency.svg", "grpc.json", "grpc.md", "grpc-latency.svg"} {
+			assert.FileExists(t, filepath.Join(dir, "bench", "results", name))
+		}
+	})
+
+	t.Run("fails when the handler is slow", func(t *testing.T) {
+		// 150 ms per request is over the 100 ms p95 objective; a modest rate
+		// keeps the run cheap.
+		out, err := makeLoadTest(t, dir, "LOADTEST_SLOW=150ms", "LOADTEST_RATE=500", "LOADTEST_DURATION=4s", "LOADTEST_WARMUP=1s")
+		require.Error(t, err, "make loadtest passed with a 150 ms handler:\n%s", out)
+		assert.Contains(t, out, "objectives missed: p95 latency (measured")
+	})
+}
+
+// makeLoadTest runs `make loadtest` with the given variables and returns its
+// combined output and exit error. The context bounds the whole run; on
+// timeout the process group gets SIGTERM, which the script traps to stop the
+// service, so a hung run leaves nothing behind.
+func makeLoadTest(t *testing.T, dir string, vars ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "make", append([]string{"loadtest"}, vars...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
