@@ -14,7 +14,7 @@ GOVULNCHECK_VERSION := v1.7.0
 VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
 BIN := $(CURDIR)/bin
 
-.PHONY: build test unit e2e deploycheck golden tools clean
+.PHONY: build test unit e2e deploycheck golden tools perf clean
 
 build:
 	$(GO) build -o $(BIN)/perfgen .
@@ -52,6 +52,11 @@ tools:
 	@test -x $(BIN)/govulncheck || GOBIN=$(BIN) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
 	@test -x $(BIN)/indexdb || GOBIN=$(BIN) $(GO) install golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION)
 	@command -v protoc >/dev/null || { apt-get update -qq && apt-get install -y -qq protobuf-compiler; }
+
+## perf: the generated service against bare net/http, alternating in one run, pinned to CPUs 0 and 1;
+## rewrites docs/performance.md's "Generated service vs bare net/http" section (about 5 minutes).
+perf:
+	$(GO) run ./internal/perf
 
 clean:
 	rm -rf $(BIN)
