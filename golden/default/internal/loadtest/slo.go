@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
@@ -29,7 +30,7 @@ type SLO struct {
 
 // ReadSLO reads an objectives file.
 func ReadSLO(path string) (SLO, error) {
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(filepath.Clean(path))
 	if err != nil {
 		return SLO{}, fmt.Errorf("read objectives: %w", err)
 	}

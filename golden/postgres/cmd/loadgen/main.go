@@ -239,7 +239,7 @@ func allottedCores(ctx context.Context, o options, sampler loadtest.Sampler) (fl
 
 // writeFiles writes the report's JSON, markdown and chart into dir.
 func writeFiles(dir string, r *loadtest.Report) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("create report directory: %w", err)
 	}
 	chart := r.Label + "-latency.svg"
@@ -256,7 +256,7 @@ func writeFiles(dir string, r *loadtest.Report) error {
 }
 
 func writeFile(path string, write func(io.Writer) error) error {
-	f, err := os.Create(path)
+	f, err := os.Create(filepath.Clean(path))
 	if err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -51,7 +52,7 @@ func DefaultScenario() Scenario {
 
 // ReadScenario reads a scenario file.
 func ReadScenario(path string) (Scenario, error) {
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(filepath.Clean(path))
 	if err != nil {
 		return Scenario{}, fmt.Errorf("read scenario: %w", err)
 	}
