@@ -157,20 +157,8 @@ func startTarget(t *testing.T, store *probeStore, mutate func(*config.Config), o
 			t.Error("server did not stop")
 		}
 	})
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		resp, err := tg.client.Get("http://" + srv.AdminAddr() + "/readyz")
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return tg
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server never became ready: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitReady(t, "http://"+srv.AdminAddr()+"/readyz")
+	return tg
 }
 
 // statusOf answers a request with client and returns its status code.
