@@ -15,7 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestLoadTest runs the default golden project's own `make loadtest` for a
+// TestLoadTest builds the default golden project with its own `make build`
+// and checks what the binary links, then runs its `make loadtest` for a
 // short window at the SLO rate and fails when the project misses an
 // objective, over h2c and gRPC. It then builds the service with the
 // slow-handler hook and checks that the same load test fails, naming the p95
@@ -26,6 +27,19 @@ func TestLoadTest(t *testing.T) {
 	}
 	dir := generate(t, goldenSpec(t, "default"))
 	goCmd(t, dir, 5*time.Minute, "mod", "tidy")
+
+	t.Run("make build leaves out gRPC's trace pages", func(t *testing.T) {
+		// The service is built with -tags grpcnotrace: golang.org/x/net/trace
+		// links html/template, which keeps the linker from dropping unused
+		// methods and costs the idle service about 1.5 MiB of RSS.
+		run(t, dir, 5*time.Minute, "make", "build")
+		bin := filepath.Join(dir, "bin", "demo")
+		info := goCmd(t, dir, time.Minute, "version", "-m", bin)
+		assert.Contains(t, info, "-tags=grpcnotrace")
+		syms := goCmd(t, dir, time.Minute, "tool", "nm", bin)
+		assert.NotContains(t, syms, "golang.org/x/net/trace.")
+		assert.NotContains(t, syms, "html/template.")
+	})
 
 	t.Run("meets the objectives", func(t *testing.T) {
 		out, err := makeLoadTest(t, dir, "LOADTEST_DURATION=10s", "LOADTEST_WARMUP=3s")

@@ -181,7 +181,8 @@ func build(ctx context.Context, o options, work string, stdout io.Writer) (*bina
 		args []string
 	}{
 		{dir, []string{"mod", "tidy"}},
-		{dir, []string{"build", "-trimpath", "-o", b.service, "./cmd/" + spec.Name}},
+		// Built as its Makefile builds it (make build).
+		{dir, []string{"build", "-trimpath", "-tags", "grpcnotrace", "-o", b.service, "./cmd/" + spec.Name}},
 		{dir, []string{"build", "-trimpath", "-o", b.loadgen, "./cmd/loadgen"}},
 		{".", []string{"build", "-trimpath", "-o", b.bare, "./internal/perf/bare"}},
 	}

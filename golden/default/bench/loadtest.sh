@@ -13,6 +13,8 @@
 #   LOADTEST_SERVER_CPUS, LOADTEST_CLIENT_CPUS
 #                        taskset CPU lists (default: first and second half of the CPUs)
 #   LOADTEST_ARGS        extra cmd/loadgen flags, e.g. "-mode closed"
+#   GOTAGS               build tags of the service (default grpcnotrace, as
+#                        `make build` uses)
 #   LOADTEST_SLOW        test hook: build the service with -tags loadtest_slow so
 #                        every request is delayed by this duration (e.g. 150ms);
 #                        the check must then fail and name the missed objective
@@ -40,12 +42,12 @@ stop_service() {
 trap stop_service EXIT
 trap 'exit 130' INT TERM
 
-tags=()
+tags=${GOTAGS-grpcnotrace}
 if [[ -n $slow ]]; then
-	tags=(-tags loadtest_slow)
+	tags="${tags:+$tags,}loadtest_slow"
 	echo "loadtest: test hook on: every request delayed by $slow; expect objectives to be missed"
 fi
-"$go" build "${tags[@]}" -o bin/demo ./cmd/demo
+"$go" build -tags "$tags" -o bin/demo ./cmd/demo
 "$go" build -o bin/loadgen ./cmd/loadgen
 
 # Pin the service and the load generator to different CPUs so they do not

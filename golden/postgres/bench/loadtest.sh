@@ -40,12 +40,12 @@ stop_service() {
 trap stop_service EXIT
 trap 'exit 130' INT TERM
 
-tags=()
+tags=
 if [[ -n $slow ]]; then
-	tags=(-tags loadtest_slow)
+	tags="${tags:+$tags,}loadtest_slow"
 	echo "loadtest: test hook on: every request delayed by $slow; expect objectives to be missed"
 fi
-"$go" build "${tags[@]}" -o bin/orders ./cmd/orders
+"$go" build -tags "$tags" -o bin/orders ./cmd/orders
 "$go" build -o bin/loadgen ./cmd/loadgen
 
 # Pin the service and the load generator to different CPUs so they do not
