@@ -28,12 +28,15 @@ var (
 	IfK8s      = Condition{"k8s", func(d *Data) bool { return d.K8s }}
 	IfSysctl   = Condition{"sysctl", func(d *Data) bool { return d.Sysctl }}
 	IfSystemd  = Condition{"systemd", func(d *Data) bool { return d.Systemd }}
+	// IfAPI holds when the service has a public API, HTTP or gRPC: the
+	// load-test harness needs one and drives whichever the service has.
+	IfAPI = Condition{"api", func(d *Data) bool { return d.HTTP || d.GRPC }}
 	// Never lets a custom manifest switch a built-in file off.
 	Never = Condition{"never", func(*Data) bool { return false }}
 )
 
 // Conditions lists every named condition, for exported manifests.
-var Conditions = []Condition{Always, IfHTTP, IfGRPC, IfMemory, IfPostgres, IfCache, IfDocker, IfCompose, IfK8s, IfSysctl, IfSystemd, Never}
+var Conditions = []Condition{Always, IfHTTP, IfGRPC, IfAPI, IfMemory, IfPostgres, IfCache, IfDocker, IfCompose, IfK8s, IfSysctl, IfSystemd, Never}
 
 // All returns a condition that holds when every one of cs holds. Its name
 // joins theirs with "+".

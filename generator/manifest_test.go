@@ -65,3 +65,19 @@ func TestConditionsAreNamedUniquely(t *testing.T) {
 		}
 	}
 }
+
+func TestAPIConditionHoldsWithEitherAPI(t *testing.T) {
+	for _, tt := range []struct {
+		http, grpc, want bool
+	}{
+		{http: true, want: true},
+		{grpc: true, want: true},
+		{http: true, grpc: true, want: true},
+		{want: false},
+	} {
+		assert.Equal(t, tt.want, IfAPI.Holds(&Data{HTTP: tt.http, GRPC: tt.grpc}), "http %t, grpc %t", tt.http, tt.grpc)
+	}
+	c, err := ParseCondition("api+cache")
+	require.NoError(t, err)
+	assert.True(t, c.Holds(&Data{GRPC: true, Cache: true}))
+}
