@@ -331,7 +331,7 @@ func (r *runner) open(ctx context.Context) *Result {
 				if at.Before(measureStart) {
 					continue
 				}
-				r.rec.record(lane, latency, lag, err, runCtx.Err() != nil)
+				r.rec.record(lane, latency, lag, err, ended(runCtx))
 			}
 		})
 	}
@@ -374,7 +374,7 @@ func (r *runner) closed(ctx context.Context) *Result {
 				if at.Before(measureStart) {
 					continue
 				}
-				r.rec.record(lane, done.Sub(at), 0, err, runCtx.Err() != nil)
+				r.rec.record(lane, done.Sub(at), 0, err, ended(runCtx))
 				for {
 					last := lastDone.Load()
 					if done.UnixNano() <= last || lastDone.CompareAndSwap(last, done.UnixNano()) {
@@ -394,4 +394,19 @@ func (r *runner) closed(ctx context.Context) *Result {
 	res.Window = max(res.End.Sub(res.Start), 0)
 	res.CountCapped = capped.Load()
 	return res
+}
+
+// ended reports whether the run whose context is ctx has ended: cancelled,
+// or past its deadline. The clock is read as well as ctx.Err because a
+// context learns of its deadline from a timer that may fire a moment
+// late, while a transport can fail a request for that same deadline
+// first (gRPC turns the server's cancellation into DeadlineExceeded once
+// the clock has passed the deadline), and such a request is cut off, not
+// timed out.
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	deadline, ok := ctx.Deadline()
+	return ok && !time.Now().Before(deadline)
 }
