@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/perfgen/perfgen/generator"
 )
 
 // TestLoadTest builds the default golden project with its own `make build`
@@ -59,6 +62,37 @@ func TestLoadTest(t *testing.T) {
 		require.Error(t, err, "make loadtest passed with a 150 ms handler:\n%s", out)
 		assert.Contains(t, out, "objectives missed: p95 latency (measured")
 	})
+}
+
+// TestLoadTestGRPCOnly generates a project with the gRPC API alone and runs
+// its `make loadtest` for a short window at the SLO rate: the harness must
+// find the gRPC port without an HTTP server, seed and drive the request
+// mix over gRPC, and meet the objectives.
+func TestLoadTestGRPCOnly(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not installed")
+	}
+	spec := goldenSpec(t, "default")
+	spec.Transport, spec.Deploy = generator.TransportGRPC, nil
+	dir := generate(t, spec)
+	goCmd(t, dir, 5*time.Minute, "mod", "tidy")
+
+	out, err := makeLoadTest(t, dir, "LOADTEST_DURATION=3s", "LOADTEST_WARMUP=1s")
+	require.NoError(t, err, "make loadtest missed an objective:\n%s", out)
+	assert.Contains(t, out, "over grpc to 127.0.0.1:")
+	assert.Contains(t, out, "every objective met")
+	assert.NotContains(t, out, "h2c")
+	data, err := os.ReadFile(filepath.Join(dir, "bench", "results", "grpc.json"))
+	require.NoError(t, err)
+	var report struct {
+		Transport string `json:"transport"`
+		Pass      bool   `json:"pass"`
+		Requests  int64  `json:"requests"`
+	}
+	require.NoError(t, json.Unmarshal(data, &report))
+	assert.Equal(t, "grpc", report.Transport)
+	assert.True(t, report.Pass)
+	assert.Positive(t, report.Requests)
 }
 
 // makeLoadTest runs `make loadtest` with the given variables and returns its

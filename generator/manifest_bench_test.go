@@ -30,23 +30,75 @@ func TestBenchSLOComesFromTheAnswers(t *testing.T) {
 	assert.Contains(t, string(script.Content), "ORDERS_HTTP_ADDR=127.0.0.1:0")
 }
 
-// TestBenchHarnessFollowsTheHTTPAPI checks that a project without the HTTP
-// API, which the harness's default checks and HTTP hook need, gets no
-// harness, while its gRPC server still gets the (empty) gRPC hook it calls.
-func TestBenchHarnessFollowsTheHTTPAPI(t *testing.T) {
-	spec := DefaultSpec("demo")
-	spec.Transport = TransportGRPC
-	files, err := Render(templates.FS, spec)
-	require.NoError(t, err)
-	d, err := NewData(spec)
-	require.NoError(t, err)
-	for _, e := range benchManifest {
-		_, ok := files.Lookup(e.Path)
-		assert.Equal(t, e.When.Holds(d), ok, e.Path)
-		if strings.HasPrefix(e.Path, "bench/") || strings.HasPrefix(e.Path, "cmd/") || strings.HasPrefix(e.Path, "internal/loadtest/") {
-			assert.False(t, ok, "%s in a project without the HTTP API", e.Path)
-		}
+// TestBenchHarnessFollowsTheAPIs checks that every project gets the load
+// test, driving the APIs it has: a gRPC-only project gets the harness with
+// the gRPC target as its default and no HTTP target or hook, an HTTP-only
+// one no gRPC target or hook.
+func TestBenchHarnessFollowsTheAPIs(t *testing.T) {
+	tests := []struct {
+		transport         Transport
+		defaultTransports string // LOADTEST_TRANSPORTS's default in bench/loadtest.sh
+		defaultTarget     string // loadtest.DefaultTransport
+		present, absent   []string
+	}{
+		{
+			transport:         TransportGRPC,
+			defaultTransports: "grpc",
+			defaultTarget:     "GRPC",
+			present:           []string{"internal/loadtest/target_grpc.go", "internal/server/loadtest_hook_grpc.go", "internal/server/loadtest_hook_grpc_slow.go"},
+			absent:            []string{"internal/loadtest/target_http.go", "internal/server/loadtest_hook.go", "internal/server/loadtest_hook_slow.go"},
+		},
+		{
+			transport:         TransportHTTP,
+			defaultTransports: "h2c",
+			defaultTarget:     "H2C",
+			present:           []string{"internal/loadtest/target_http.go", "internal/server/loadtest_hook.go", "internal/server/loadtest_hook_slow.go"},
+			absent:            []string{"internal/loadtest/target_grpc.go", "internal/server/loadtest_hook_grpc.go", "internal/server/loadtest_hook_grpc_slow.go"},
+		},
+		{
+			transport:         TransportBoth,
+			defaultTransports: "h2c grpc",
+			defaultTarget:     "H2C",
+			present:           []string{"internal/loadtest/target_http.go", "internal/loadtest/target_grpc.go", "internal/server/loadtest_hook.go", "internal/server/loadtest_hook_grpc.go"},
+		},
 	}
-	_, ok := files.Lookup("internal/server/loadtest_hook_grpc.go")
-	assert.True(t, ok, "the gRPC server calls loadTestUnaryHooks")
+	for _, tt := range tests {
+		t.Run(string(tt.transport), func(t *testing.T) {
+			spec := DefaultSpec("demo")
+			spec.Transport = tt.transport
+			files, err := Render(templates.FS, spec)
+			require.NoError(t, err)
+			d, err := NewData(spec)
+			require.NoError(t, err)
+			for _, e := range benchManifest {
+				_, ok := files.Lookup(e.Path)
+				assert.Equal(t, e.When.Holds(d), ok, e.Path)
+			}
+			for _, p := range append([]string{"cmd/loadgen/main.go", "internal/loadtest/loadtest.go", "bench/slo.yaml", "bench/scenario.yaml", "bench/loadtest.sh", "internal/server/loadtest_delay_slow.go"}, tt.present...) {
+				_, ok := files.Lookup(p)
+				assert.True(t, ok, "%s missing", p)
+			}
+			for _, p := range tt.absent {
+				_, ok := files.Lookup(p)
+				assert.False(t, ok, "%s present", p)
+			}
+
+			script, ok := files.Lookup("bench/loadtest.sh")
+			require.True(t, ok)
+			assert.Contains(t, string(script.Content), "\ntransports=${LOADTEST_TRANSPORTS:-"+tt.defaultTransports+"}\n")
+			target, ok := files.Lookup("internal/loadtest/target.go")
+			require.True(t, ok)
+			assert.Contains(t, string(target.Content), "\nconst DefaultTransport = "+tt.defaultTarget+"\n")
+			makefile, ok := files.Lookup("Makefile")
+			require.True(t, ok)
+			assert.Contains(t, string(makefile.Content), "\nloadtest: ")
+			if tt.transport == TransportGRPC {
+				for _, p := range []string{"bench/loadtest.sh", "bench/README.md", "cmd/loadgen/main.go", "internal/loadtest/target.go"} {
+					f, _ := files.Lookup(p)
+					assert.NotContains(t, strings.ToLower(string(f.Content)), "h2c", "%s mentions h2c, which a gRPC-only service does not serve", p)
+				}
+				assert.NotContains(t, string(script.Content), "DEMO_HTTP_ADDR", "the service has no HTTP address to set")
+			}
+		})
+	}
 }

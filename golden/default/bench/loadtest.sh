@@ -9,7 +9,8 @@
 #   LOADTEST_DURATION    measured window per transport (default 30s)
 #   LOADTEST_WARMUP      load before the window, excluded from results (default 5s)
 #   LOADTEST_RATE        requests/s (default: rps in bench/slo.yaml)
-#   LOADTEST_TRANSPORTS  space-separated transports to check (default "h2c grpc")
+#   LOADTEST_TRANSPORTS  space-separated transports to check (default "h2c grpc";
+#                        http1 is also accepted)
 #   LOADTEST_SERVER_CPUS, LOADTEST_CLIENT_CPUS
 #                        taskset CPU lists (default: first and second half of the CPUs)
 #   LOADTEST_ARGS        extra cmd/loadgen flags, e.g. "-mode closed"
@@ -87,7 +88,10 @@ service_pid=$!
 listen_addr() {
 	sed -n "s/.*\"msg\":\"listening\",\"server\":\"$1\",\"addr\":\"\([^\"]*\)\".*/\1/p" "$log" | head -n 1
 }
+# Wait until every server has logged its address and the service answers
+# its health check.
 http_addr=""
+grpc_addr=""
 admin_addr=""
 for _ in $(seq 100); do
 	if ! kill -0 "$service_pid" 2>/dev/null; then
@@ -96,30 +100,25 @@ for _ in $(seq 100); do
 		exit 1
 	fi
 	http_addr=$(listen_addr http)
+	grpc_addr=$(listen_addr grpc)
 	admin_addr=$(listen_addr admin)
-	if [[ -n $http_addr && -n $admin_addr ]] && bin/demo healthcheck -addr "$admin_addr" 2>/dev/null; then
+	if [[ -n $http_addr && -n $grpc_addr && -n $admin_addr ]] && bin/demo healthcheck -addr "$admin_addr" 2>/dev/null; then
 		break
 	fi
 	sleep 0.1
 done
-if [[ -z $http_addr || -z $admin_addr ]]; then
+if [[ -z $http_addr || -z $grpc_addr || -z $admin_addr ]]; then
 	echo "loadtest: the service did not report its addresses within 10s:" >&2
 	cat "$log" >&2
 	exit 1
 fi
-echo "loadtest: service pid $service_pid on ${server_cpus:-all CPUs}, http $http_addr, admin $admin_addr; load generator on ${client_cpus:-all CPUs}"
+echo "loadtest: service pid $service_pid on ${server_cpus:-all CPUs}, http $http_addr, grpc $grpc_addr, admin $admin_addr; load generator on ${client_cpus:-all CPUs}"
 
 failed=()
 for transport in $transports; do
 	case $transport in
 	h2c | http1) addr=$http_addr ;;
-	grpc)
-		addr=$(listen_addr grpc)
-		if [[ -z $addr ]]; then
-			echo "loadtest: the service logged no gRPC address; is its gRPC server on?" >&2
-			exit 2
-		fi
-		;;
+	grpc) addr=$grpc_addr ;;
 	*)
 		echo "loadtest: unknown transport $transport; use h2c, http1 or grpc" >&2
 		exit 2

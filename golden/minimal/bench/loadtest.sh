@@ -9,7 +9,8 @@
 #   LOADTEST_DURATION    measured window per transport (default 30s)
 #   LOADTEST_WARMUP      load before the window, excluded from results (default 5s)
 #   LOADTEST_RATE        requests/s (default: rps in bench/slo.yaml)
-#   LOADTEST_TRANSPORTS  space-separated transports to check (default "h2c")
+#   LOADTEST_TRANSPORTS  space-separated transports to check (default "h2c";
+#                        http1 is also accepted)
 #   LOADTEST_SERVER_CPUS, LOADTEST_CLIENT_CPUS
 #                        taskset CPU lists (default: first and second half of the CPUs)
 #   LOADTEST_ARGS        extra cmd/loadgen flags, e.g. "-mode closed"
@@ -72,7 +73,6 @@ fi
 # Port 0 lets the kernel choose free ports; the service logs what it got.
 log=$workdir/service.log
 MINIMAL_HTTP_ADDR=127.0.0.1:0 \
-	MINIMAL_GRPC_ADDR=127.0.0.1:0 \
 	MINIMAL_ADMIN_ADDR=127.0.0.1:0 \
 	MINIMAL_SHUTDOWN_DELAY=0s \
 	MINIMAL_LOADTEST_DELAY=$slow \
@@ -85,6 +85,8 @@ service_pid=$!
 listen_addr() {
 	sed -n "s/.*\"msg\":\"listening\",\"server\":\"$1\",\"addr\":\"\([^\"]*\)\".*/\1/p" "$log" | head -n 1
 }
+# Wait until every server has logged its address and the service answers
+# its health check.
 http_addr=""
 admin_addr=""
 for _ in $(seq 100); do
@@ -111,15 +113,8 @@ failed=()
 for transport in $transports; do
 	case $transport in
 	h2c | http1) addr=$http_addr ;;
-	grpc)
-		addr=$(listen_addr grpc)
-		if [[ -z $addr ]]; then
-			echo "loadtest: the service logged no gRPC address; is its gRPC server on?" >&2
-			exit 2
-		fi
-		;;
 	*)
-		echo "loadtest: unknown transport $transport; use h2c, http1 or grpc" >&2
+		echo "loadtest: unknown transport $transport; use h2c or http1" >&2
 		exit 2
 		;;
 	esac

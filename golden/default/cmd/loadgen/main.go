@@ -70,12 +70,12 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.transport, "transport", string(loadtest.H2C), fmt.Sprintf("protocol: one of %v", loadtest.Transports))
-	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "service address (host:port) for the transport")
+	fs.StringVar(&o.transport, "transport", string(loadtest.DefaultTransport), fmt.Sprintf("protocol: one of %v", loadtest.Transports))
+	fs.StringVar(&o.addr, "addr", "", "service address (host:port) for the transport (default 127.0.0.1:8080, or 127.0.0.1:9090 for grpc)")
 	fs.StringVar(&o.mode, "mode", string(loadtest.Open), "open: fixed arrival rate, latency from intended send time; closed: maximum throughput")
 	fs.Float64Var(&o.rate, "rate", 0, "open loop: requests per second (0: the throughput objective in -slo)")
 	fs.IntVar(&o.workers, "workers", 256, "most requests in flight at once")
-	fs.IntVar(&o.connections, "connections", 0, "connections to open (0: 4 for h2c, one per worker up to 64 for http1)")
+	fs.IntVar(&o.connections, "connections", 0, "connections to open (0: 4 for h2c and grpc, one per worker up to 64 for http1)")
 	fs.DurationVar(&o.warmup, "warmup", 5*time.Second, "load sent before the measured window, excluded from results")
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "length of the measured window")
 	fs.DurationVar(&o.drain, "drain", 2*time.Second, "time requests in flight at the end may take to finish; later ones count as errors")
@@ -95,6 +95,13 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.Visit(func(f *flag.Flag) { o.adminSet = o.adminSet || f.Name == "admin" })
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q; loadgen takes only flags", fs.Args())
+	}
+	if o.addr == "" {
+		// The service's default ports: one for HTTP, one for gRPC.
+		o.addr = "127.0.0.1:8080"
+		if loadtest.Transport(o.transport) == loadtest.GRPC {
+			o.addr = "127.0.0.1:9090"
+		}
 	}
 	if o.label == "" {
 		o.label = o.transport

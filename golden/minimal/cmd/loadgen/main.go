@@ -70,7 +70,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.transport, "transport", string(loadtest.H2C), fmt.Sprintf("protocol: one of %v", loadtest.Transports))
+	fs.StringVar(&o.transport, "transport", string(loadtest.DefaultTransport), fmt.Sprintf("protocol: one of %v", loadtest.Transports))
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "service address (host:port) for the transport")
 	fs.StringVar(&o.mode, "mode", string(loadtest.Open), "open: fixed arrival rate, latency from intended send time; closed: maximum throughput")
 	fs.Float64Var(&o.rate, "rate", 0, "open loop: requests per second (0: the throughput objective in -slo)")

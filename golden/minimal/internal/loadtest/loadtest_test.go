@@ -2,10 +2,8 @@ package loadtest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,60 +11,35 @@ import (
 	"time"
 )
 
-// itemsServer is a real HTTP server on loopback that answers the two
-// requests the load generator sends, and counts what it saw.
-type itemsServer struct {
-	*httptest.Server
+// fakeItems is what the test servers answer, whichever transport they
+// speak: it counts the creates and reads it saw, and can stall or fail
+// reads.
+type fakeItems struct {
 	creates, gets atomic.Int64
-	http2         atomic.Int64
-	// getStatus, when set, answers GETs with this status.
-	getStatus int
-	// stall, when set, is called before answering each GET.
+	// failGets, when set, fails every read.
+	failGets bool
+	// stall, when set, is called before answering each read.
 	stall func()
 }
 
-func newItemsServer(t *testing.T, configure func(*itemsServer)) *itemsServer {
+// create records a create and returns the new item's ID.
+func (f *fakeItems) create() string { return fmt.Sprintf("%032x", f.creates.Add(1)) }
+
+// get records a read, stalls if told to, and reports whether it succeeds.
+func (f *fakeItems) get() bool {
+	f.gets.Add(1)
+	if f.stall != nil {
+		f.stall()
+	}
+	return !f.failGets
+}
+
+// serve starts f on loopback and returns a target for it over
+// DefaultTransport; the tests in this file hold for every transport.
+func serve(t *testing.T, f *fakeItems) Target {
 	t.Helper()
-	s := &itemsServer{}
-	if configure != nil {
-		configure(s)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/items", func(w http.ResponseWriter, r *http.Request) {
-		n := s.creates.Add(1)
-		s.count(r)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusCreated)
-		_ = json.NewEncoder(w).Encode(map[string]any{"id": fmt.Sprintf("%032x", n), "name": "loadtest", "quantity": 1})
-	})
-	mux.HandleFunc("GET /v1/items/{id}", func(w http.ResponseWriter, r *http.Request) {
-		s.gets.Add(1)
-		s.count(r)
-		if s.stall != nil {
-			s.stall()
-		}
-		if s.getStatus != 0 {
-			w.WriteHeader(s.getStatus)
-			return
-		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"id": r.PathValue("id"), "name": "loadtest", "quantity": 1})
-	})
-	s.Server = httptest.NewUnstartedServer(mux)
-	s.Config.Protocols = new(http.Protocols)
-	s.Config.Protocols.SetHTTP1(true)
-	s.Config.Protocols.SetUnencryptedHTTP2(true)
-	s.Start()
-	t.Cleanup(s.Close)
-	return s
+	return newTarget(t, DefaultTransport, startHTTP(t, f).addr())
 }
-
-func (s *itemsServer) count(r *http.Request) {
-	if r.ProtoMajor == 2 {
-		s.http2.Add(1)
-	}
-}
-
-func (s *itemsServer) addr() string { return strings.TrimPrefix(s.URL, "http://") }
 
 func newTarget(t *testing.T, tr Transport, addr string) Target {
 	t.Helper()
@@ -88,40 +61,6 @@ func openConfig() Config {
 	}
 }
 
-func TestOpenLoopSendsTheScheduleOverEachTransport(t *testing.T) {
-	for _, tr := range []Transport{HTTP1, H2C} {
-		t.Run(string(tr), func(t *testing.T) {
-			srv := newItemsServer(t, nil)
-			cfg := openConfig()
-			res, err := Run(context.Background(), newTarget(t, tr, srv.addr()), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// 2000/s for 1.2 s is 2400 requests; the first 400 are warm-up.
-			if res.Requests != 2000 || res.Succeeded != 2000 || len(res.Errors) != 0 {
-				t.Errorf("measured %d requests, %d succeeded, errors %v; want 2000, 2000, none", res.Requests, res.Succeeded, res.Errors)
-			}
-			if got := res.Latency.TotalCount(); got != 2000 {
-				t.Errorf("histogram holds %d latencies; want 2000", got)
-			}
-			if res.Window != time.Second || res.CountCapped {
-				t.Errorf("window %s, capped %t; want 1s, false", res.Window, res.CountCapped)
-			}
-			// 10 % of 2400 are creates, plus the 5 seeded items.
-			if c, g := srv.creates.Load(), srv.gets.Load(); c != 245 || g != 2160 {
-				t.Errorf("server saw %d creates and %d gets; want 245 and 2160", c, g)
-			}
-			wantHTTP2 := int64(0)
-			if tr == H2C {
-				wantHTTP2 = srv.creates.Load() + srv.gets.Load()
-			}
-			if got := srv.http2.Load(); got != wantHTTP2 {
-				t.Errorf("server saw %d HTTP/2 requests; want %d", got, wantHTTP2)
-			}
-		})
-	}
-}
-
 // TestOpenLoopChargesStallsToQueuedRequests proves there is no coordinated
 // omission: one GET stalls for 300 ms with a single worker, and every
 // request due during the stall is charged the time it waited, not only the
@@ -131,16 +70,15 @@ func TestOpenLoopSendsTheScheduleOverEachTransport(t *testing.T) {
 func TestOpenLoopChargesStallsToQueuedRequests(t *testing.T) {
 	const stall = 300 * time.Millisecond
 	var once sync.Once
-	srv := newItemsServer(t, func(s *itemsServer) {
-		s.stall = func() {
-			if s.gets.Load() > 20 {
-				once.Do(func() { time.Sleep(stall) })
-			}
+	items := &fakeItems{}
+	items.stall = func() {
+		if items.gets.Load() > 20 {
+			once.Do(func() { time.Sleep(stall) })
 		}
-	})
+	}
 	cfg := openConfig()
 	cfg.Rate, cfg.Workers, cfg.Warmup = 100, 1, 0
-	res, err := Run(context.Background(), newTarget(t, HTTP1, srv.addr()), cfg)
+	res, err := Run(context.Background(), serve(t, items), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,47 +97,33 @@ func TestOpenLoopChargesStallsToQueuedRequests(t *testing.T) {
 func TestRunStopsAtTheRequestCap(t *testing.T) {
 	for _, mode := range []Mode{Open, Closed} {
 		t.Run(string(mode), func(t *testing.T) {
-			srv := newItemsServer(t, nil)
+			items := &fakeItems{}
 			cfg := openConfig()
 			cfg.Mode, cfg.Warmup, cfg.Duration, cfg.MaxRequests = mode, 0, time.Hour, 300
-			res, err := Run(context.Background(), newTarget(t, H2C, srv.addr()), cfg)
+			res, err := Run(context.Background(), serve(t, items), cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !res.CountCapped || res.Requests != 300 {
 				t.Errorf("capped %t after %d requests; want true after 300", res.CountCapped, res.Requests)
 			}
-			if sent := srv.creates.Load() + srv.gets.Load() - int64(cfg.Scenario.Items); sent != 300 {
+			if sent := items.creates.Load() + items.gets.Load() - int64(cfg.Scenario.Items); sent != 300 {
 				t.Errorf("server saw %d requests after seeding; want 300", sent)
 			}
 		})
 	}
 }
 
-func TestRunCountsErrorsByKind(t *testing.T) {
-	srv := newItemsServer(t, func(s *itemsServer) { s.getStatus = http.StatusServiceUnavailable })
-	cfg := openConfig()
-	res, err := Run(context.Background(), newTarget(t, HTTP1, srv.addr()), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Errors) != 1 || res.Errors[0].Kind != "http 503" || res.Errors[0].Count != 1800 {
-		t.Fatalf("errors %+v; want 1800 of kind http 503", res.Errors)
-	}
-	if res.Succeeded != 200 || res.ErrorPercent() != 90 {
-		t.Errorf("%d succeeded, %g %% failed; want 200 and 90 %%", res.Succeeded, res.ErrorPercent())
-	}
-}
-
 func TestRunCountsUnfinishedRequestsAsCutOff(t *testing.T) {
 	release := make(chan struct{})
-	srv := newItemsServer(t, func(s *itemsServer) {
-		s.stall = func() { <-release }
-	})
+	items := &fakeItems{stall: func() { <-release }}
+	tgt := serve(t, items)
+	// Released when the test returns, before the server's cleanup waits for
+	// the handlers still in flight.
 	defer close(release)
 	cfg := openConfig()
 	cfg.Rate, cfg.Warmup, cfg.Duration, cfg.Drain = 100, 0, 200*time.Millisecond, 100*time.Millisecond
-	res, err := Run(context.Background(), newTarget(t, H2C, srv.addr()), cfg)
+	res, err := Run(context.Background(), tgt, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,10 +141,16 @@ func TestRunCountsUnfinishedRequestsAsCutOff(t *testing.T) {
 }
 
 func TestRunReportsAnUnreachableService(t *testing.T) {
-	srv := newItemsServer(t, nil)
-	addr := srv.addr()
-	srv.Close()
-	_, err := Run(context.Background(), newTarget(t, HTTP1, addr), openConfig())
+	// A port that was just free and is closed again refuses connections.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(context.Background(), newTarget(t, DefaultTransport, addr), openConfig())
 	if err == nil || !strings.Contains(err.Error(), "is the service up?") {
 		t.Errorf("err = %v; want one asking whether the service is up", err)
 	}

@@ -104,7 +104,7 @@ func TestScenario(t *testing.T) {
 
 func testReport() *Report {
 	cfg := Config{Mode: Open, Rate: 10000, Workers: 256, Warmup: 5 * time.Second, Duration: 10 * time.Second}
-	return NewReport("h2c", H2C, "127.0.0.1:8080", cfg, 4, result(100000, 0, 120), &ServerUsage{Source: "/proc/1", Cores: 1, CPUSeconds: 4, CPUPercent: 40, PeakRSSMiB: 20}, defaultSLO())
+	return NewReport("run", DefaultTransport, "127.0.0.1:8080", cfg, 4, result(100000, 0, 120), &ServerUsage{Source: "/proc/1", Cores: 1, CPUSeconds: 4, CPUPercent: 40, PeakRSSMiB: 20}, defaultSLO())
 }
 
 func TestReportOutputs(t *testing.T) {
@@ -121,10 +121,10 @@ func TestReportOutputs(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, table.String())
 		}
 	}
-	if err := r.WriteMarkdown(&md, "h2c-latency.svg"); err != nil {
+	if err := r.WriteMarkdown(&md, "run-latency.svg"); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(md.String(), "![latency by percentile](h2c-latency.svg)") || !strings.Contains(md.String(), "| p95 latency | < 100 ms |") {
+	if !strings.Contains(md.String(), "![latency by percentile](run-latency.svg)") || !strings.Contains(md.String(), "| p95 latency | < 100 ms |") {
 		t.Errorf("markdown lacks the chart or the objectives:\n%s", md.String())
 	}
 	if err := r.WriteJSON(&js); err != nil {
