@@ -120,15 +120,24 @@ func (s *Server) shedUnary(ctx context.Context, req any, info *grpc.UnaryServerI
 	outcome := limiter.Ignore // kept if the handler panics
 	defer func() { tok.Release(outcome) }()
 	resp, err := handler(ctx, req)
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded:
-		outcome = limiter.Overload
-	case ctx.Err() != nil:
-		outcome = limiter.Ignore // the client went away: says nothing about load
-	default:
-		outcome = limiter.Success
-	}
+	outcome = grpcOutcome(status.Code(err), ctx.Err())
 	return resp, err
+}
+
+// grpcOutcome judges a completed unary call as the HTTP middleware judges
+// a request: DEADLINE_EXCEEDED (a store call or the client's deadline ran
+// out) and UNAVAILABLE (a dependency refused the work) signal overload; a
+// call its client cancelled says nothing about load; anything else is
+// judged by its latency.
+func grpcOutcome(code codes.Code, ctxErr error) limiter.Outcome {
+	switch {
+	case code == codes.DeadlineExceeded || code == codes.Unavailable || errors.Is(ctxErr, context.DeadlineExceeded):
+		return limiter.Overload
+	case ctxErr != nil:
+		return limiter.Ignore
+	default:
+		return limiter.Success
+	}
 }
 
 // shedStream is shedUnary for streams. A stream holds its slot while it is
