@@ -86,12 +86,17 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	defer background.Wait()
 	defer cancel()
 
-	svcOpts := []items.Option{items.WithBatchWorkers(cfg.BatchWorkers)}
+	// The store timeout bounds requests where they block, in the store;
+	// nothing else puts a deadline on a request.
+	svcOpts := []items.Option{items.WithBatchWorkers(cfg.BatchWorkers), items.WithStoreTimeout(cfg.StoreTimeout)}
 	itemCache, err := cache.New(cache.Options[items.Encoded]{
 		MaxEntries: cfg.CacheEntries,
 		MaxBytes:   cfg.CacheMaxBytes,
 		Cost:       func(_ string, e items.Encoded) int64 { return e.Size() },
 		TTL:        cfg.CacheTTL,
+		// A load on a miss is a store read the cache runs detached from
+		// the request; bounding it here too gives it one timer, not two.
+		LoadTimeout: cfg.StoreTimeout,
 	})
 	if err != nil {
 		return fmt.Errorf("items cache: %w", err)

@@ -35,6 +35,11 @@ type Config struct {
 	// ShutdownDelay is how long the service reports not-ready before it
 	// stops accepting, so load balancers stop routing to it first.
 	ShutdownDelay time.Duration
+	// StoreTimeout bounds the store calls of one request, where a request
+	// blocks; past it the request fails as timed out. Requests that never
+	// reach the store (cache hits) pay nothing for it, and a client's
+	// sooner deadline still wins.
+	StoreTimeout time.Duration
 	// ReadHeaderTimeout bounds reading a request's headers (slowloris).
 	ReadHeaderTimeout time.Duration
 	// ReadTimeout bounds reading a whole request, body included.
@@ -43,8 +48,6 @@ type Config struct {
 	WriteTimeout time.Duration
 	// IdleTimeout closes keep-alive connections idle this long.
 	IdleTimeout time.Duration
-	// HandlerTimeout is each request's deadline inside the handler.
-	HandlerTimeout time.Duration
 	// MaxHeaderBytes bounds a request's header size.
 	MaxHeaderBytes int
 	// MaxBodyBytes bounds a request's body size.
@@ -56,9 +59,6 @@ type Config struct {
 	GRPCMaxMsgBytes int
 	// GRPCMaxConcurrentStreams bounds concurrent gRPC calls per connection.
 	GRPCMaxConcurrentStreams int
-	// GRPCHandlerTimeout is the longest a unary gRPC call may run; a
-	// client's shorter deadline wins.
-	GRPCHandlerTimeout time.Duration
 	// GRPCReflection registers the reflection service, so grpcurl and
 	// similar tools can list and call methods without the .proto.
 	GRPCReflection bool
@@ -95,17 +95,16 @@ func Default() Config {
 		LogLevel:                 slog.LevelInfo,
 		ShutdownTimeout:          15 * time.Second,
 		ShutdownDelay:            0,
+		StoreTimeout:             10 * time.Second,
 		ReadHeaderTimeout:        5 * time.Second,
 		ReadTimeout:              15 * time.Second,
 		WriteTimeout:             15 * time.Second,
 		IdleTimeout:              120 * time.Second,
-		HandlerTimeout:           10 * time.Second,
 		MaxHeaderBytes:           64 << 10,
 		MaxBodyBytes:             1 << 20,
 		MaxConcurrentStreams:     1000,
 		GRPCMaxMsgBytes:          4 << 20,
 		GRPCMaxConcurrentStreams: 1000,
-		GRPCHandlerTimeout:       10 * time.Second,
 		GRPCReflection:           true,
 		MaxConcurrency:           1000,
 		ShedLatency:              100 * time.Millisecond,
@@ -171,11 +170,11 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	str(&level, "log-level", "LOG_LEVEL", "minimum log level: debug, info, warn or error")
 	dur(&cfg.ShutdownTimeout, "shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long in-flight requests may finish after SIGTERM")
 	dur(&cfg.ShutdownDelay, "shutdown-delay", "SHUTDOWN_DELAY", "how long to report not-ready before draining")
+	dur(&cfg.StoreTimeout, "store-timeout", "STORE_TIMEOUT", "longest a request's store calls may take before the request fails")
 	dur(&cfg.ReadHeaderTimeout, "read-header-timeout", "READ_HEADER_TIMEOUT", "time allowed to read request headers")
 	dur(&cfg.ReadTimeout, "read-timeout", "READ_TIMEOUT", "time allowed to read a whole request")
 	dur(&cfg.WriteTimeout, "write-timeout", "WRITE_TIMEOUT", "time allowed to write a response")
 	dur(&cfg.IdleTimeout, "idle-timeout", "IDLE_TIMEOUT", "how long an idle keep-alive connection stays open")
-	dur(&cfg.HandlerTimeout, "handler-timeout", "HANDLER_TIMEOUT", "deadline of each request inside its handler")
 	maxHeader := int64(cfg.MaxHeaderBytes)
 	integer(&maxHeader, "max-header-bytes", "MAX_HEADER_BYTES", "largest request header accepted, in bytes")
 	integer(&cfg.MaxBodyBytes, "max-body-bytes", "MAX_BODY_BYTES", "largest request body accepted, in bytes")
@@ -185,7 +184,6 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	integer(&grpcMsg, "grpc-max-msg-bytes", "GRPC_MAX_MSG_BYTES", "largest gRPC message received or sent, in bytes")
 	grpcStreams := int64(cfg.GRPCMaxConcurrentStreams)
 	integer(&grpcStreams, "grpc-max-concurrent-streams", "GRPC_MAX_CONCURRENT_STREAMS", "concurrent gRPC calls per connection")
-	dur(&cfg.GRPCHandlerTimeout, "grpc-handler-timeout", "GRPC_HANDLER_TIMEOUT", "longest a unary gRPC call may run")
 	boolean(&cfg.GRPCReflection, "grpc-reflection", "GRPC_REFLECTION", "serve gRPC reflection for grpcurl and similar tools")
 	maxConcurrency := int64(cfg.MaxConcurrency)
 	integer(&maxConcurrency, "max-concurrency", "MAX_CONCURRENCY", "most requests served at once; the adaptive limit stays below it")
@@ -239,13 +237,12 @@ func (c Config) Validate() error {
 	durations := []setting[time.Duration]{
 		{"shutdown-timeout", c.ShutdownTimeout},
 		{"shed-latency", c.ShedLatency},
+		{"store-timeout", c.StoreTimeout},
 		{"cache-ttl", c.CacheTTL},
 		{"read-header-timeout", c.ReadHeaderTimeout},
 		{"read-timeout", c.ReadTimeout},
 		{"write-timeout", c.WriteTimeout},
 		{"idle-timeout", c.IdleTimeout},
-		{"handler-timeout", c.HandlerTimeout},
-		{"grpc-handler-timeout", c.GRPCHandlerTimeout},
 	}
 	for _, d := range durations {
 		if d.value <= 0 {
@@ -269,8 +266,8 @@ func (c Config) Validate() error {
 	if c.MaxHeaderBytes <= 0 || c.MaxBodyBytes <= 0 || c.MaxConcurrentStreams <= 0 {
 		return errors.New("max-header-bytes, max-body-bytes and max-concurrent-streams must be positive")
 	}
-	if c.HandlerTimeout >= c.WriteTimeout {
-		return fmt.Errorf("handler-timeout %s must be shorter than write-timeout %s, or a slow handler's answer is lost", c.HandlerTimeout, c.WriteTimeout)
+	if c.StoreTimeout >= c.WriteTimeout {
+		return fmt.Errorf("store-timeout %s must be shorter than write-timeout %s, or the answer to a slow store call is lost", c.StoreTimeout, c.WriteTimeout)
 	}
 	if c.GRPCMaxMsgBytes <= 0 || c.GRPCMaxConcurrentStreams <= 0 {
 		return errors.New("grpc-max-msg-bytes and grpc-max-concurrent-streams must be positive")

@@ -34,6 +34,7 @@ func TestEnvironmentAndFlags(t *testing.T) {
 		EnvPrefix + "ADMIN_ADDR":       ":9999",
 		EnvPrefix + "LOG_LEVEL":        "debug",
 		EnvPrefix + "SHUTDOWN_TIMEOUT": "3s",
+		EnvPrefix + "STORE_TIMEOUT":    "2s",
 	}
 	cfg, err := Load([]string{"-shutdown-timeout", "7s"}, env(vars), io.Discard)
 	if err != nil {
@@ -47,6 +48,9 @@ func TestEnvironmentAndFlags(t *testing.T) {
 	}
 	if cfg.ShutdownTimeout != 7*time.Second {
 		t.Errorf("ShutdownTimeout = %v, want the flag's 7s over the environment's 3s", cfg.ShutdownTimeout)
+	}
+	if cfg.StoreTimeout != 2*time.Second {
+		t.Errorf("StoreTimeout = %v, want the environment's 2s", cfg.StoreTimeout)
 	}
 }
 
@@ -77,13 +81,14 @@ func TestInvalidValues(t *testing.T) {
 		{"bad address", []string{"-admin-addr", "nohost"}, nil, "want host:port"},
 		{"bad log level", []string{"-log-level", "loud"}, nil, "log level"},
 		{"stray argument", []string{"serve"}, nil, "unexpected argument"},
+		{"zero store timeout", []string{"-store-timeout", "0s"}, nil, "store-timeout 0s: must be positive"},
 		{"bad integer in env", nil, map[string]string{EnvPrefix + "MAX_BODY_BYTES": "1MB"}, "not an integer"},
 		{"zero body limit", []string{"-max-body-bytes", "0"}, nil, "must be positive"},
-		{"handler outlives write", []string{"-handler-timeout", "20s", "-write-timeout", "10s"}, nil, "shorter than write-timeout"},
+		{"store call outlives write", []string{"-store-timeout", "20s", "-write-timeout", "10s"}, nil, "store-timeout 20s must be shorter than write-timeout"},
+		{"store call as long as write", nil, map[string]string{EnvPrefix + "STORE_TIMEOUT": "15s"}, "must be shorter than write-timeout 15s"},
 		{"bad boolean in env", nil, map[string]string{EnvPrefix + "GRPC_REFLECTION": "maybe"}, "not a boolean"},
 		{"zero gRPC message limit", []string{"-grpc-max-msg-bytes", "0"}, nil, "must be positive"},
 		{"too many gRPC streams", []string{"-grpc-max-concurrent-streams", "5000000000"}, nil, "at most 4294967295"},
-		{"zero gRPC handler timeout", []string{"-grpc-handler-timeout", "0s"}, nil, "must be positive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"example.com/demo/internal/cache"
+	"example.com/demo/internal/config"
 	"example.com/demo/internal/httpapi"
 	"example.com/demo/internal/items"
 	"example.com/demo/internal/lb"
@@ -21,12 +22,13 @@ import (
 // included.
 func newService(tb testing.TB) *items.Service {
 	tb.Helper()
-	c, err := cache.New(cache.Options[items.Encoded]{MaxEntries: 10_000, TTL: time.Minute})
+	timeout := config.Default().StoreTimeout
+	c, err := cache.New(cache.Options[items.Encoded]{MaxEntries: 10_000, TTL: time.Minute, LoadTimeout: timeout})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(c.Close)
-	return items.NewService(memory.New(), items.WithCache(c))
+	return items.NewService(memory.New(), items.WithStoreTimeout(timeout), items.WithCache(c))
 }
 
 func newAPI(tb testing.TB, svc *items.Service, opts httpapi.Options) http.Handler {

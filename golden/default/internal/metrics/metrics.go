@@ -116,8 +116,10 @@ func statusClass(code int) string {
 	return "other"
 }
 
-// statusRecorder remembers the status a handler wrote. Unwrap lets
-// http.ResponseController reach the underlying writer's Flush and deadlines.
+// statusRecorder remembers the status a handler wrote. Status shares it
+// with middleware inside Instrument (the concurrency limiter), so they need
+// not wrap the writer again. Unwrap lets http.ResponseController reach the
+// underlying writer's Flush and deadlines.
 type statusRecorder struct {
 	http.ResponseWriter
 	status      int
@@ -136,5 +138,9 @@ func (r *statusRecorder) Write(p []byte) (int, error) {
 	r.wroteHeader = true
 	return r.ResponseWriter.Write(p)
 }
+
+// Status returns the status written so far: 200 until the handler writes
+// another.
+func (r *statusRecorder) Status() int { return r.status }
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

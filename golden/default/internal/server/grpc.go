@@ -40,9 +40,13 @@ const (
 const readinessInterval = 5 * time.Second
 
 // newGRPCServer configures the gRPC server: message and stream limits,
-// keepalive, interceptors for metrics, panic recovery, deadlines and load
-// shedding, the
-// items service, the standard health service and, if enabled, reflection.
+// keepalive, interceptors for metrics, panic recovery and load shedding,
+// the items service, the standard health service and, if enabled,
+// reflection.
+//
+// No interceptor puts a deadline on calls: the items service bounds its
+// store calls, where calls block, as it does for HTTP, and a client's own
+// deadline reaches the handler through its context.
 func (s *Server) newGRPCServer() (*grpc.Server, *health.Server) {
 	m := s.metrics.NewGRPC()
 	srv := grpc.NewServer(
@@ -59,9 +63,8 @@ func (s *Server) newGRPCServer() (*grpc.Server, *health.Server) {
 			PermitWithoutStream: true,
 		}),
 		// Metrics come first so they see the code of a recovered panic and
-		// of a shed call; the deadline comes before shedding so a call that
-		// runs out of time counts as overload.
-		grpc.ChainUnaryInterceptor(m.UnaryServerInterceptor(), s.recoverUnary, s.unaryDeadline, s.shedUnary),
+		// of a shed call.
+		grpc.ChainUnaryInterceptor(m.UnaryServerInterceptor(), s.recoverUnary, s.shedUnary),
 		grpc.ChainStreamInterceptor(m.StreamServerInterceptor(), s.recoverStream, s.shedStream),
 		// Empty outside load-test builds (loadtest_hook_grpc.go).
 		grpc.ChainUnaryInterceptor(loadTestUnaryHooks()...),
@@ -120,15 +123,24 @@ func (s *Server) shedUnary(ctx context.Context, req any, info *grpc.UnaryServerI
 	outcome := limiter.Ignore // kept if the handler panics
 	defer func() { tok.Release(outcome) }()
 	resp, err := handler(ctx, req)
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded:
-		outcome = limiter.Overload
-	case ctx.Err() != nil:
-		outcome = limiter.Ignore // the client went away: says nothing about load
-	default:
-		outcome = limiter.Success
-	}
+	outcome = grpcOutcome(status.Code(err), ctx.Err())
 	return resp, err
+}
+
+// grpcOutcome judges a completed unary call as the HTTP middleware judges
+// a request: DEADLINE_EXCEEDED (a store call or the client's deadline ran
+// out) and UNAVAILABLE (a dependency refused the work) signal overload; a
+// call its client cancelled says nothing about load; anything else is
+// judged by its latency.
+func grpcOutcome(code codes.Code, ctxErr error) limiter.Outcome {
+	switch {
+	case code == codes.DeadlineExceeded || code == codes.Unavailable || errors.Is(ctxErr, context.DeadlineExceeded):
+		return limiter.Overload
+	case ctxErr != nil:
+		return limiter.Ignore
+	default:
+		return limiter.Success
+	}
 }
 
 // shedStream is shedUnary for streams. A stream holds its slot while it is
@@ -166,15 +178,6 @@ func (s *Server) overloaded(ctx context.Context) error {
 		_ = grpc.SetTrailer(ctx, metadata.Pairs("grpc-retry-pushback-ms", strconv.Itoa(secs*1000)))
 	}
 	return status.Error(codes.ResourceExhausted, "server overloaded; retry later")
-}
-
-// unaryDeadline bounds every unary call by GRPCHandlerTimeout, so a client
-// that sets no deadline cannot hold a handler forever. A client's shorter
-// deadline still wins. Streams are left alone: they may rightly be long.
-func (s *Server) unaryDeadline(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.GRPCHandlerTimeout)
-	defer cancel()
-	return handler(ctx, req)
 }
 
 // watchReadiness keeps the gRPC health status in step with the service's

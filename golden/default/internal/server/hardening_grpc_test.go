@@ -139,37 +139,88 @@ func TestGRPCPingFloodGetsTooManyPingsAndOthersStayConnected(t *testing.T) {
 	}
 }
 
-func TestGRPCHandlerDeadlineAndCancellation(t *testing.T) {
-	const handlerTimeout = 200 * time.Millisecond
-	tg := startTarget(t, newProbeStore(waitForCancel), func(c *config.Config) { c.GRPCHandlerTimeout = handlerTimeout })
+// TestGRPCStoreTimeoutEndsTheCall stalls the store under a call that sets
+// no deadline: the store timeout ends the store call, the client gets
+// DEADLINE_EXCEEDED, and the concurrency limiter counts it as overload.
+func TestGRPCStoreTimeoutEndsTheCall(t *testing.T) {
+	const storeTimeout = 200 * time.Millisecond
+	lim, err := limiter.New(limiter.Options{Max: 100, Initial: 100, Backoff: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := startTarget(t, newProbeStore(waitForCancel), func(c *config.Config) { c.StoreTimeout = storeTimeout }, server.WithLimiter(lim))
 	_, client := grpcClient(t, tg)
 
-	// No client deadline: the server's own bounds the call.
-	_, err := client.GetItem(context.Background(), &demov1.GetItemRequest{Id: items.NewID()})
-	if status.Code(err) != codes.DeadlineExceeded {
-		t.Fatalf("call past the handler deadline: %v, want DeadlineExceeded", err)
+	// The call sets no deadline: a server that does not bound the store
+	// call fails the test instead of hanging it.
+	answer := make(chan error, 1)
+	go func() {
+		_, err := client.GetItem(context.Background(), &demov1.GetItemRequest{Id: items.NewID()})
+		answer <- err
+	}()
+	select {
+	case err := <-answer:
+		if status.Code(err) != codes.DeadlineExceeded {
+			t.Fatalf("call whose store call stalled: %v, want DeadlineExceeded", err)
+		}
+	case <-time.After(storeTimeout + slack):
+		t.Fatalf("the call did not end within %s of the %s store timeout", slack, storeTimeout)
 	}
 	if err := <-tg.store.ctxErr; !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("the store saw %v, want context.DeadlineExceeded", err)
 	}
+	// The interceptor releases the slot before the answer is sent.
+	if got := lim.Limit(); got != 50 {
+		t.Fatalf("concurrency limit = %d after a store timeout, want 50: DEADLINE_EXCEEDED must count as overload", got)
+	}
+}
+
+// TestGRPCClientDeadlineAndCancellationReachTheStore: with the store
+// timeout beyond what the test waits, a client's own deadline and its
+// cancellation end the handler's context, and so the store call.
+func TestGRPCClientDeadlineAndCancellationReachTheStore(t *testing.T) {
+	tg := startTarget(t, newProbeStore(waitForCancel), func(c *config.Config) {
+		c.StoreTimeout = 2 * slack
+		c.WriteTimeout = 3 * slack
+	})
+	_, client := grpcClient(t, tg)
+	storeSaw := func() error {
+		t.Helper()
+		select {
+		case err := <-tg.store.ctxErr:
+			return err
+		case <-time.After(slack):
+			t.Fatal("the store call did not end")
+			return nil
+		}
+	}
+
+	// The client's deadline is far sooner than the store timeout: it wins.
+	// The server's copy of the deadline and the client's reset of the
+	// stream race to end the handler's context, so either error may come;
+	// what matters is that it comes long before the store timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := client.GetItem(ctx, &demov1.GetItemRequest{Id: items.NewID()})
+	if status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("call past the client's deadline: %v, want DeadlineExceeded", err)
+	}
+	if err := storeSaw(); !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+		t.Fatalf("the store saw %v, want its context ended", err)
+	}
+	<-tg.store.entered // the first call's
 
 	// The client goes away: the handler's context is cancelled.
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel = context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		_, err := client.GetItem(ctx, &demov1.GetItemRequest{Id: items.NewID()})
 		done <- err
 	}()
-	<-tg.store.entered // the first call's
 	<-tg.store.entered
 	cancel()
-	select {
-	case err := <-tg.store.ctxErr:
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("handler context ended with %v, want context.Canceled", err)
-		}
-	case <-time.After(slack):
-		t.Fatal("the handler's context was not cancelled after the client went away")
+	if err := storeSaw(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("handler context ended with %v, want context.Canceled", err)
 	}
 	<-done
 }

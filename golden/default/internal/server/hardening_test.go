@@ -137,7 +137,7 @@ func startTarget(t *testing.T, store *probeStore, mutate func(*config.Config), o
 		t.Fatalf("test configuration: %v", err)
 	}
 	m := metrics.New()
-	srv := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), items.NewService(store), m, opts...)
+	srv := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), items.NewService(store, items.WithStoreTimeout(cfg.StoreTimeout)), m, opts...)
 	if err := srv.Listen(); err != nil {
 		t.Fatalf("Listen: %v", err)
 	}

@@ -91,13 +91,17 @@ func (s *Server) newPublicServer() *http.Server {
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	return &http.Server{
-		// withDeadline is outermost because it copies the request: the
-		// metrics middleware must see the copy the mux records its route
-		// pattern in.
-		// Shedding sits inside the metrics so shed requests are counted as
-		// 503s, and inside the deadline so a request that ran out of time
-		// counts as overload.
-		Handler:           s.withDeadline(s.metrics.Instrument(s.shed(s.recoverPanics(loadTestHook(mux))))),
+		// Metrics are outermost, so they count every request, shed ones as
+		// 503s. They read the route pattern the mux records on the request
+		// after it returns, so no middleware in between may replace the
+		// request (r.WithContext): the pattern would land on the copy.
+		// Shedding sits inside the metrics and reads the status their
+		// writer records, so a request that timed out in the store (504)
+		// counts as overload without a second wrapped writer.
+		// There is no per-request deadline here: the items service bounds
+		// its store calls, where requests block, and a cache hit pays for
+		// no timer.
+		Handler:           s.metrics.Instrument(s.shed(s.recoverPanics(loadTestHook(mux)))),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,
@@ -131,16 +135,6 @@ func (s *Server) shed(next http.Handler) http.Handler {
 			return
 		}
 		limited.ServeHTTP(w, r)
-	})
-}
-
-// withDeadline gives each request the configured handler deadline; handlers
-// and the store honor it through the request's context.
-func (s *Server) withDeadline(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HandlerTimeout)
-		defer cancel()
-		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

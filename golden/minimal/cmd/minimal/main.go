@@ -85,7 +85,9 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	defer background.Wait()
 	defer cancel()
 
-	svcOpts := []items.Option{items.WithBatchWorkers(cfg.BatchWorkers)}
+	// The store timeout bounds requests where they block, in the store;
+	// nothing else puts a deadline on a request.
+	svcOpts := []items.Option{items.WithBatchWorkers(cfg.BatchWorkers), items.WithStoreTimeout(cfg.StoreTimeout)}
 	store := memory.New()
 	svc := items.NewService(store, svcOpts...)
 

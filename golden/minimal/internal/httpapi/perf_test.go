@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"example.com/minimal/internal/config"
 	"example.com/minimal/internal/httpapi"
 	"example.com/minimal/internal/items"
 	"example.com/minimal/internal/lb"
@@ -19,7 +20,8 @@ import (
 // newService returns a Service configured as the service runs it.
 func newService(tb testing.TB) *items.Service {
 	tb.Helper()
-	return items.NewService(memory.New())
+	timeout := config.Default().StoreTimeout
+	return items.NewService(memory.New(), items.WithStoreTimeout(timeout))
 }
 
 func newAPI(tb testing.TB, svc *items.Service, opts httpapi.Options) http.Handler {

@@ -22,6 +22,7 @@ type Service struct {
 	store        Store
 	now          func() time.Time
 	batchWorkers int
+	storeTimeout time.Duration
 }
 
 // An Option configures a Service.
@@ -33,6 +34,16 @@ func WithBatchWorkers(n int) Option {
 	return func(s *Service) { s.batchWorkers = max(1, n) }
 }
 
+// WithStoreTimeout bounds the store calls a request makes by d, so a slow
+// or stalled store fails the request with context.DeadlineExceeded instead
+// of holding it. The bound sits where a request can block, and only there:
+// a cache hit makes no context and no timer. A caller's deadline that ends
+// sooner still wins. Without this option, store calls are bounded only by
+// the caller's context.
+func WithStoreTimeout(d time.Duration) Option {
+	return func(s *Service) { s.storeTimeout = d }
+}
+
 // NewService returns a Service over store.
 func NewService(store Store, opts ...Option) *Service {
 	s := &Service{store: store, now: time.Now, batchWorkers: 8}
@@ -41,6 +52,23 @@ func NewService(store Store, opts ...Option) *Service {
 	}
 	return s
 }
+
+// storeContext returns ctx bounded by the store timeout, and the function
+// that releases it. It makes no timer when there is no store timeout or ctx
+// already ends sooner, as when a batch's lookups run under the batch's
+// bound or the cache's LoadTimeout already bounds a load.
+func (s *Service) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.storeTimeout <= 0 {
+		return ctx, noCancel
+	}
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= s.storeTimeout {
+		return ctx, noCancel
+	}
+	return context.WithTimeout(ctx, s.storeTimeout)
+}
+
+// noCancel releases a context storeContext did not derive.
+func noCancel() {}
 
 // Encoded is an item together with its JSON encoding (newline-terminated,
 // as json.Encoder writes it).
@@ -64,6 +92,8 @@ func (s *Service) Create(ctx context.Context, n NewItem) (Item, error) {
 		return Item{}, err
 	}
 	it := Item{ID: NewID(), Name: n.Name, Quantity: n.Quantity, CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
+	ctx, cancel := s.storeContext(ctx)
+	defer cancel()
 	if err := s.store.Create(ctx, it); err != nil {
 		return Item{}, fmt.Errorf("create item: %w", err)
 	}
@@ -75,6 +105,8 @@ func (s *Service) Get(ctx context.Context, id string) (Item, error) {
 	if !ValidID(id) {
 		return Item{}, ErrNotFound
 	}
+	ctx, cancel := s.storeContext(ctx)
+	defer cancel()
 	return s.store.Get(ctx, id)
 }
 
@@ -83,6 +115,8 @@ func (s *Service) GetEncoded(ctx context.Context, id string) (Encoded, error) {
 	if !ValidID(id) {
 		return Encoded{}, ErrNotFound
 	}
+	ctx, cancel := s.storeContext(ctx)
+	defer cancel()
 	it, err := s.store.Get(ctx, id)
 	if err != nil {
 		return Encoded{}, err
@@ -94,10 +128,15 @@ func (s *Service) GetEncoded(ctx context.Context, id string) (Encoded, error) {
 // concurrently (a bounded errgroup), and returns the ones found in the order
 // asked and the IDs not found. An error other than not-found cancels the
 // remaining lookups and is returned.
+//
+// The lookups share one store timeout, so a batch ends within it like any
+// other request, however many rounds of lookups it takes.
 func (s *Service) BatchGet(ctx context.Context, ids []string) (found []Item, missing []string, err error) {
 	if len(ids) > MaxBatch {
 		return nil, nil, fmt.Errorf("%w: at most %d IDs per batch, got %d", ErrInvalid, MaxBatch, len(ids))
 	}
+	ctx, cancel := s.storeContext(ctx)
+	defer cancel()
 	results := make([]Item, len(ids))
 	ok := make([]bool, len(ids))
 	g, ctx := errgroup.WithContext(ctx)
@@ -133,6 +172,8 @@ func (s *Service) BatchGet(ctx context.Context, ids []string) (found []Item, mis
 // [1, MaxPageSize].
 func (s *Service) List(ctx context.Context, after string, limit int) ([]Item, error) {
 	limit = max(1, min(limit, MaxPageSize))
+	ctx, cancel := s.storeContext(ctx)
+	defer cancel()
 	return s.store.List(ctx, after, limit)
 }
 
@@ -141,6 +182,8 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	if !ValidID(id) {
 		return ErrNotFound
 	}
+	ctx, cancel := s.storeContext(ctx)
+	defer cancel()
 	err := s.store.Delete(ctx, id)
 	return err
 }

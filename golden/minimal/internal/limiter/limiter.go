@@ -18,7 +18,6 @@
 package limiter
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -229,9 +228,17 @@ var overloaded = func() []byte {
 }()
 
 // Middleware sheds requests past the limit with 503 Service Unavailable and
-// Retry-After before next runs, and feeds each admitted request's latency
-// back into the limit. Serve health probes and admin endpoints outside it:
-// shedding a liveness probe gets a busy instance restarted.
+// Retry-After before next runs, and feeds each admitted request's outcome
+// back into the limit: a 504 or 503 answer (a store call that ran out of
+// time, a dependency refusing work) counts as overload, a request whose
+// client went away is ignored, and any other answer is judged by its
+// latency. Serve health probes and admin endpoints outside it: shedding a
+// liveness probe gets a busy instance restarted.
+//
+// The outcome needs the response's status. When w already records it (it has
+// a Status() int method, as the writer of metrics.Instrument does), Middleware
+// reads it from w; otherwise it wraps w to record it, which costs an
+// allocation per request. Put Middleware inside such a middleware to save it.
 func (l *Limiter) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := l.Acquire()
@@ -243,20 +250,64 @@ func (l *Limiter) Middleware(next http.Handler) http.Handler {
 			_, _ = w.Write(overloaded)
 			return
 		}
-		outcome := Success
+		outcome := Ignore // kept if next panics
 		defer func() { tok.Release(outcome) }()
-		next.ServeHTTP(w, r)
-		if r.Context().Err() != nil {
-			// The client left or the deadline passed: a deadline says the
-			// server was too slow, a cancellation says nothing.
-			if r.Context().Err() == context.DeadlineExceeded {
-				outcome = Overload
-			} else {
-				outcome = Ignore
-			}
+		sw, recorded := w.(statusReporter)
+		if !recorded {
+			rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+			sw, w = rec, rec
 		}
+		next.ServeHTTP(w, r)
+		outcome = httpOutcome(sw.Status(), r.Context().Err())
 	})
 }
+
+// httpOutcome judges a completed HTTP request by what happened to it: its
+// response status, and its context's error once the handler returned. The
+// status comes first: a store call that timed out while the client also
+// left still timed out.
+func httpOutcome(status int, ctxErr error) Outcome {
+	switch {
+	case status == http.StatusGatewayTimeout || status == http.StatusServiceUnavailable:
+		return Overload
+	case ctxErr != nil:
+		return Ignore
+	default:
+		return Success
+	}
+}
+
+// statusReporter is a ResponseWriter that remembers the status written
+// through it.
+type statusReporter interface {
+	Status() int
+}
+
+// statusRecorder records the status for Middleware when no outer
+// middleware does. Unwrap lets http.ResponseController reach the underlying
+// writer's Flush and deadlines.
+type statusRecorder struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wroteHeader {
+		r.status = code
+		r.wroteHeader = code >= 200
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(p []byte) (int, error) {
+	r.wroteHeader = true
+	return r.ResponseWriter.Write(p)
+}
+
+func (r *statusRecorder) Status() int { return r.status }
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // Register adds the limiter's metrics to reg: admitted and shed requests,
 // the current limit, requests in flight and the peak in flight.

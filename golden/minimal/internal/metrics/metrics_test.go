@@ -51,3 +51,25 @@ func TestStatusClass(t *testing.T) {
 		}
 	}
 }
+
+// TestInstrumentSharesTheStatus: middleware inside Instrument (the
+// concurrency limiter) reads the status from Instrument's writer instead of
+// wrapping it again.
+func TestInstrumentSharesTheStatus(t *testing.T) {
+	m := New()
+	var before, after int
+	h := m.Instrument(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw, ok := w.(interface{ Status() int })
+		if !ok {
+			t.Fatalf("Instrument passes on a %T, which does not report its status", w)
+		}
+		before = sw.Status()
+		w.WriteHeader(http.StatusGatewayTimeout)
+		w.WriteHeader(http.StatusOK) // superfluous: the first status stands
+		after = sw.Status()
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	if before != http.StatusOK || after != http.StatusGatewayTimeout {
+		t.Fatalf("Status() = %d before writing and %d after 504; want 200 and 504", before, after)
+	}
+}

@@ -249,18 +249,51 @@ func TestOversizeChunkedBodyGets413OnceItCrossesTheLimit(t *testing.T) {
 	}
 }
 
-func TestHandlerDeadlineAnswers504(t *testing.T) {
-	const handlerTimeout = 200 * time.Millisecond
-	tg := startTarget(t, newProbeStore(waitForCancel), func(c *config.Config) { c.HandlerTimeout = handlerTimeout })
-	began := time.Now()
-	if got := statusOf(t, tg.client, http.MethodGet, "http://"+tg.srv.HTTPAddr()+"/v1/items/"+items.NewID()); got != http.StatusGatewayTimeout {
-		t.Fatalf("handler past its deadline: status %d, want 504", got)
+// TestStoreTimeoutAnswers504 stalls the store. The request has no deadline
+// of its own; the store timeout ends the store call, the client gets 504,
+// and the concurrency limiter, reading the status the metrics middleware
+// records, counts the timeout as overload.
+func TestStoreTimeoutAnswers504(t *testing.T) {
+	const storeTimeout = 200 * time.Millisecond
+	lim, err := limiter.New(limiter.Options{Max: 100, Initial: 100, Backoff: 0.5})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if took := time.Since(began); took > handlerTimeout+slack {
-		t.Fatalf("the deadline answer took %s; HandlerTimeout is %s", took, handlerTimeout)
+	tg := startTarget(t, newProbeStore(waitForCancel), func(c *config.Config) { c.StoreTimeout = storeTimeout }, server.WithLimiter(lim))
+	// The client gives up only well after the store timeout, so a server
+	// that does not bound the store call fails the test instead of
+	// hanging it.
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout+slack)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+tg.srv.HTTPAddr()+"/v1/items/"+items.NewID(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	resp, err := tg.client.Do(req)
+	if err != nil {
+		t.Fatalf("no answer within %s of the %s store timeout: %v", slack, storeTimeout, err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusGatewayTimeout || string(body) != `{"error":"request timed out"}`+"\n" {
+		t.Fatalf("request whose store call stalled: %d %q, want 504 {\"error\":\"request timed out\"}", resp.StatusCode, body)
+	}
+	if took := time.Since(began); took > storeTimeout+slack {
+		t.Fatalf("the timeout answer took %s; StoreTimeout is %s", took, storeTimeout)
 	}
 	if err := <-tg.store.ctxErr; !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("the store saw %v, want context.DeadlineExceeded", err)
+	}
+	// The slot is released as the handler returns, which is before the
+	// answer leaves; wait a little all the same.
+	for end := time.Now().Add(slack); lim.Limit() == 100 && time.Now().Before(end); time.Sleep(time.Millisecond) {
+	}
+	if got := lim.Limit(); got != 50 {
+		t.Fatalf("concurrency limit = %d after a store timeout, want 50: a 504 must count as overload", got)
 	}
 }
 

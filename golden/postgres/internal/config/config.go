@@ -35,6 +35,11 @@ type Config struct {
 	// ShutdownDelay is how long the service reports not-ready before it
 	// stops accepting, so load balancers stop routing to it first.
 	ShutdownDelay time.Duration
+	// StoreTimeout bounds the store calls of one request, where a request
+	// blocks; past it the request fails as timed out. Requests that never
+	// reach the store (cache hits) pay nothing for it, and a client's
+	// sooner deadline still wins.
+	StoreTimeout time.Duration
 	// ReadHeaderTimeout bounds reading a request's headers (slowloris).
 	ReadHeaderTimeout time.Duration
 	// ReadTimeout bounds reading a whole request, body included.
@@ -43,8 +48,6 @@ type Config struct {
 	WriteTimeout time.Duration
 	// IdleTimeout closes keep-alive connections idle this long.
 	IdleTimeout time.Duration
-	// HandlerTimeout is each request's deadline inside the handler.
-	HandlerTimeout time.Duration
 	// MaxHeaderBytes bounds a request's header size.
 	MaxHeaderBytes int
 	// MaxBodyBytes bounds a request's body size.
@@ -89,11 +92,11 @@ func Default() Config {
 		LogLevel:             slog.LevelInfo,
 		ShutdownTimeout:      15 * time.Second,
 		ShutdownDelay:        0,
+		StoreTimeout:         10 * time.Second,
 		ReadHeaderTimeout:    5 * time.Second,
 		ReadTimeout:          15 * time.Second,
 		WriteTimeout:         15 * time.Second,
 		IdleTimeout:          120 * time.Second,
-		HandlerTimeout:       10 * time.Second,
 		MaxHeaderBytes:       64 << 10,
 		MaxBodyBytes:         1 << 20,
 		MaxConcurrentStreams: 1000,
@@ -162,11 +165,11 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	str(&level, "log-level", "LOG_LEVEL", "minimum log level: debug, info, warn or error")
 	dur(&cfg.ShutdownTimeout, "shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long in-flight requests may finish after SIGTERM")
 	dur(&cfg.ShutdownDelay, "shutdown-delay", "SHUTDOWN_DELAY", "how long to report not-ready before draining")
+	dur(&cfg.StoreTimeout, "store-timeout", "STORE_TIMEOUT", "longest a request's store calls may take before the request fails")
 	dur(&cfg.ReadHeaderTimeout, "read-header-timeout", "READ_HEADER_TIMEOUT", "time allowed to read request headers")
 	dur(&cfg.ReadTimeout, "read-timeout", "READ_TIMEOUT", "time allowed to read a whole request")
 	dur(&cfg.WriteTimeout, "write-timeout", "WRITE_TIMEOUT", "time allowed to write a response")
 	dur(&cfg.IdleTimeout, "idle-timeout", "IDLE_TIMEOUT", "how long an idle keep-alive connection stays open")
-	dur(&cfg.HandlerTimeout, "handler-timeout", "HANDLER_TIMEOUT", "deadline of each request inside its handler")
 	maxHeader := int64(cfg.MaxHeaderBytes)
 	integer(&maxHeader, "max-header-bytes", "MAX_HEADER_BYTES", "largest request header accepted, in bytes")
 	integer(&cfg.MaxBodyBytes, "max-body-bytes", "MAX_BODY_BYTES", "largest request body accepted, in bytes")
@@ -257,12 +260,12 @@ func (c Config) Validate() error {
 	durations := []setting[time.Duration]{
 		{"shutdown-timeout", c.ShutdownTimeout},
 		{"shed-latency", c.ShedLatency},
+		{"store-timeout", c.StoreTimeout},
 		{"cache-ttl", c.CacheTTL},
 		{"read-header-timeout", c.ReadHeaderTimeout},
 		{"read-timeout", c.ReadTimeout},
 		{"write-timeout", c.WriteTimeout},
 		{"idle-timeout", c.IdleTimeout},
-		{"handler-timeout", c.HandlerTimeout},
 	}
 	for _, d := range durations {
 		if d.value <= 0 {
@@ -286,8 +289,8 @@ func (c Config) Validate() error {
 	if c.MaxHeaderBytes <= 0 || c.MaxBodyBytes <= 0 || c.MaxConcurrentStreams <= 0 {
 		return errors.New("max-header-bytes, max-body-bytes and max-concurrent-streams must be positive")
 	}
-	if c.HandlerTimeout >= c.WriteTimeout {
-		return fmt.Errorf("handler-timeout %s must be shorter than write-timeout %s, or a slow handler's answer is lost", c.HandlerTimeout, c.WriteTimeout)
+	if c.StoreTimeout >= c.WriteTimeout {
+		return fmt.Errorf("store-timeout %s must be shorter than write-timeout %s, or the answer to a slow store call is lost", c.StoreTimeout, c.WriteTimeout)
 	}
 	if err := c.Database.Validate(); err != nil {
 		return err

@@ -175,3 +175,168 @@ func TestBatchGetReturnsStoreErrors(t *testing.T) {
 		t.Fatalf("BatchGet err = %v, want the store's error", err)
 	}
 }
+
+// deadlineStore records when each store call came and its deadline (zero
+// for none) and, when block is set, holds each call until its context ends,
+// like a stalled database.
+type deadlineStore struct {
+	items.Store
+	block bool
+	mu    sync.Mutex
+	calls []storeCall
+}
+
+type storeCall struct{ entered, deadline time.Time }
+
+func (s *deadlineStore) enter(ctx context.Context) error {
+	d, _ := ctx.Deadline()
+	s.mu.Lock()
+	s.calls = append(s.calls, storeCall{entered: time.Now(), deadline: d})
+	s.mu.Unlock()
+	if s.block {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return nil
+}
+
+func (s *deadlineStore) Create(ctx context.Context, it items.Item) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	return s.Store.Create(ctx, it)
+}
+
+func (s *deadlineStore) Get(ctx context.Context, id string) (items.Item, error) {
+	if err := s.enter(ctx); err != nil {
+		return items.Item{}, err
+	}
+	return s.Store.Get(ctx, id)
+}
+
+func (s *deadlineStore) List(ctx context.Context, after string, limit int) ([]items.Item, error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	return s.Store.List(ctx, after, limit)
+}
+
+func (s *deadlineStore) Delete(ctx context.Context, id string) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	return s.Store.Delete(ctx, id)
+}
+
+func TestStoreTimeoutBoundsEveryStoreCall(t *testing.T) {
+	const timeout = 20 * time.Millisecond
+	calls := map[string]func(context.Context, *items.Service) error{
+		"Create": func(ctx context.Context, svc *items.Service) error {
+			_, err := svc.Create(ctx, items.NewItem{Name: "widget", Quantity: 1})
+			return err
+		},
+		"Get": func(ctx context.Context, svc *items.Service) error {
+			_, err := svc.Get(ctx, items.NewID())
+			return err
+		},
+		"GetEncoded": func(ctx context.Context, svc *items.Service) error {
+			_, err := svc.GetEncoded(ctx, items.NewID())
+			return err
+		},
+		"List": func(ctx context.Context, svc *items.Service) error {
+			_, err := svc.List(ctx, "", 10)
+			return err
+		},
+		"Delete": func(ctx context.Context, svc *items.Service) error { return svc.Delete(ctx, items.NewID()) },
+		"BatchGet": func(ctx context.Context, svc *items.Service) error {
+			_, _, err := svc.BatchGet(ctx, []string{items.NewID(), items.NewID()})
+			return err
+		},
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			store := &deadlineStore{Store: memory.New(), block: true}
+			opts := []items.Option{items.WithStoreTimeout(timeout)}
+			// The cache's own LoadTimeout is far longer: a miss's load
+			// must still end at the store timeout.
+			opts = append(opts, items.WithCache(newCache(t)))
+			svc := items.NewService(store, opts...)
+			// The caller's own deadline is far later, so a missing store
+			// timeout fails the test instead of hanging it.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := call(ctx, svc); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("%s on a stalled store: err = %v, want context.DeadlineExceeded", name, err)
+			}
+			store.mu.Lock()
+			defer store.mu.Unlock()
+			if len(store.calls) == 0 {
+				t.Fatalf("%s did not reach the store", name)
+			}
+			for _, c := range store.calls {
+				if c.deadline.IsZero() || c.deadline.After(c.entered.Add(timeout)) {
+					t.Fatalf("%s called the store at %v with deadline %v; want one within the %s store timeout", name, c.entered, c.deadline, timeout)
+				}
+			}
+		})
+	}
+}
+
+func TestStoreTimeoutKeepsACallersSoonerDeadline(t *testing.T) {
+	store := &deadlineStore{Store: memory.New()}
+	svc := items.NewService(store, items.WithStoreTimeout(time.Hour))
+
+	soon := time.Now().Add(time.Minute)
+	ctx, cancel := context.WithDeadline(context.Background(), soon)
+	defer cancel()
+	if _, err := svc.List(ctx, "", 10); err != nil {
+		t.Fatal(err)
+	}
+	late := time.Now().Add(2 * time.Hour)
+	ctx, cancel = context.WithDeadline(context.Background(), late)
+	defer cancel()
+	if _, err := svc.List(ctx, "", 10); err != nil {
+		t.Fatal(err)
+	}
+	if got := store.calls[0].deadline; !got.Equal(soon) {
+		t.Errorf("store deadline under a caller's sooner one = %v, want the caller's %v", got, soon)
+	}
+	if got := store.calls[1].deadline; got.IsZero() || !got.Before(late) {
+		t.Errorf("store deadline under a caller's later one = %v, want the store timeout's, before %v", got, late)
+	}
+}
+
+func TestBatchLookupsShareOneStoreTimeout(t *testing.T) {
+	store := &deadlineStore{Store: memory.New()}
+	svc := items.NewService(store, items.WithStoreTimeout(time.Hour), items.WithBatchWorkers(2))
+	if _, _, err := svc.BatchGet(context.Background(), []string{items.NewID(), items.NewID(), items.NewID()}); err != nil {
+		t.Fatal(err)
+	}
+	if len(store.calls) != 3 {
+		t.Fatalf("the store saw %d lookups, want 3", len(store.calls))
+	}
+	for _, c := range store.calls {
+		if first := store.calls[0].deadline; c.deadline.IsZero() || !c.deadline.Equal(first) {
+			t.Fatalf("lookup deadlines %v and %v; want one shared deadline, so the batch ends within the store timeout", first, c.deadline)
+		}
+	}
+}
+
+func TestCacheHitMakesNoContext(t *testing.T) {
+	ctx := context.Background()
+	svc := items.NewService(memory.New(), items.WithCache(newCache(t)), items.WithStoreTimeout(time.Second))
+	it := create(t, svc, "widget")
+	if _, err := svc.GetEncoded(ctx, it.ID); err != nil { // loads it into the cache
+		t.Fatal(err)
+	}
+	// A context with a timeout costs allocations and a timer: a hit,
+	// which never blocks, must not pay for one.
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := svc.GetEncoded(ctx, it.ID); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("a cache hit allocates %v times; want 0", allocs)
+	}
+}

@@ -216,14 +216,77 @@ func TestMiddlewareShedsWith503AndRecovers(t *testing.T) {
 	}
 }
 
-func TestMiddlewareTreatsDeadlineAsOverload(t *testing.T) {
-	l := mustNew(t, Options{Max: 10, Initial: 10, Backoff: 0.5})
-	h := l.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	ctx, cancel := context.WithDeadline(context.Background(), time.Unix(0, 0))
-	defer cancel()
-	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx))
+// TestMiddlewareJudgesTheOutcome: the middleware feeds back what happened
+// to each request, read from its status and its context.
+func TestMiddlewareJudgesTheOutcome(t *testing.T) {
+	tests := []struct {
+		name      string
+		status    int // 0 writes nothing: an implicit 200
+		cancel    bool
+		wantLimit int
+	}{
+		{"store timed out", http.StatusGatewayTimeout, false, 5},
+		{"store unavailable", http.StatusServiceUnavailable, false, 5},
+		{"timed out as the client left", http.StatusGatewayTimeout, true, 5},
+		{"client went away", 499, true, 10},
+		{"answered", 0, false, 10},
+		{"client error", http.StatusNotFound, false, 10},
+		{"internal error", http.StatusInternalServerError, false, 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// One request on a limit of ten: only an overload lowers it.
+			clock := &manualClock{}
+			clock.Advance(time.Hour) // past any cooldown
+			l := mustNew(t, Options{Max: 10, Initial: 10, Backoff: 0.5, Now: clock.Now})
+			h := l.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tt.status != 0 {
+					w.WriteHeader(tt.status)
+				}
+			}))
+			ctx, cancel := context.WithCancel(context.Background())
+			if tt.cancel {
+				cancel()
+			}
+			defer cancel()
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx))
+			if l.Limit() != tt.wantLimit || l.InFlight() != 0 {
+				t.Fatalf("limit = %d, in flight %d after the request; want %d and 0", l.Limit(), l.InFlight(), tt.wantLimit)
+			}
+		})
+	}
+}
+
+// outerRecorder records the status as metrics.Instrument's writer does.
+type outerRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *outerRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *outerRecorder) Status() int { return r.status }
+
+// TestMiddlewareReadsTheStatusOfAnOuterRecorder: behind a middleware whose
+// writer already records the status, the limiter reads it from there and
+// passes the writer on unwrapped.
+func TestMiddlewareReadsTheStatusOfAnOuterRecorder(t *testing.T) {
+	clock := &manualClock{}
+	clock.Advance(time.Hour)
+	l := mustNew(t, Options{Max: 10, Initial: 10, Backoff: 0.5, Now: clock.Now})
+	outer := &outerRecorder{ResponseWriter: httptest.NewRecorder(), status: http.StatusOK}
+	h := l.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if w != http.ResponseWriter(outer) {
+			t.Errorf("the handler got a %T, want the outer recorder itself", w)
+		}
+		w.WriteHeader(http.StatusGatewayTimeout)
+	}))
+	h.ServeHTTP(outer, httptest.NewRequest(http.MethodGet, "/", nil))
 	if l.Limit() != 5 {
-		t.Fatalf("limit = %d after a request past its deadline; want 5", l.Limit())
+		t.Fatalf("limit = %d after a 504 recorded by the outer writer; want 5", l.Limit())
 	}
 }
 

@@ -22,23 +22,23 @@ import (
 
 // TestDatabaseOutage serves over real listeners from a real Postgres behind
 // a proxy, cuts and stalls the proxy, and checks what clients see:
-// readiness drops, requests fail fast with 503 within their deadline, the
+// readiness drops, requests fail fast with 503 within the store timeout, the
 // service recovers without a restart, and no acknowledged write is lost.
 func TestDatabaseOutage(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	px := pgtest.StartProxy(t, pgtest.HostPort(t, url))
 
-	const handlerTimeout = time.Second
-	// A call may return this long past its deadline before it counts as
-	// hung: room for a loaded machine, far below any timeout that hangs.
+	const storeTimeout = time.Second
+	// A call may return this long past the store timeout before it counts
+	// as hung: room for a loaded machine, far below any timeout that hangs.
 	const grace = 1500 * time.Millisecond
 	cfg := config.Default()
 	cfg.AdminAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.HandlerTimeout = handlerTimeout
+	cfg.StoreTimeout = storeTimeout
 	cfg.Database.URL = pgtest.WithHost(t, url, px.Addr())
 	cfg.Database.MaxConns, cfg.Database.MinConns, cfg.Database.MinIdleConns = 8, 2, 2
 	cfg.Database.HealthCheckPeriod = 200 * time.Millisecond
-	cfg.Database.ConnectTimeout = 5 * time.Second // longer than deadline+grace, so waiting for it fails the test
+	cfg.Database.ConnectTimeout = 5 * time.Second // longer than the store timeout+grace, so waiting for it fails the test
 	cfg.Database.PingTimeout = 500 * time.Millisecond
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -50,9 +50,9 @@ func TestDatabaseOutage(t *testing.T) {
 	if _, err := postgres.Migrate(context.Background(), store.Pool()); err != nil {
 		t.Fatal(err)
 	}
-	var opts []items.Option
+	opts := []items.Option{items.WithStoreTimeout(cfg.StoreTimeout)}
 	// The cache in front, as in production: misses must still fail fast.
-	itemCache, err := cache.New(cache.Options[items.Encoded]{MaxEntries: 1000, TTL: time.Minute})
+	itemCache, err := cache.New(cache.Options[items.Encoded]{MaxEntries: 1000, TTL: time.Minute, LoadTimeout: cfg.StoreTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestDatabaseOutage(t *testing.T) {
 	var mu sync.Mutex
 	var acked []string
 	var late []string
-	// do sends one request and notes it if it outlived the handler deadline.
+	// do sends one request and notes it if it outlived the store timeout.
 	do := func(method, url, body string) (int, http.Header, string) {
 		req, err := http.NewRequest(method, url, strings.NewReader(body))
 		if err != nil {
@@ -89,7 +89,7 @@ func TestDatabaseOutage(t *testing.T) {
 		}
 		start := time.Now()
 		resp, err := client.Do(req)
-		if took := time.Since(start); took > handlerTimeout+grace {
+		if took := time.Since(start); took > storeTimeout+grace {
 			mu.Lock()
 			late = append(late, method+" "+url+" took "+took.String())
 			mu.Unlock()
@@ -204,7 +204,7 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Errorf("%d writes were answered neither 201 nor 503", unexpected)
 	}
 	if len(late) > 0 {
-		t.Errorf("requests outlived the %s handler deadline by more than %s:\n%s", handlerTimeout, grace, strings.Join(late, "\n"))
+		t.Errorf("requests outlived the %s store timeout by more than %s:\n%s", storeTimeout, grace, strings.Join(late, "\n"))
 	}
 	for _, id := range acked {
 		if code, _, body := do(http.MethodGet, api+"/"+id, ""); code != http.StatusOK {

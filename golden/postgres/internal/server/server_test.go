@@ -61,7 +61,7 @@ func start(t *testing.T, mutate func(*config.Config), opts ...server.Option) *ru
 	}
 	store := newGatedStore()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := server.New(cfg, log, items.NewService(store), metrics.New(), opts...)
+	srv := server.New(cfg, log, items.NewService(store, items.WithStoreTimeout(cfg.StoreTimeout)), metrics.New(), opts...)
 	if err := srv.Listen(); err != nil {
 		t.Fatalf("Listen: %v", err)
 	}
