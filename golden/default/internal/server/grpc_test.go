@@ -134,7 +134,9 @@ func listServices(t *testing.T, cc *grpc.ClientConn) ([]string, error) {
 		return nil, err
 	}
 	req := &reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}
-	if err := stream.Send(req); err != nil {
+	// Send reports io.EOF when the server has already ended the stream, as
+	// it does for an unregistered service; Recv then returns the status.
+	if err := stream.Send(req); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
 	resp, err := stream.Recv()

@@ -4,7 +4,10 @@
 package metrics
 
 import (
+	"maps"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +32,11 @@ type Metrics struct {
 	duration *prometheus.HistogramVec
 	inFlight prometheus.Gauge
 	panics   prometheus.Counter
+
+	// series caches the children of requests and duration by label values;
+	// see (*Metrics).series.
+	series   atomic.Pointer[map[seriesKey]*series]
+	seriesMu sync.Mutex // serializes adding to series
 }
 
 // New returns Metrics on a fresh registry with the Go and process collectors.
@@ -87,12 +95,56 @@ func (m *Metrics) Instrument(next http.Handler) http.Handler {
 			if route == "" {
 				route = UnmatchedRoute
 			}
-			method := methodLabel(r.Method)
-			m.requests.WithLabelValues(route, method, statusClass(rec.status)).Inc()
-			m.duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+			s := m.seriesFor(seriesKey{route: route, method: methodLabel(r.Method), class: statusClass(rec.status)})
+			s.requests.Inc()
+			s.duration.Observe(time.Since(start).Seconds())
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// seriesKey is the label values of one request's series.
+type seriesKey struct {
+	route, method, class string
+}
+
+// series holds the request counter and the latency histogram of one
+// seriesKey.
+type series struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+// seriesFor returns k's series. WithLabelValues hashes every label value
+// and takes the vector's lock on each call; this is on every request's
+// path, so each key is resolved once and kept in a copy-on-write map that
+// readers load with one atomic read and no lock. The keys are as bounded as
+// the labels, so the map stops changing once the service has served each
+// route, method and status class it will see.
+func (m *Metrics) seriesFor(k seriesKey) *series {
+	if cur := m.series.Load(); cur != nil {
+		if s, ok := (*cur)[k]; ok {
+			return s
+		}
+	}
+	m.seriesMu.Lock()
+	defer m.seriesMu.Unlock()
+	var cur map[seriesKey]*series
+	if p := m.series.Load(); p != nil {
+		cur = *p
+	}
+	if s, ok := cur[k]; ok {
+		return s
+	}
+	next := make(map[seriesKey]*series, len(cur)+1)
+	maps.Copy(next, cur)
+	s := &series{
+		requests: m.requests.WithLabelValues(k.route, k.method, k.class),
+		duration: m.duration.WithLabelValues(k.route, k.method),
+	}
+	next[k] = s
+	m.series.Store(&next)
+	return s
 }
 
 // methodLabel maps the standard methods to themselves and anything else to

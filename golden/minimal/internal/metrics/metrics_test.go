@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -71,5 +72,65 @@ func TestInstrumentSharesTheStatus(t *testing.T) {
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
 	if before != http.StatusOK || after != http.StatusGatewayTimeout {
 		t.Fatalf("Status() = %d before writing and %d after 504; want 200 and 504", before, after)
+	}
+}
+
+// TestInstrumentCountsEveryRequestUnderConcurrency: concurrent requests that
+// add series while others read them are all counted, once each, under the
+// right labels.
+func TestInstrumentCountsEveryRequestUnderConcurrency(t *testing.T) {
+	m := New()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/things/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("id") == "missing" {
+			w.WriteHeader(http.StatusNotFound)
+		}
+	})
+	h := m.Instrument(mux)
+	const goroutines, perGoroutine = 8, 500
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := range perGoroutine {
+				id := "found"
+				if (g+i)%2 == 0 {
+					id = "missing"
+				}
+				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/v1/things/"+id, nil))
+			}
+		})
+	}
+	wg.Wait()
+	const route, half = "GET /v1/things/{id}", goroutines * perGoroutine / 2
+	for class, want := range map[string]float64{"2xx": half, "4xx": half} {
+		if got := testutil.ToFloat64(m.requests.WithLabelValues(route, http.MethodGet, class)); got != want {
+			t.Errorf("%s requests = %v, want %v", class, got, want)
+		}
+	}
+	if n := testutil.CollectAndCount(m.duration); n != 1 {
+		t.Errorf("%d latency series for one route and method, want 1", n)
+	}
+}
+
+// BenchmarkInstrument is what the request metrics add to a routed request:
+// compare instrumented with mux.
+func BenchmarkInstrument(b *testing.B) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/things/{id}", func(w http.ResponseWriter, r *http.Request) {})
+	for _, bc := range []struct {
+		name    string
+		handler http.Handler
+	}{
+		{"mux", mux},
+		{"instrumented", New().Instrument(mux)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet, "/v1/things/42", nil)
+			w := httptest.NewRecorder()
+			b.ReportAllocs()
+			for b.Loop() {
+				bc.handler.ServeHTTP(w, req)
+			}
+		})
 	}
 }
