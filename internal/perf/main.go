@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("perf", flag.ContinueOnError)
 	fs.StringVar(&o.answers, "answers", "golden/default/.perfgen.yaml", "answers of the project to generate and measure")
 	fs.StringVar(&o.doc, "doc", "docs/performance.md", `document whose "Generated service vs bare net/http" section is rewritten ("" to only print)`)
-	fs.IntVar(&o.rounds, "rounds", 2, "rounds; each measures both servers over both protocols")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds; each measures both servers over both protocols")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "warm-up before each measured window")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured window of each run")
 	fs.IntVar(&o.rate, "rate", 10000, "open-loop rate for P99 and CPU per request, requests/s")
