@@ -456,7 +456,7 @@ func render(o options, results map[string][]measurement, flat *rssRun, loadBefor
 	b.WriteString("Throughput is a closed loop (64 workers); P99 and CPU per request are an open loop at ")
 	fmt.Fprintf(&b, "%d requests/s, latency taken from each request's intended send time. Ratios are generated / bare.\n\n", o.rate)
 	b.WriteString("```sh\nmake perf   # go run ./internal/perf\n```\n\n")
-	b.WriteString("| protocol | metric | generated | bare | ratio | target |\n|---|---|---|---|---|---|\n")
+	b.WriteString("| protocol | metric | generated | bare | ratio | ratio by round | target |\n|---|---|---|---|---|---|---|\n")
 	for _, proto := range []string{"http1", "h2c"} {
 		g, bare := results["generated/"+proto], results["bare/"+proto]
 		row := func(metric, unit string, f func(measurement) float64, target string) {
@@ -465,7 +465,7 @@ func render(o options, results map[string][]measurement, flat *rssRun, loadBefor
 			if bv > 0 {
 				ratio = fmt.Sprintf("%.2fx", gv/bv)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", proto, metric, num(gv, unit), num(bv, unit), ratio, target)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", proto, metric, num(gv, unit), num(bv, unit), ratio, roundRatios(g, bare, f), target)
 		}
 		row("max throughput", "req/s", func(m measurement) float64 { return m.maxRPS }, "≥ 1.0x")
 		row("server CPU at max throughput", "%", func(m measurement) float64 { return m.maxCPUPercent }, "")
@@ -488,6 +488,20 @@ func render(o options, results map[string][]measurement, flat *rssRun, loadBefor
 	b.WriteString("generator, not the server, set the pace, and the ratio understates the faster server. Requests per server\n")
 	b.WriteString("CPU-second is the capacity of one core either way, so it is the fairer throughput comparison here.\n")
 	return b.String()
+}
+
+// roundRatios lists generated / bare for each round, in round order: the
+// spread shows how much of a median ratio is the machine's noise.
+func roundRatios(g, bare []measurement, f func(measurement) float64) string {
+	ratios := make([]string, 0, len(g))
+	for i := range min(len(g), len(bare)) {
+		if bv := f(bare[i]); bv > 0 {
+			ratios = append(ratios, fmt.Sprintf("%.2f", f(g[i])/bv))
+		} else {
+			ratios = append(ratios, "n/a")
+		}
+	}
+	return strings.Join(ratios, ", ")
 }
 
 func orAll(cpus string) string {

@@ -40,3 +40,10 @@ func TestMedian(t *testing.T) {
 	assert.Equal(t, 2.0, median([]measurement{{maxRPS: 3}, {maxRPS: 1}, {maxRPS: 2}}, rps))
 	assert.Equal(t, 2.5, median([]measurement{{maxRPS: 3}, {maxRPS: 2}}, rps))
 }
+
+func TestRoundRatios(t *testing.T) {
+	rps := func(m measurement) float64 { return m.maxRPS }
+	g := []measurement{{maxRPS: 110}, {maxRPS: 90}, {maxRPS: 50}}
+	bare := []measurement{{maxRPS: 100}, {maxRPS: 100}, {maxRPS: 0}}
+	assert.Equal(t, "1.10, 0.90, n/a", roundRatios(g, bare, rps))
+}
