@@ -48,8 +48,14 @@ func CheckInside(root, p string) error {
 // removeEmptyParents removes dir and its parents below root while they are
 // empty, so deleting a project's last file in a package leaves no empty
 // directory behind.
+// The test is on the relative path, not a prefix, so a root of "." (perfgen
+// proto's default) works as well as an absolute one.
 func removeEmptyParents(fsys FS, root, dir string) {
-	for dir != root && strings.HasPrefix(dir, root+string(filepath.Separator)) {
+	for {
+		rel, err := filepath.Rel(root, dir)
+		if err != nil || rel == "." || !filepath.IsLocal(rel) {
+			return
+		}
 		entries, err := os.ReadDir(dir)
 		if err != nil || len(entries) > 0 {
 			return

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -23,7 +24,9 @@ const (
 	Replace
 	// Keep leaves an existing, identical file untouched.
 	Keep
-	// Delete removes a file the project no longer has. Only sync plans it.
+	// Delete removes a file the project no longer has: sync plans it for
+	// files a template dropped, and perfgen proto, through Plan.Delete, for
+	// generated code whose .proto is gone.
 	Delete
 )
 
@@ -82,6 +85,39 @@ func (p *Plan) Paths(op Op) []string {
 		}
 	}
 	return out
+}
+
+// Delete adds the removal of the files at paths, slash-separated and
+// relative to the plan's root, keeping the actions sorted by path. Like the
+// files PlanWrite plans, each must stay inside the root. A fresh plan has
+// nothing to delete, and a path the plan already writes cannot also be
+// deleted: both are refused, as mistakes of the caller.
+func (p *Plan) Delete(paths ...string) error {
+	if len(paths) == 0 {
+		return nil
+	}
+	if p.Fresh {
+		return fmt.Errorf("refusing to delete %s: %s is a new project", paths[0], p.Root)
+	}
+	planned := make(map[string]bool, len(p.Actions))
+	for _, a := range p.Actions {
+		planned[a.File.Path] = true
+	}
+	for _, path := range paths {
+		if !filepath.IsLocal(filepath.FromSlash(path)) {
+			return fmt.Errorf("refusing to delete %s: the path leaves the project root", path)
+		}
+		if err := CheckInside(p.Root, path); err != nil {
+			return err
+		}
+		if planned[path] {
+			return fmt.Errorf("refusing to delete %s: the same run writes it", path)
+		}
+		planned[path] = true
+		p.Actions = append(p.Actions, Action{File: File{Path: path}, Op: Delete})
+	}
+	slices.SortStableFunc(p.Actions, func(a, b Action) int { return strings.Compare(a.File.Path, b.File.Path) })
+	return nil
 }
 
 // PlanWrite decides how files will be written under root without changing

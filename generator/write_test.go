@@ -263,3 +263,56 @@ func TestCheckOutputDir(t *testing.T) {
 		}
 	}
 }
+
+func TestPlanDeleteRemovesFilesAndEmptiedDirectories(t *testing.T) {
+	for _, relative := range []bool{false, true} {
+		t.Run(map[bool]string{false: "absolute root", true: "root ."}[relative], func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "demo")
+			require.NoError(t, apply(t, Writer{}, root, sampleFiles(), false))
+			require.NoError(t, os.WriteFile(filepath.Join(root, "deploy", "user.txt"), []byte("mine\n"), 0o644))
+			if relative {
+				t.Chdir(root)
+				root = "."
+			}
+
+			plan, err := PlanWrite(root, sampleFiles()[:1], true)
+			require.NoError(t, err)
+			require.NoError(t, plan.Delete("deploy/tune.sh", "cmd/demo/main.go"))
+			var order []string
+			for _, a := range plan.Actions {
+				order = append(order, a.Op.String()+" "+a.File.Path)
+			}
+			assert.Equal(t, []string{"keep README.md", "delete cmd/demo/main.go", "delete deploy/tune.sh"}, order, "actions stay sorted by path")
+			require.NoError(t, Writer{}.Apply(context.Background(), plan))
+
+			assert.ElementsMatch(t, []string{"README.md", "deploy", "deploy/user.txt"}, listDir(t, root),
+				"cmd/demo is removed once empty; deploy still holds a file, and the root is kept")
+		})
+	}
+}
+
+func TestPlanDeleteRefusesMistakes(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, apply(t, Writer{}, root, sampleFiles(), false))
+	outside := t.TempDir()
+	require.NoError(t, os.Symlink(outside, filepath.Join(root, "link")))
+
+	tests := []struct {
+		name, path, want string
+	}{
+		{name: "leaves the root", path: "../x", want: "refusing to delete ../x: the path leaves the project root"},
+		{name: "through a link outside", path: "link/x.pb.go", want: "outside the project root"},
+		{name: "written by the same plan", path: "README.md", want: "refusing to delete README.md: the same run writes it"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan, err := PlanWrite(root, sampleFiles(), true)
+			require.NoError(t, err)
+			assert.ErrorContains(t, plan.Delete(tt.path), tt.want)
+		})
+	}
+
+	fresh, err := PlanWrite(filepath.Join(t.TempDir(), "new"), sampleFiles(), false)
+	require.NoError(t, err)
+	assert.ErrorContains(t, fresh.Delete("old.txt"), "is a new project")
+}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -44,6 +45,13 @@ the go command skips them. Files whose content would not change are not
 touched; the others are replaced atomically. Compile errors are printed as
 file.proto:line:col: message, with paths relative to the current directory.
 
+When a .proto is deleted or renamed, its old Go code is deleted too: a
+NAME.pb.go or NAME_grpc.pb.go under DIR goes when its header says
+"Code generated ... DO NOT EDIT." and names, on its "source:" line, the
+NAME.proto beside it (as a path under DIR) and that file no longer exists.
+Anything else, such as a file you wrote or code generated under another
+import root, is left alone. A directory left empty is removed.
+
 In a generated project, "go generate ./..." runs perfgen proto through the
 //go:generate line in api/proto/NAME/v1/doc.go.`,
 		Example: `  # Regenerate after editing a .proto (from the project root).
@@ -71,7 +79,7 @@ In a generated project, "go generate ./..." runs perfgen proto through the
 			return runProto(cmd.Context(), env, dir, opts)
 		},
 	}
-	cmd.Flags().BoolVar(&opts.check, "check", false, "write nothing; fail if any generated file is missing or differs")
+	cmd.Flags().BoolVar(&opts.check, "check", false, "write nothing; fail if any generated file is missing, differs, or belongs to a deleted .proto")
 	return cmd
 }
 
@@ -88,13 +96,29 @@ func runProto(ctx context.Context, env *Env, dir string, opts *protoOptions) err
 	if err != nil {
 		return err
 	}
-	changed := append(plan.Paths(generator.Create), plan.Paths(generator.Replace)...)
+	orphans, err := orphanedProtoCode(dir, sources)
+	if err != nil {
+		return err
+	}
+	if err := plan.Delete(orphans...); err != nil {
+		return err
+	}
 	if opts.check {
-		for _, p := range changed {
-			fmt.Fprintf(env.Stderr, "stale: %s\n", filepath.Join(dir, filepath.FromSlash(p)))
+		stale := 0
+		for _, a := range plan.Actions {
+			name := filepath.Join(dir, filepath.FromSlash(a.File.Path))
+			switch a.Op {
+			case generator.Create, generator.Replace:
+				fmt.Fprintf(env.Stderr, "stale: %s\n", name)
+			case generator.Delete:
+				fmt.Fprintf(env.Stderr, "stale: %s (its .proto is gone)\n", name)
+			default:
+				continue
+			}
+			stale++
 		}
-		if len(changed) > 0 {
-			return fmt.Errorf("%d generated files are out of date; run perfgen proto %s to regenerate them", len(changed), dir)
+		if stale > 0 {
+			return fmt.Errorf("%d generated files are out of date; run perfgen proto %s to regenerate them", stale, dir)
 		}
 		fmt.Fprintf(env.Stdout, "%d generated files up to date\n", len(files))
 		return nil
@@ -103,6 +127,13 @@ func runProto(ctx context.Context, env *Env, dir string, opts *protoOptions) err
 		return err
 	}
 	printProtoPlan(env.Stdout, dir, plan, len(sources))
+	if plan.Count(generator.Delete) > 0 && env.Getenv("GOFILE") != "" {
+		// go generate lists every package's files before it runs the first
+		// generator and stops when one it has not read yet is gone
+		// (https://go.dev/issue/36068). The deletions are right and the
+		// next run is clean; say so before go generate's error does.
+		fmt.Fprintln(env.Stdout, "note: go generate may now stop with \"no such file or directory\" for a file deleted above, as it lists files before running generators; run it again")
+	}
 	return nil
 }
 
@@ -172,6 +203,62 @@ func readProtoSources(dir string) (map[string][]byte, error) {
 	return sources, nil
 }
 
+// orphanedProtoCode returns the generated Go files under dir, as slash paths
+// relative to it, whose .proto is gone: files that perfgen proto, or protoc
+// with paths=source_relative and dir as its import root, would have written
+// for a .proto beside them that no longer exists. A file qualifies only if
+// its name ends in .pb.go, it carries the standard "Code generated ... DO NOT
+// EDIT." header, its "source:" header line names a .proto in its own
+// directory relative to dir that is one of those the file's name could come
+// from (x.proto for x.pb.go or x_grpc.pb.go), and no such .proto is compiled
+// or exists at all. Hand-written files, code other tools generated, and code
+// compiled under another import root fail one of these tests and are kept.
+// Directories are skipped as readProtoSources skips them.
+func orphanedProtoCode(dir string, sources map[string][]byte) ([]string, error) {
+	var orphans []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != dir && skipDir(d.Name()) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(d.Name(), ".pb.go") || !d.Type().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		src, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		source, ok := protobuild.GeneratedFrom(src)
+		if !ok || !slices.Contains(protobuild.OutputPaths(source), rel) {
+			return nil
+		}
+		if _, compiled := sources[source]; compiled {
+			return nil
+		}
+		// Something at the .proto's path that was not compiled (a symbolic
+		// link, a directory) means the .proto is not simply gone.
+		if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(source))); !errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		orphans = append(orphans, rel)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("look for generated code of removed .proto files: %w", err)
+	}
+	return orphans, nil
+}
+
 // skipDir reports whether the go command would skip a directory called
 // name: hidden, underscored, or testdata.
 func skipDir(name string) bool {
@@ -181,11 +268,11 @@ func skipDir(name string) bool {
 // printProtoPlan reports each file written and a one-line summary.
 func printProtoPlan(w io.Writer, dir string, plan *generator.Plan, sources int) {
 	for _, a := range plan.Actions {
-		verb := map[generator.Op]string{generator.Create: "created", generator.Replace: "updated"}[a.Op]
+		verb := map[generator.Op]string{generator.Create: "created", generator.Replace: "updated", generator.Delete: "deleted"}[a.Op]
 		if verb != "" {
 			fmt.Fprintf(w, "%s %s\n", verb, filepath.Join(dir, filepath.FromSlash(a.File.Path)))
 		}
 	}
-	fmt.Fprintf(w, "%d .proto files: %d generated files created, %d updated, %d unchanged\n", sources,
-		plan.Count(generator.Create), plan.Count(generator.Replace), plan.Count(generator.Keep))
+	fmt.Fprintf(w, "%d .proto files: %d generated files created, %d updated, %d deleted, %d unchanged\n", sources,
+		plan.Count(generator.Create), plan.Count(generator.Replace), plan.Count(generator.Delete), plan.Count(generator.Keep))
 }
