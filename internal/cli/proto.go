@@ -45,12 +45,13 @@ the go command skips them. Files whose content would not change are not
 touched; the others are replaced atomically. Compile errors are printed as
 file.proto:line:col: message, with paths relative to the current directory.
 
-When a .proto is deleted or renamed, its old Go code is deleted too: a
-NAME.pb.go or NAME_grpc.pb.go under DIR goes when its header says
-"Code generated ... DO NOT EDIT." and names, on its "source:" line, the
-NAME.proto beside it (as a path under DIR) and that file no longer exists.
-Anything else, such as a file you wrote or code generated under another
-import root, is left alone. A directory left empty is removed.
+Go code that no .proto makes any more is deleted: a NAME.pb.go or
+NAME_grpc.pb.go under DIR goes when its header says "Code generated ...
+DO NOT EDIT." and names, on its "source:" line, the NAME.proto beside it (as
+a path under DIR), and that file no longer exists or no longer makes it (the
+stubs of a .proto that lost its services). Anything else, such as a file you
+wrote or code generated under another import root, is left alone. A
+directory left empty is removed.
 
 In a generated project, "go generate ./..." runs perfgen proto through the
 //go:generate line in api/proto/NAME/v1/doc.go.`,
@@ -79,7 +80,7 @@ In a generated project, "go generate ./..." runs perfgen proto through the
 			return runProto(cmd.Context(), env, dir, opts)
 		},
 	}
-	cmd.Flags().BoolVar(&opts.check, "check", false, "write nothing; fail if any generated file is missing, differs, or belongs to a deleted .proto")
+	cmd.Flags().BoolVar(&opts.check, "check", false, "write nothing; fail if any generated file is missing, differs, or is made by no .proto any more")
 	return cmd
 }
 
@@ -96,7 +97,7 @@ func runProto(ctx context.Context, env *Env, dir string, opts *protoOptions) err
 	if err != nil {
 		return err
 	}
-	orphans, err := orphanedProtoCode(dir, sources)
+	orphans, err := orphanedProtoCode(dir, sources, files)
 	if err != nil {
 		return err
 	}
@@ -111,7 +112,7 @@ func runProto(ctx context.Context, env *Env, dir string, opts *protoOptions) err
 			case generator.Create, generator.Replace:
 				fmt.Fprintf(env.Stderr, "stale: %s\n", name)
 			case generator.Delete:
-				fmt.Fprintf(env.Stderr, "stale: %s (its .proto is gone)\n", name)
+				fmt.Fprintf(env.Stderr, "stale: %s (no .proto makes it any more)\n", name)
 			default:
 				continue
 			}
@@ -204,17 +205,24 @@ func readProtoSources(dir string) (map[string][]byte, error) {
 }
 
 // orphanedProtoCode returns the generated Go files under dir, as slash paths
-// relative to it, whose .proto is gone: files that perfgen proto, or protoc
-// with paths=source_relative and dir as its import root, would have written
-// for a .proto beside them that no longer exists. A file qualifies only if
-// its name ends in .pb.go, it carries the standard "Code generated ... DO NOT
-// EDIT." header, its "source:" header line names a .proto in its own
+// relative to it, that no .proto produces any more: files that perfgen
+// proto, or protoc with paths=source_relative and dir as its import root,
+// wrote for a .proto beside them that no longer exists, or gRPC stubs of a
+// .proto that no longer declares a service. A file qualifies only if its
+// name ends in .pb.go, it carries the standard "Code generated ... DO NOT
+// EDIT." header, and its "source:" header line names a .proto in its own
 // directory relative to dir that is one of those the file's name could come
-// from (x.proto for x.pb.go or x_grpc.pb.go), and no such .proto is compiled
-// or exists at all. Hand-written files, code other tools generated, and code
-// compiled under another import root fail one of these tests and are kept.
-// Directories are skipped as readProtoSources skips them.
-func orphanedProtoCode(dir string, sources map[string][]byte) ([]string, error) {
+// from (x.proto for x.pb.go or x_grpc.pb.go); and then only if that .proto is
+// compiled without producing the file (written holds what this run writes),
+// or is neither compiled nor present at all. Hand-written files, code other
+// tools generated, and code compiled under another import root fail one of
+// these tests and are kept. Directories are skipped as readProtoSources
+// skips them.
+func orphanedProtoCode(dir string, sources map[string][]byte, written generator.Files) ([]string, error) {
+	writes := make(map[string]bool, len(written))
+	for _, f := range written {
+		writes[f.Path] = true
+	}
 	var orphans []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -243,6 +251,11 @@ func orphanedProtoCode(dir string, sources map[string][]byte) ([]string, error) 
 			return nil
 		}
 		if _, compiled := sources[source]; compiled {
+			if !writes[rel] {
+				// The .proto is still compiled but no longer makes this
+				// file: the stubs of services it no longer declares.
+				orphans = append(orphans, rel)
+			}
 			return nil
 		}
 		// Something at the .proto's path that was not compiled (a symbolic

@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -117,6 +118,30 @@ func TestProtoDeletesCodeOfRemovedProto(t *testing.T) {
 	assert.Equal(t, "1 .proto files: 0 generated files created, 0 updated, 0 deleted, 1 unchanged\n", env.stdout.String())
 }
 
+// TestProtoDeletesStubsOfRemovedServices: a .proto that still compiles but
+// declares no service any more loses its NAME_grpc.pb.go and keeps its
+// NAME.pb.go.
+func TestProtoDeletesStubsOfRemovedServices(t *testing.T) {
+	t.Chdir(t.TempDir())
+	generateShop(t)
+	noService := shopProto[:strings.Index(shopProto, "service ShopService")]
+	writeFile(t, "api/shop/v1/shop.proto", noService)
+
+	env := newTestEnv(t)
+	require.Equal(t, exitOK, env.run("proto", "api"), "stderr: %s", env.stderr)
+	assert.Equal(t, "updated api/shop/v1/shop.pb.go\n"+
+		"deleted api/shop/v1/shop_grpc.pb.go\n"+
+		"2 .proto files: 0 generated files created, 1 updated, 1 deleted, 1 unchanged\n", env.stdout.String())
+	assert.NoFileExists(t, "api/shop/v1/shop_grpc.pb.go")
+	assert.FileExists(t, "api/shop/v1/shop.pb.go")
+
+	// With the service back, its stubs are written again.
+	writeFile(t, "api/shop/v1/shop.proto", shopProto)
+	env = newTestEnv(t)
+	require.Equal(t, exitOK, env.run("proto", "api"), "stderr: %s", env.stderr)
+	assert.FileExists(t, "api/shop/v1/shop_grpc.pb.go")
+}
+
 func TestProtoRemovesADirectoryLeftEmpty(t *testing.T) {
 	t.Chdir(t.TempDir())
 	generateShop(t)
@@ -136,8 +161,8 @@ func TestProtoCheckReportsCodeOfRemovedProto(t *testing.T) {
 
 	env := newTestEnv(t)
 	require.Equal(t, exitFailure, env.run("proto", "--check", "api"))
-	assert.Equal(t, "stale: "+filepath.Join("api", "shop", "v1", "shop.pb.go")+" (its .proto is gone)\n"+
-		"stale: "+filepath.Join("api", "shop", "v1", "shop_grpc.pb.go")+" (its .proto is gone)\n"+
+	assert.Equal(t, "stale: "+filepath.Join("api", "shop", "v1", "shop.pb.go")+" (no .proto makes it any more)\n"+
+		"stale: "+filepath.Join("api", "shop", "v1", "shop_grpc.pb.go")+" (no .proto makes it any more)\n"+
 		"perfgen: 2 generated files are out of date; run perfgen proto api to regenerate them\n", env.stderr.String())
 	assert.Empty(t, env.stdout.String())
 	assert.FileExists(t, "api/shop/v1/shop.pb.go", "--check deletes nothing")
