@@ -168,10 +168,27 @@ func statusClass(code int) string {
 	return "other"
 }
 
-// statusRecorder remembers the status a handler wrote. Status shares it
-// with middleware inside Instrument (the concurrency limiter), so they need
-// not wrap the writer again. Unwrap lets http.ResponseController reach the
-// underlying writer's Flush and deadlines.
+// StatusWriter is a ResponseWriter that reports the status written through
+// it: 200 until the handler writes another.
+type StatusWriter interface {
+	http.ResponseWriter
+	Status() int
+}
+
+// RecordStatus returns a writer that reports the status written through it:
+// w itself when it already does, as the writer Instrument passes on does, and
+// otherwise w wrapped to record it. Middleware that needs the status (the
+// concurrency limiter) calls it, so inside Instrument the status is recorded
+// once and the writer is not wrapped twice.
+func RecordStatus(w http.ResponseWriter) StatusWriter {
+	if sw, ok := w.(StatusWriter); ok {
+		return sw
+	}
+	return &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+}
+
+// statusRecorder remembers the status a handler wrote. Unwrap lets
+// http.ResponseController reach the underlying writer's Flush and deadlines.
 type statusRecorder struct {
 	http.ResponseWriter
 	status      int

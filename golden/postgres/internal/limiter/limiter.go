@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"example.com/orders/internal/counter"
+	"example.com/orders/internal/metrics"
 )
 
 // Options configure a Limiter. Max is required.
@@ -235,10 +236,9 @@ var overloaded = func() []byte {
 // latency. Serve health probes and admin endpoints outside it: shedding a
 // liveness probe gets a busy instance restarted.
 //
-// The outcome needs the response's status. When w already records it (it has
-// a Status() int method, as the writer of metrics.Instrument does), Middleware
-// reads it from w; otherwise it wraps w to record it, which costs an
-// allocation per request. Put Middleware inside such a middleware to save it.
+// The outcome needs the response's status, which metrics.RecordStatus
+// provides: inside metrics.Instrument it is the writer Instrument already
+// made; elsewhere it wraps w, which costs an allocation per request.
 func (l *Limiter) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := l.Acquire()
@@ -252,12 +252,8 @@ func (l *Limiter) Middleware(next http.Handler) http.Handler {
 		}
 		outcome := Ignore // kept if next panics
 		defer func() { tok.Release(outcome) }()
-		sw, recorded := w.(statusReporter)
-		if !recorded {
-			rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-			sw, w = rec, rec
-		}
-		next.ServeHTTP(w, r)
+		sw := metrics.RecordStatus(w)
+		next.ServeHTTP(sw, r)
 		outcome = httpOutcome(sw.Status(), r.Context().Err())
 	})
 }
@@ -276,38 +272,6 @@ func httpOutcome(status int, ctxErr error) Outcome {
 		return Success
 	}
 }
-
-// statusReporter is a ResponseWriter that remembers the status written
-// through it.
-type statusReporter interface {
-	Status() int
-}
-
-// statusRecorder records the status for Middleware when no outer
-// middleware does. Unwrap lets http.ResponseController reach the underlying
-// writer's Flush and deadlines.
-type statusRecorder struct {
-	http.ResponseWriter
-	status      int
-	wroteHeader bool
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if !r.wroteHeader {
-		r.status = code
-		r.wroteHeader = code >= 200
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(p []byte) (int, error) {
-	r.wroteHeader = true
-	return r.ResponseWriter.Write(p)
-}
-
-func (r *statusRecorder) Status() int { return r.status }
-
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // Register adds the limiter's metrics to reg: admitted and shed requests,
 // the current limit, requests in flight and the peak in flight.
