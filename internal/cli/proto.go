@@ -85,7 +85,7 @@ In a generated project, "go generate ./..." runs perfgen proto through the
 }
 
 func runProto(ctx context.Context, env *Env, dir string, opts *protoOptions) error {
-	sources, err := readProtoSources(dir)
+	sources, generated, err := scanProtoDir(dir)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func runProto(ctx context.Context, env *Env, dir string, opts *protoOptions) err
 	if err != nil {
 		return err
 	}
-	orphans, err := orphanedProtoCode(dir, sources, files)
+	orphans, err := orphanedProtoCode(dir, sources, generated, files)
 	if err != nil {
 		return err
 	}
@@ -160,17 +160,19 @@ func protoFiles(dir string, sources map[string][]byte) (generator.Files, error) 
 	return files, nil
 }
 
-// readProtoSources reads every .proto file under dir, keyed by its slash
-// path relative to dir.
-func readProtoSources(dir string) (map[string][]byte, error) {
+// scanProtoDir reads every .proto file under dir, keyed by its slash path
+// relative to dir, and lists the .pb.go files beside them (slash paths
+// relative to dir), which orphanedProtoCode examines once the .proto files
+// are compiled.
+func scanProtoDir(dir string) (sources map[string][]byte, generated []string, err error) {
 	info, err := os.Stat(dir)
 	if err != nil {
-		return nil, usagef("proto directory: %w", err)
+		return nil, nil, usagef("proto directory: %w", err)
 	}
 	if !info.IsDir() {
-		return nil, usagef("%s is not a directory; give the directory that holds the .proto files", dir)
+		return nil, nil, usagef("%s is not a directory; give the directory that holds the .proto files", dir)
 	}
-	sources := map[string][]byte{}
+	sources = map[string][]byte{}
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -181,60 +183,8 @@ func readProtoSources(dir string) (map[string][]byte, error) {
 			}
 			return nil
 		}
-		if filepath.Ext(p) != ".proto" || !d.Type().IsRegular() {
-			return nil
-		}
-		src, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		sources[filepath.ToSlash(rel)] = src
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read .proto files: %w", err)
-	}
-	if len(sources) == 0 {
-		return nil, usagef("no .proto files under %s; give the directory that holds them (the import root)", dir)
-	}
-	return sources, nil
-}
-
-// orphanedProtoCode returns the generated Go files under dir, as slash paths
-// relative to it, that no .proto produces any more: files that perfgen
-// proto, or protoc with paths=source_relative and dir as its import root,
-// wrote for a .proto beside them that no longer exists, or gRPC stubs of a
-// .proto that no longer declares a service. A file qualifies only if its
-// name ends in .pb.go, it carries the standard "Code generated ... DO NOT
-// EDIT." header, and its "source:" header line names a .proto in its own
-// directory relative to dir that is one of those the file's name could come
-// from (x.proto for x.pb.go or x_grpc.pb.go); and then only if that .proto is
-// compiled without producing the file (written holds what this run writes),
-// or is neither compiled nor present at all. Hand-written files, code other
-// tools generated, and code compiled under another import root fail one of
-// these tests and are kept. Directories are skipped as readProtoSources
-// skips them.
-func orphanedProtoCode(dir string, sources map[string][]byte, written generator.Files) ([]string, error) {
-	writes := make(map[string]bool, len(written))
-	for _, f := range written {
-		writes[f.Path] = true
-	}
-	var orphans []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if p != dir && skipDir(d.Name()) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(d.Name(), ".pb.go") || !d.Type().IsRegular() {
+		isProto, isGo := filepath.Ext(p) == ".proto", strings.HasSuffix(d.Name(), ".pb.go")
+		if (!isProto && !isGo) || !d.Type().IsRegular() {
 			return nil
 		}
 		rel, err := filepath.Rel(dir, p)
@@ -242,13 +192,53 @@ func orphanedProtoCode(dir string, sources map[string][]byte, written generator.
 			return err
 		}
 		rel = filepath.ToSlash(rel)
+		if isGo {
+			generated = append(generated, rel)
+			return nil
+		}
 		src, err := os.ReadFile(p)
 		if err != nil {
 			return err
 		}
+		sources[rel] = src
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read .proto files: %w", err)
+	}
+	if len(sources) == 0 {
+		return nil, nil, usagef("no .proto files under %s; give the directory that holds them (the import root)", dir)
+	}
+	return sources, generated, nil
+}
+
+// orphanedProtoCode returns those of the generated files under dir (slash
+// paths relative to it, as scanProtoDir lists them) that no .proto produces
+// any more: files that perfgen proto, or protoc with paths=source_relative and
+// dir as its import root, wrote for a .proto beside them that no longer
+// exists, or gRPC stubs of a .proto that no longer declares a service. A file
+// qualifies only if it carries the standard "Code generated ... DO NOT EDIT."
+// header, and its "source:" header line names a .proto in its own directory
+// relative to dir that is one of those the file's name could come from
+// (x.proto for x.pb.go or x_grpc.pb.go); and then only if that .proto is
+// compiled without producing the file (written holds what this run writes),
+// or is neither compiled nor present at all. Hand-written files, code other
+// tools generated, and code compiled under another import root fail one of
+// these tests and are kept.
+func orphanedProtoCode(dir string, sources map[string][]byte, generated []string, written generator.Files) ([]string, error) {
+	writes := make(map[string]bool, len(written))
+	for _, f := range written {
+		writes[f.Path] = true
+	}
+	var orphans []string
+	for _, rel := range generated {
+		src, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
+		if err != nil {
+			return nil, fmt.Errorf("look for generated code of removed .proto files: %w", err)
+		}
 		source, ok := protobuild.GeneratedFrom(src)
 		if !ok || !slices.Contains(protobuild.OutputPaths(source), rel) {
-			return nil
+			continue
 		}
 		if _, compiled := sources[source]; compiled {
 			if !writes[rel] {
@@ -256,18 +246,14 @@ func orphanedProtoCode(dir string, sources map[string][]byte, written generator.
 				// file: the stubs of services it no longer declares.
 				orphans = append(orphans, rel)
 			}
-			return nil
+			continue
 		}
 		// Something at the .proto's path that was not compiled (a symbolic
 		// link, a directory) means the .proto is not simply gone.
 		if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(source))); !errors.Is(err, fs.ErrNotExist) {
-			return nil
+			continue
 		}
 		orphans = append(orphans, rel)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("look for generated code of removed .proto files: %w", err)
 	}
 	return orphans, nil
 }
