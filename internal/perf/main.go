@@ -180,18 +180,19 @@ func build(ctx context.Context, o options, work string, stdout io.Writer) (*bina
 		dir  string
 		args []string
 	}{
-		{dir, []string{"mod", "tidy"}},
-		// Built as its Makefile builds it (make build).
-		{dir, []string{"build", "-trimpath", "-tags", "grpcnotrace", "-o", b.service, "./cmd/" + spec.Name}},
-		{dir, []string{"build", "-trimpath", "-o", b.loadgen, "./cmd/loadgen"}},
-		{".", []string{"build", "-trimpath", "-o", b.bare, "./internal/perf/bare"}},
+		{dir, []string{"go", "mod", "tidy"}},
+		// The service is built by its own Makefile, exactly as users build
+		// it (build tags and flags included), into perf's bin directory.
+		{dir, []string{"make", "build", "BIN=" + bin}},
+		{dir, []string{"go", "build", "-trimpath", "-o", b.loadgen, "./cmd/loadgen"}},
+		{".", []string{"go", "build", "-trimpath", "-o", b.bare, "./internal/perf/bare"}},
 	}
 	for _, s := range steps {
-		cmd := exec.CommandContext(ctx, "go", s.args...)
+		cmd := exec.CommandContext(ctx, s.args[0], s.args[1:]...)
 		cmd.Dir = s.dir
 		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("go %s: %w\n%s", strings.Join(s.args, " "), err, out)
+			return nil, fmt.Errorf("%s: %w\n%s", strings.Join(s.args, " "), err, out)
 		}
 	}
 	// Cached GETs only: the comparison is about the serving path.
