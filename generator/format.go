@@ -32,7 +32,7 @@ func formatGo(template string, src []byte) ([]byte, error) {
 	for _, spec := range f.Imports {
 		p, err := strconv.Unquote(spec.Path.Value)
 		if err != nil {
-			return nil, fmt.Errorf("template %s: rendered Go has a malformed import %s", template, spec.Path.Value)
+			return nil, &TemplateError{Template: template, Err: fmt.Errorf("rendered Go has a malformed import %s", spec.Path.Value)}
 		}
 		if !usesImport(f, spec, p) {
 			drop = append(drop, unused{name(spec), p})
@@ -43,7 +43,7 @@ func formatGo(template string, src []byte) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	if err := format.Node(&buf, fset, f); err != nil {
-		return nil, fmt.Errorf("template %s: format rendered Go: %w", template, err)
+		return nil, &TemplateError{Template: template, Err: fmt.Errorf("format rendered Go: %w", err)}
 	}
 	out, err := imports.Process(template, buf.Bytes(), &imports.Options{
 		Comments:   true,
@@ -108,16 +108,9 @@ func usesImport(f *ast.File, spec *ast.ImportSpec, p string) bool {
 // that produced it and the rendered source, numbered, so the line the error
 // names can be found.
 func syntaxError(template string, src []byte, err error) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "template %s: rendered Go does not parse: ", template)
+	se := &SyntaxError{Msg: err.Error(), Source: src}
 	if list, ok := err.(scanner.ErrorList); ok && len(list) > 0 {
-		fmt.Fprintf(&b, "line %d:%d: %s", list[0].Pos.Line, list[0].Pos.Column, list[0].Msg)
-	} else {
-		b.WriteString(err.Error())
+		se.Line, se.Column, se.Msg = list[0].Pos.Line, list[0].Pos.Column, list[0].Msg
 	}
-	b.WriteString("\n")
-	for i, line := range strings.Split(string(src), "\n") {
-		fmt.Fprintf(&b, "%5d | %s\n", i+1, line)
-	}
-	return fmt.Errorf("%s", strings.TrimSuffix(b.String(), "\n"))
+	return &TemplateError{Template: template, Err: se}
 }

@@ -89,7 +89,7 @@ func Parse(fsys fs.FS, manifest []Entry) (*Templates, error) {
 				return nil, err
 			}
 			if _, err := files.New(p).Parse(string(src)); err != nil {
-				return nil, templateError(err)
+				return nil, templateError(p, err)
 			}
 		}
 	}
@@ -99,7 +99,7 @@ func Parse(fsys fs.FS, manifest []Entry) (*Templates, error) {
 			return nil, fmt.Errorf("manifest entry for %s: template %s does not exist", e.Path, e.Template)
 		}
 		if _, err := paths.New(e.Template).Parse(e.Path); err != nil {
-			return nil, fmt.Errorf("manifest entry for %s: output path %q: %w", e.Template, e.Path, err)
+			return nil, pathError(e, templateError(e.Template, err))
 		}
 	}
 	return &Templates{files: files, paths: paths, manifest: manifest, origin: OriginBuiltin, formatted: new(sync.Map)}, nil
@@ -244,14 +244,14 @@ func (t *Templates) renderEntry(e Entry, data *Data, seen map[string]string) (Fi
 	}
 	p, err := execute(t.paths, e.Template, data)
 	if err != nil {
-		return File{}, false, fmt.Errorf("output path of %s: %w", e.Template, err)
+		return File{}, false, pathError(e, err)
 	}
 	rel := string(p)
 	if err := checkOutputPath(rel); err != nil {
-		return File{}, false, fmt.Errorf("template %s: %w", e.Template, err)
+		return File{}, false, &TemplateError{Template: e.Template, Err: err}
 	}
 	if rel == LockFile {
-		return File{}, false, fmt.Errorf("template %s: output path %s is reserved for perfgen's lock file", e.Template, rel)
+		return File{}, false, &TemplateError{Template: e.Template, Err: fmt.Errorf("output path %s is reserved for perfgen's lock file", rel)}
 	}
 	if prev, dup := seen[rel]; dup {
 		return File{}, false, fmt.Errorf("templates %s and %s both write %s", prev, e.Template, rel)
@@ -371,24 +371,30 @@ func checkOutputPath(p string) error {
 func execute(t *template.Template, name string, data *Data) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
-		return nil, templateError(err)
+		return nil, templateError(name, err)
 	}
 	return buf.Bytes(), nil
 }
 
-// templateError rewrites text/template's "template: name:line: msg" as
-// "template name:line: msg", so the template's path reads as a location.
-func templateError(err error) error {
-	msg := err.Error()
-	if rest, ok := strings.CutPrefix(msg, "template: "); ok {
-		return fmt.Errorf("template %s", rest)
+// pathError reports a broken output path of e. The line text/template gives
+// is the path's, not the template file's, so it is dropped.
+func pathError(e Entry, err error) *TemplateError {
+	var te *TemplateError
+	if errors.As(err, &te) {
+		err = te.Err
 	}
-	return err
+	return &TemplateError{Template: e.Template, Err: fmt.Errorf("output path %q: %w", e.Path, err)}
 }
 
-// FuncMap returns the functions every template can call: sprig's hermetic
-// functions plus goPackage and goExported.
-func FuncMap() template.FuncMap { return funcMap() }
+// ParseTemplate parses the template file name, whose content is src, on its
+// own, with the functions every template can call. It returns a
+// *TemplateError if src does not parse.
+func ParseTemplate(name string, src []byte) error {
+	if _, err := template.New(name).Funcs(funcMap()).Parse(string(src)); err != nil {
+		return templateError(name, err)
+	}
+	return nil
+}
 
 // funcMap is sprig's hermetic functions (no clock, randomness or environment)
 // plus perfgen's own.

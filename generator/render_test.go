@@ -2,9 +2,11 @@ package generator
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"text/template"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -73,15 +75,78 @@ func TestRenderRejectsInvalidSpec(t *testing.T) {
 func TestTemplateErrorsNameTemplateAndLine(t *testing.T) {
 	_, err := parseMap(t, map[string]string{"x/a.txt.tmpl": "line one\n{{ .Name | nosuchfunc }}\n"},
 		[]Entry{{"x/a.txt.tmpl", "a.txt", Always, modeFile}})
-	assert.EqualError(t, err, `template x/a.txt.tmpl:2: function "nosuchfunc" not defined`)
+	assert.EqualError(t, err, `x/a.txt.tmpl:2: function "nosuchfunc" not defined`)
+	var te *TemplateError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, TemplateError{Template: "x/a.txt.tmpl", Line: 2}, TemplateError{Template: te.Template, Line: te.Line})
 
 	ts, err := parseMap(t, map[string]string{"x/a.txt.tmpl": "ok\n{{ .NoSuchField }}\n"},
 		[]Entry{{"x/a.txt.tmpl", "a.txt", Always, modeFile}})
 	require.NoError(t, err)
 	_, err = ts.Render(DefaultSpec("demo"))
-	require.Error(t, err)
-	assert.True(t, strings.HasPrefix(err.Error(), "template x/a.txt.tmpl:2:"), err.Error())
-	assert.Contains(t, err.Error(), "NoSuchField")
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, "x/a.txt.tmpl", te.Template)
+	assert.Equal(t, 2, te.Line)
+	assert.Equal(t, `x/a.txt.tmpl:2: executing "x/a.txt.tmpl" at <.NoSuchField>: can't evaluate field NoSuchField in type *generator.Data`, err.Error())
+	var exec template.ExecError
+	assert.ErrorAs(t, err, &exec, "the text/template error stays in the chain")
+}
+
+func TestTemplateErrorInABlockNamesTheFileThatDefinesIt(t *testing.T) {
+	ts, err := parseMap(t, map[string]string{
+		"x/a.txt.tmpl":   "{{ template \"greeting\" . }}\n",
+		"x/_shared.tmpl": "{{ define \"greeting\" }}\nhello\n{{ .Nope }}\n{{ end }}",
+	}, []Entry{{"x/a.txt.tmpl", "a.txt", Always, modeFile}})
+	require.NoError(t, err)
+	_, err = ts.Render(DefaultSpec("demo"))
+	var te *TemplateError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, "x/_shared.tmpl", te.Template)
+	assert.Equal(t, 3, te.Line)
+}
+
+func TestTemplateErrorsWithoutALine(t *testing.T) {
+	for name, tc := range map[string]struct {
+		template string
+		path     string
+		want     string
+	}{
+		"path leaves the root":  {"x", "../a.txt", `x/a.tmpl: output path "../a.txt" is outside the project root`},
+		"path does not execute": {"x", "{{ .Nope }}", `x/a.tmpl: output path "{{ .Nope }}": executing "x/a.tmpl" at <.Nope>: can't evaluate field Nope in type *generator.Data`},
+		"path does not parse":   {"x", "{{ .Name ", `x/a.tmpl: output path "{{ .Name ": unclosed action`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ts, err := parseMap(t, map[string]string{"x/a.tmpl": tc.template}, []Entry{{"x/a.tmpl", tc.path, Always, modeFile}})
+			if err == nil {
+				_, err = ts.Render(DefaultSpec("demo"))
+			}
+			var te *TemplateError
+			require.ErrorAs(t, err, &te)
+			assert.Equal(t, "x/a.tmpl", te.Template)
+			assert.Zero(t, te.Line)
+			assert.EqualError(t, err, tc.want)
+		})
+	}
+}
+
+func TestTemplateErrorFromText(t *testing.T) {
+	for _, tc := range []struct {
+		msg  string
+		want TemplateError
+		text string
+	}{
+		{"template: a/b.tmpl:12:5: executing \"a/b.tmpl\" at <.X>: boom", TemplateError{Template: "a/b.tmpl", Line: 12}, `executing "a/b.tmpl" at <.X>: boom`},
+		{"template: a/b.tmpl:3: unexpected EOF", TemplateError{Template: "a/b.tmpl", Line: 3}, "unexpected EOF"},
+		{`template: no template "c.tmpl" associated with template ""`, TemplateError{Template: "c.tmpl"}, `no template "c.tmpl" associated with template ""`},
+		{"something else", TemplateError{Template: "c.tmpl"}, "something else"},
+	} {
+		orig := errors.New(tc.msg)
+		got := templateError("c.tmpl", orig)
+		assert.Equal(t, tc.want.Template, got.Template, tc.msg)
+		assert.Equal(t, tc.want.Line, got.Line, tc.msg)
+		assert.EqualError(t, got.Err, tc.text)
+		assert.ErrorIs(t, got, orig)
+	}
 }
 
 func TestGoSyntaxErrorShowsNumberedSource(t *testing.T) {
@@ -91,7 +156,15 @@ func TestGoSyntaxErrorShowsNumberedSource(t *testing.T) {
 	_, err = ts.Render(DefaultSpec("demo"))
 	require.Error(t, err)
 	msg := err.Error()
-	assert.True(t, strings.HasPrefix(msg, "template x/main.go.tmpl: rendered Go does not parse: line 5:1:"), msg)
+	assert.True(t, strings.HasPrefix(msg, "x/main.go.tmpl: rendered Go does not parse: line 5:1:"), msg)
+	var te *TemplateError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, "x/main.go.tmpl", te.Template)
+	assert.Zero(t, te.Line, "the line is the rendered source's, kept in the SyntaxError")
+	var se *SyntaxError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, 5, se.Line)
+	assert.Equal(t, "rendered Go does not parse: line 5:1: expected operand, found '}'", se.Summary())
 	assert.Contains(t, msg, "    4 | \tx := ")
 	assert.Contains(t, msg, "    1 | package main")
 }

@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
-	"text/template"
 
 	"github.com/perfgen/perfgen/generator"
 )
@@ -21,6 +18,9 @@ type Problem struct {
 	Line int
 	Msg  string
 }
+
+// Error is String: a Problem is also the error that reports it.
+func (p Problem) Error() string { return p.String() }
 
 // String formats p as file:line: message, the form editors jump to.
 func (p Problem) String() string {
@@ -81,10 +81,7 @@ func Check(builtinFS fs.FS, builtin []generator.Entry, d *Dir) []Problem {
 	var problems []Problem
 	manifest, err := d.Manifest(builtin)
 	if err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			problems = append(problems, locate(d, line))
-		}
-		return problems
+		return problemsOf(d, err)
 	}
 	// Parse each file alone first, so one broken file does not hide the
 	// next.
@@ -98,8 +95,8 @@ func Check(builtinFS fs.FS, builtin []generator.Entry, d *Dir) []Problem {
 			problems = append(problems, Problem{File: filepath.Join(d.Path, p), Msg: err.Error()})
 			continue
 		}
-		if _, err := template.New(p).Funcs(generator.FuncMap()).Parse(string(src)); err != nil {
-			problems = append(problems, locate(d, err.Error()))
+		if err := generator.ParseTemplate(p, src); err != nil {
+			problems = append(problems, problemOf(d, err))
 		}
 	}
 	if len(problems) > 0 {
@@ -107,20 +104,17 @@ func Check(builtinFS fs.FS, builtin []generator.Entry, d *Dir) []Problem {
 	}
 	t, err := generator.Parse(generator.NewOverlay(builtinFS, d.FS), manifest)
 	if err != nil {
-		return []Problem{locate(d, err.Error())}
+		return []Problem{problemOf(d, err)}
 	}
 	seen := map[string]bool{}
 	for _, spec := range Combinations() {
 		_, errs := t.RenderAll(spec)
 		for _, err := range errs {
-			// The first line locates the problem; a Go syntax error goes
-			// on to list the rendered source, which is too long here.
-			msg, _, _ := strings.Cut(err.Error(), "\n")
-			if seen[msg] {
+			p := problemOf(d, err)
+			if seen[p.String()] {
 				continue
 			}
-			seen[msg] = true
-			p := locate(d, msg)
+			seen[p.String()] = true
 			p.Msg += " (with " + describe(spec) + ")"
 			problems = append(problems, p)
 		}
@@ -146,42 +140,52 @@ func templateFiles(fsys fs.FS) ([]string, error) {
 	return out, err
 }
 
-// templateLocation matches the location text/template and the generator
-// put in front of a message: "template: a/b.tmpl:12:5: msg" or
-// "template a/b.tmpl:12: msg" or "template a/b.tmpl: msg".
-var templateLocation = regexp.MustCompile(`^(?:.*?: )?template:? ([^:\s]+\.tmpl)(?::(\d+))?(?::\d+)?: (.*)$`)
-
-// locate turns an error message into a Problem, naming a template of d by
-// its path on disk and a built-in one as such.
-func locate(d *Dir, msg string) Problem {
-	m := templateLocation.FindStringSubmatch(msg)
-	if m == nil {
-		if file, rest, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(file, d.Path) {
-			return Problem{File: file, Msg: rest}
-		}
-		return Problem{File: d.Path, Msg: msg}
+// problemOf turns an error from loading or rendering d's templates into
+// the Problem it names: a *generator.TemplateError is placed at its template
+// (by its path on disk when d has the file, as a built-in otherwise) and
+// line; a Problem is itself; anything else is a problem of the directory.
+func problemOf(d *Dir, err error) Problem {
+	var p Problem
+	if errors.As(err, &p) {
+		return p
 	}
-	line, _ := strconv.Atoi(m[2])
-	file := "built-in " + m[1]
-	if _, err := fs.Stat(d.FS, m[1]); err == nil {
-		file = filepath.Join(d.Path, filepath.FromSlash(m[1]))
+	var te *generator.TemplateError
+	if !errors.As(err, &te) {
+		return Problem{File: d.Path, Msg: err.Error()}
 	}
-	return Problem{File: file, Line: line, Msg: m[3]}
+	file := "built-in " + te.Template
+	if d.Has(te.Template) {
+		file = filepath.Join(d.Path, filepath.FromSlash(te.Template))
+	}
+	msg := te.Err.Error()
+	// A Go syntax error goes on to list the rendered source, which is too
+	// long here: check prints the problem, the source is one render away.
+	var se *generator.SyntaxError
+	if errors.As(te.Err, &se) {
+		msg = se.Summary()
+	}
+	return Problem{File: file, Line: te.Line, Msg: msg}
 }
 
-// Locate rewrites an error from loading or rendering d's templates so each
-// of its lines reads file:line: message, with the file as it is on disk.
-func (d *Dir) Locate(err error) error {
-	lines := strings.Split(err.Error(), "\n")
-	var out []string
-	for _, line := range lines {
-		if m := templateLocation.FindStringSubmatch(line); m != nil {
-			out = append(out, locate(d, line).String())
-		} else if len(out) == 0 {
-			out = append(out, line)
+// problemsOf is problemOf for each error errors.Join joined into err.
+func problemsOf(d *Dir, err error) []Problem {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []Problem
+		for _, e := range joined.Unwrap() {
+			out = append(out, problemsOf(d, e)...)
 		}
-		// The numbered rendered source after a Go syntax error is left
-		// out: check prints the problem, the source is one render away.
+		return out
 	}
-	return errors.New(strings.Join(out, "\n"))
+	return []Problem{problemOf(d, err)}
+}
+
+// Locate rewrites an error from loading or rendering d's templates to read
+// file:line: message, with the file as it is on disk. Other errors are
+// returned as they are.
+func (d *Dir) Locate(err error) error {
+	var te *generator.TemplateError
+	if !errors.As(err, &te) {
+		return err
+	}
+	return problemOf(d, te)
 }

@@ -194,26 +194,26 @@ type manifestEntry struct {
 func ParseManifest(name string, src []byte) ([]generator.Entry, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, Problem{File: name, Msg: err.Error()}
 	}
 	if len(doc.Content) == 0 {
 		return nil, nil
 	}
 	list := doc.Content[0]
 	if list.Kind != yaml.SequenceNode {
-		return nil, fmt.Errorf("%s:%d: the manifest must be a list of entries (template, path, when, mode)", name, list.Line)
+		return nil, Problem{File: name, Line: list.Line, Msg: "the manifest must be a list of entries (template, path, when, mode)"}
 	}
 	var out []generator.Entry
 	var errs []error
 	for _, n := range list.Content {
 		var m manifestEntry
 		if err := n.Decode(&m); err != nil {
-			errs = append(errs, fmt.Errorf("%s:%d: %w", name, n.Line, err))
+			errs = append(errs, Problem{File: name, Line: n.Line, Msg: err.Error()})
 			continue
 		}
 		e, err := m.entry()
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s:%d: %w", name, n.Line, err))
+			errs = append(errs, Problem{File: name, Line: n.Line, Msg: err.Error()})
 			continue
 		}
 		out = append(out, e)

@@ -2,6 +2,8 @@ package templatedir
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -216,4 +218,43 @@ func TestFieldsListsNestedData(t *testing.T) {
 		assert.Contains(t, out.String(), want)
 	}
 	assert.False(t, strings.Contains(out.String(), "generator."), "types are shown without package paths")
+}
+
+func TestCheckLocatesGoSyntaxErrorsAndManifestLines(t *testing.T) {
+	d := writeDir(t, map[string]string{
+		VersionFile:        "1",
+		"service/x.go.tmpl": "package x\n\nfunc f() {\n\ty := \n}\n",
+		ManifestFile:       "- template: service/x.go.tmpl\n  path: x.go\n",
+	})
+	problems := Check(builtinFS, builtinManifest, d)
+	require.NotEmpty(t, problems)
+	p := problems[0]
+	assert.Equal(t, filepath.Join(d.Path, "service/x.go.tmpl"), p.File)
+	assert.Zero(t, p.Line)
+	assert.True(t, strings.HasPrefix(p.Msg, "rendered Go does not parse: line 5:1: "), p.Msg)
+	assert.NotContains(t, p.Msg, "\n", "the rendered source is left out")
+
+	d = writeDir(t, map[string]string{
+		VersionFile:  "1",
+		ManifestFile: "- template: service/a.txt.tmpl\n  path: a.txt\n- template: service/b.txt.tmpl\n  path: b.txt\n  when: kafka\n- path: c.txt\n",
+	})
+	problems = Check(builtinFS, builtinManifest, d)
+	require.Len(t, problems, 2)
+	manifest := filepath.Join(d.Path, ManifestFile)
+	assert.Equal(t, manifest, problems[0].File)
+	assert.Equal(t, 3, problems[0].Line)
+	assert.True(t, strings.HasPrefix(problems[0].Msg, `entry for service/b.txt.tmpl: unknown condition "kafka"`), problems[0].Msg)
+	assert.Equal(t, Problem{File: manifest, Line: 6, Msg: "entry has no template"}, problems[1])
+}
+
+func TestLocateNamesTheFileOnDiskOrTheBuiltin(t *testing.T) {
+	d := writeDir(t, map[string]string{VersionFile: "1", "service/b.txt.tmpl": "b\n{{ .Nope }}\n"})
+	_, err := d.Load(builtinFS, builtinManifest)
+	require.NoError(t, err)
+	mine := d.Locate(fmt.Errorf("render demo: %w", &generator.TemplateError{Template: "service/b.txt.tmpl", Line: 2, Err: errors.New("boom")}))
+	assert.EqualError(t, mine, filepath.Join(d.Path, "service/b.txt.tmpl")+":2: boom")
+	builtin := d.Locate(&generator.TemplateError{Template: "service/a.txt.tmpl", Line: 1, Err: errors.New("boom")})
+	assert.EqualError(t, builtin, "built-in service/a.txt.tmpl:1: boom")
+	other := errors.New("not a template")
+	assert.Same(t, other, d.Locate(other))
 }
