@@ -183,94 +183,141 @@ func (t *Templates) WithOrigin(origin string) *Templates {
 // Render validates spec and renders the files of the project it describes,
 // and the project's lock file (LockFile) that records them.
 func (t *Templates) Render(spec Spec) (Files, error) {
-	data, err := t.data(spec)
+	v, err := spec.Valid()
 	if err != nil {
 		return nil, err
 	}
-	var out Files
-	seen := make(map[string]string)
-	for _, e := range t.manifest {
-		f, ok, err := t.renderEntry(e, data, seen)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, f)
-		}
+	return t.RenderValid(v)
+}
+
+// RenderValid is Render for answers already validated.
+func (t *Templates) RenderValid(spec Valid) (Files, error) {
+	files, errs := t.render(spec)
+	if len(errs) > 0 {
+		return nil, errs[0]
 	}
-	return t.finish(out, data)
+	return files, nil
 }
 
 // RenderAll is Render that does not stop at the first broken template: it
 // returns every error, one per template, so a check can list them all.
 func (t *Templates) RenderAll(spec Spec) (Files, []error) {
-	data, err := t.data(spec)
+	v, err := spec.Valid()
 	if err != nil {
 		return nil, []error{err}
 	}
-	var out Files
-	var errs []error
-	seen := make(map[string]string)
-	for _, e := range t.manifest {
-		f, ok, err := t.renderEntry(e, data, seen)
-		switch {
-		case err != nil:
-			errs = append(errs, err)
-		case ok:
-			out = append(out, f)
-		}
+	return t.render(v)
+}
+
+// render is the rendering pipeline, one named step per line. The steps up
+// to formatGo work file by file: a file that fails one is left out of the
+// next and keeps its error, so every broken template is reported, each once,
+// in manifest order. The steps after them work on the project as a whole.
+func (t *Templates) render(spec Valid) (Files, []error) {
+	if !spec.ok {
+		return nil, []error{errNotValidated}
 	}
+	data, err := NewData(spec.Spec())
+	if err != nil {
+		return nil, []error{err}
+	}
+	files := t.selectFiles(data)
+	t.executeTemplates(files, data)
+	t.formatGo(files)
+	out, errs := rendered(files)
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	files, err := t.finish(out, data)
-	if err != nil {
+	if out, err = addProtoCode(out); err != nil {
 		return nil, []error{err}
 	}
-	return files, nil
+	sortFiles(out)
+	if out, err = t.addLock(out, data); err != nil {
+		return nil, []error{err}
+	}
+	return out, nil
 }
 
-func (t *Templates) data(spec Spec) (*Data, error) {
-	if err := spec.Validate(); err != nil {
-		return nil, err
-	}
-	return NewData(spec)
+// A pending file is one manifest entry on its way through render: the file
+// so far, or the error that stopped it.
+type pending struct {
+	entry Entry
+	file  File
+	err   error
 }
 
-// renderEntry renders e, or reports false when its condition does not hold.
-func (t *Templates) renderEntry(e Entry, data *Data, seen map[string]string) (File, bool, error) {
-	if !e.When.Holds(data) {
-		return File{}, false, nil
+// selectFiles returns a pending file for each manifest entry whose condition
+// holds, at its output path: the path is rendered and checked to stay inside
+// the project, to name no file another entry writes, and not to be the lock
+// file.
+func (t *Templates) selectFiles(data *Data) []*pending {
+	var out []*pending
+	seen := make(map[string]string)
+	for _, e := range t.manifest {
+		if !e.When.Holds(data) {
+			continue
+		}
+		f := &pending{entry: e, file: File{Mode: e.Mode}}
+		out = append(out, f)
+		p, err := execute(t.paths, e.Template, data)
+		if err != nil {
+			f.err = pathError(e, err)
+			continue
+		}
+		rel := string(p)
+		if err := checkOutputPath(rel); err != nil {
+			f.err = &TemplateError{Template: e.Template, Err: err}
+			continue
+		}
+		if rel == LockFile {
+			f.err = &TemplateError{Template: e.Template, Err: fmt.Errorf("output path %s is reserved for perfgen's lock file", rel)}
+			continue
+		}
+		if prev, dup := seen[rel]; dup {
+			f.err = fmt.Errorf("templates %s and %s both write %s", prev, e.Template, rel)
+			continue
+		}
+		seen[rel] = e.Template
+		f.file.Path = rel
 	}
-	p, err := execute(t.paths, e.Template, data)
-	if err != nil {
-		return File{}, false, pathError(e, err)
-	}
-	rel := string(p)
-	if err := checkOutputPath(rel); err != nil {
-		return File{}, false, &TemplateError{Template: e.Template, Err: err}
-	}
-	if rel == LockFile {
-		return File{}, false, &TemplateError{Template: e.Template, Err: fmt.Errorf("output path %s is reserved for perfgen's lock file", rel)}
-	}
-	if prev, dup := seen[rel]; dup {
-		return File{}, false, fmt.Errorf("templates %s and %s both write %s", prev, e.Template, rel)
-	}
-	seen[rel] = e.Template
-	content, err := execute(t.files, e.Template, data)
-	if err != nil {
-		return File{}, false, err
-	}
-	if path.Ext(rel) == ".go" {
-		if content, err = t.formatGo(e.Template, content); err != nil {
-			return File{}, false, err
+	return out
+}
+
+// executeTemplates renders the content of every pending file.
+func (t *Templates) executeTemplates(files []*pending, data *Data) {
+	for _, f := range files {
+		if f.err == nil {
+			f.file.Content, f.err = execute(t.files, f.entry.Template, data)
 		}
 	}
-	return File{Path: rel, Content: content, Mode: e.Mode}, true, nil
 }
 
-// formatGo is formatGo, remembered per template and rendered source.
-func (t *Templates) formatGo(name string, src []byte) ([]byte, error) {
+// formatGo formats every pending .go file, dropping unused imports (see
+// formatGo in format.go).
+func (t *Templates) formatGo(files []*pending) {
+	for _, f := range files {
+		if f.err == nil && path.Ext(f.file.Path) == ".go" {
+			f.file.Content, f.err = t.formatGoCached(f.entry.Template, f.file.Content)
+		}
+	}
+}
+
+// rendered returns the pending files, or the error of each that failed.
+func rendered(files []*pending) (Files, []error) {
+	var out Files
+	var errs []error
+	for _, f := range files {
+		if f.err != nil {
+			errs = append(errs, f.err)
+		} else {
+			out = append(out, f.file)
+		}
+	}
+	return out, errs
+}
+
+// formatGoCached is formatGo, remembered per template and rendered source.
+func (t *Templates) formatGoCached(name string, src []byte) ([]byte, error) {
 	key := name + "\x00" + string(src)
 	if out, ok := t.formatted.Load(key); ok {
 		// A copy, so a caller that edits one file's content cannot
@@ -285,43 +332,11 @@ func (t *Templates) formatGo(name string, src []byte) ([]byte, error) {
 	return out, nil
 }
 
-// finish adds the Go code generated from the rendered .proto files, sorts
-// the files and adds the lock file that records them.
-func (t *Templates) finish(out Files, data *Data) (Files, error) {
-	generated, err := compileProtos(out)
-	if err != nil {
-		return nil, err
-	}
-	rendered := make(map[string]bool, len(out))
-	for _, f := range out {
-		rendered[f.Path] = true
-	}
-	for _, g := range generated {
-		if rendered[g.Path] {
-			return nil, fmt.Errorf("a template writes %s, which is generated from a .proto file; remove it from the manifest", g.Path)
-		}
-	}
-	out = append(out, generated...)
-	origin := t.origin
-	if origin == "" {
-		origin = OriginBuiltin
-	}
-	byPath := func(a, b File) int { return strings.Compare(a.Path, b.Path) }
-	slices.SortFunc(out, byPath)
-	lock, err := NewLock(data.Spec, origin, out).Marshal()
-	if err != nil {
-		return nil, err
-	}
-	out = append(out, File{Path: LockFile, Content: lock, Mode: modeFile})
-	slices.SortFunc(out, byPath)
-	return out, nil
-}
-
-// compileProtos compiles the rendered .proto files and returns the Go files
-// generated from them, beside each .proto. It calls what `perfgen proto`
-// calls, with the same import root the project's //go:generate line gives
-// it, so regenerating an untouched project changes nothing.
-func compileProtos(files Files) (Files, error) {
+// addProtoCode adds the Go code generated from the rendered .proto files,
+// beside each .proto. It calls what `perfgen proto` calls, with the same
+// import root the project's //go:generate line gives it, so regenerating an
+// untouched project changes nothing.
+func addProtoCode(files Files) (Files, error) {
 	sources := map[string][]byte{}
 	for _, f := range files {
 		if path.Ext(f.Path) != ".proto" {
@@ -333,6 +348,38 @@ func compileProtos(files Files) (Files, error) {
 		}
 		sources[rel] = f.Content
 	}
+	generated, err := GenerateProtoCode(sources, func(p string) string { return ProtoRoot + "/" + p })
+	var ce *protobuild.CompileError
+	if errors.As(err, &ce) {
+		return nil, fmt.Errorf("rendered .proto files do not compile:\n%w", ce)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("generate Go code from the rendered .proto files: %w", err)
+	}
+	if len(generated) == 0 {
+		return files, nil
+	}
+	rendered := make(map[string]bool, len(files))
+	for _, f := range files {
+		rendered[f.Path] = true
+	}
+	for _, g := range generated {
+		g.Path = ProtoRoot + "/" + g.Path
+		if rendered[g.Path] {
+			return nil, fmt.Errorf("a template writes %s, which is generated from a .proto file; remove it from the manifest", g.Path)
+		}
+		files = append(files, g)
+	}
+	return files, nil
+}
+
+// GenerateProtoCode compiles sources, keyed by slash path relative to their
+// import root, and returns the Go files generated from them, at slash paths
+// relative to the same root (beside each .proto). A compile error is a
+// *protobuild.CompileError whose diagnostics name each file as name returns
+// it, so each caller can name a file as its user sees it. Render and
+// `perfgen proto` both call it, so they write the same code.
+func GenerateProtoCode(sources map[string][]byte, name func(string) string) (Files, error) {
 	if len(sources) == 0 {
 		return nil, nil
 	}
@@ -340,18 +387,39 @@ func compileProtos(files Files) (Files, error) {
 	var ce *protobuild.CompileError
 	if errors.As(err, &ce) {
 		for i, d := range ce.Diagnostics {
-			ce.Diagnostics[i].File = ProtoRoot + "/" + d.File
+			ce.Diagnostics[i].File = name(d.File)
 		}
-		return nil, fmt.Errorf("rendered .proto files do not compile:\n%w", ce)
+		return nil, ce
 	}
 	if err != nil {
-		return nil, fmt.Errorf("generate Go code from the rendered .proto files: %w", err)
+		return nil, err
 	}
 	out := make(Files, len(generated))
 	for i, f := range generated {
-		out[i] = File{Path: ProtoRoot + "/" + f.Path, Content: f.Content, Mode: modeFile}
+		out[i] = File{Path: f.Path, Content: f.Content, Mode: modeFile}
 	}
 	return out, nil
+}
+
+// sortFiles sorts files by path, the order Files keeps.
+func sortFiles(files Files) {
+	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+}
+
+// addLock adds the lock file that records files, which must be sorted, and
+// the answers they were rendered from.
+func (t *Templates) addLock(files Files, data *Data) (Files, error) {
+	origin := t.origin
+	if origin == "" {
+		origin = OriginBuiltin
+	}
+	lock, err := NewLock(data.Spec, origin, files).Marshal()
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, File{Path: LockFile, Content: lock, Mode: modeFile})
+	sortFiles(files)
+	return files, nil
 }
 
 // checkOutputPath refuses a rendered path that could land outside the

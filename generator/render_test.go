@@ -255,3 +255,23 @@ func BenchmarkRenderParsed(b *testing.B) {
 		}
 	}
 }
+
+func TestRenderValidRefusesAnUnvalidatedSpec(t *testing.T) {
+	ts, err := Parse(templates.FS, Manifest)
+	require.NoError(t, err)
+	_, err = ts.RenderValid(Valid{})
+	require.ErrorIs(t, err, errNotValidated)
+
+	bad := DefaultSpec("demo")
+	bad.Store = "bogus"
+	_, err = bad.Valid()
+	require.Error(t, err)
+
+	v, err := DefaultSpec("demo").Valid()
+	require.NoError(t, err)
+	viaValid, err := ts.RenderValid(v)
+	require.NoError(t, err)
+	viaSpec, err := ts.Render(DefaultSpec("demo"))
+	require.NoError(t, err)
+	assert.Equal(t, viaSpec, viaValid)
+}

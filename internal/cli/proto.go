@@ -142,22 +142,7 @@ func runProto(ctx context.Context, env *Env, dir string, opts *protoOptions) err
 // root dir, into the files to write under dir. Error positions are made
 // relative to the current directory, so editors can jump to them.
 func protoFiles(dir string, sources map[string][]byte) (generator.Files, error) {
-	out, err := protobuild.Generate(sources)
-	var ce *protobuild.CompileError
-	if errors.As(err, &ce) {
-		for i, d := range ce.Diagnostics {
-			ce.Diagnostics[i].File = filepath.Join(dir, filepath.FromSlash(d.File))
-		}
-		return nil, ce
-	}
-	if err != nil {
-		return nil, err
-	}
-	files := make(generator.Files, len(out))
-	for i, f := range out {
-		files[i] = generator.File{Path: f.Path, Content: f.Content, Mode: 0o644}
-	}
-	return files, nil
+	return generator.GenerateProtoCode(sources, func(p string) string { return filepath.Join(dir, filepath.FromSlash(p)) })
 }
 
 // scanProtoDir reads every .proto file under dir, keyed by its slash path

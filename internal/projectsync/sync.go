@@ -144,7 +144,7 @@ func Sync(ctx context.Context, opts Options) (*Result, error) {
 		res.Notes = append(res.Notes, "not a git repository: sync cannot check for uncommitted work, and the base of edited files comes only from the lock file")
 	}
 
-	files, err := opts.Templates.Render(spec)
+	files, err := opts.Templates.RenderValid(spec)
 	if err != nil {
 		return nil, fmt.Errorf("render %s from %s: %w", root, generator.AnswersFile, err)
 	}
@@ -180,7 +180,7 @@ func Sync(ctx context.Context, opts Options) (*Result, error) {
 			return nil, err
 		}
 		if r != nil {
-			msg := fmt.Sprintf("perfgen base of %s (template data version %d)", spec.Name, generator.DataVersion)
+			msg := fmt.Sprintf("perfgen base of %s (template data version %d)", spec.Spec().Name, generator.DataVersion)
 			if err := r.recordBase(ctx, root, files, msg); err != nil {
 				return nil, fmt.Errorf("the project is synced, but recording the base in git failed: %w; the next sync recovers it from %s while the templates are unchanged", err, generator.LockFile)
 			}
@@ -208,25 +208,26 @@ func RecordBase(ctx context.Context, root string, files generator.Files) error {
 	return r.recordBase(ctx, root, files, "perfgen base")
 }
 
-// readAnswers reads the project's answers file.
-func readAnswers(root string) (generator.Spec, error) {
+// readAnswers reads and validates the project's answers file.
+func readAnswers(root string) (generator.Valid, error) {
 	name := filepath.Join(root, generator.AnswersFile)
 	f, err := os.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
-		return generator.Spec{}, fmt.Errorf("no %s in %s: run perfgen sync in the root of a project perfgen generated", generator.AnswersFile, root)
+		return generator.Valid{}, fmt.Errorf("no %s in %s: run perfgen sync in the root of a project perfgen generated", generator.AnswersFile, root)
 	}
 	if err != nil {
-		return generator.Spec{}, err
+		return generator.Valid{}, err
 	}
 	defer f.Close()
 	spec, err := generator.ReadAnswers(name, f, generator.DefaultSpec(""))
 	if err != nil {
-		return generator.Spec{}, err
+		return generator.Valid{}, err
 	}
-	if err := spec.Validate(); err != nil {
-		return generator.Spec{}, fmt.Errorf("%s: %w", name, err)
+	v, err := spec.Valid()
+	if err != nil {
+		return generator.Valid{}, fmt.Errorf("%s: %w", name, err)
 	}
-	return spec, nil
+	return v, nil
 }
 
 // readLock reads the project's lock file, or returns nil if it has none.
