@@ -222,9 +222,9 @@ func TestFieldsListsNestedData(t *testing.T) {
 
 func TestCheckLocatesGoSyntaxErrorsAndManifestLines(t *testing.T) {
 	d := writeDir(t, map[string]string{
-		VersionFile:        "1",
+		VersionFile:         "1",
 		"service/x.go.tmpl": "package x\n\nfunc f() {\n\ty := \n}\n",
-		ManifestFile:       "- template: service/x.go.tmpl\n  path: x.go\n",
+		ManifestFile:        "- template: service/x.go.tmpl\n  path: x.go\n",
 	})
 	problems := Check(builtinFS, builtinManifest, d)
 	require.NotEmpty(t, problems)
