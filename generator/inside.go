@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 )
@@ -12,11 +11,16 @@ import (
 // CheckInside refuses to write the slash-separated path p under root when
 // an existing directory on the way is a symbolic link that leads outside
 // root: writing through it would change files outside the project.
-func CheckInside(root, p string) error {
+func CheckInside(root, p string) error { return Writer{}.CheckInside(root, p) }
+
+// CheckInside is the package's CheckInside on w's file system.
+func (w Writer) CheckInside(root, p string) error { return checkInside(w.fs(), root, p) }
+
+func checkInside(fsys FS, root, p string) error {
 	if !filepath.IsLocal(filepath.FromSlash(p)) {
 		return fmt.Errorf("refusing to write %s: the path leaves the project root", p)
 	}
-	realRoot, err := filepath.EvalSymlinks(root)
+	realRoot, err := fsys.EvalSymlinks(root)
 	if err != nil {
 		return fmt.Errorf("resolve %s: %w", root, err)
 	}
@@ -24,7 +28,7 @@ func CheckInside(root, p string) error {
 	parts := strings.Split(p, "/")
 	for _, part := range parts {
 		dir = filepath.Join(dir, part)
-		info, err := os.Lstat(dir)
+		info, err := fsys.Lstat(dir)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
@@ -34,7 +38,7 @@ func CheckInside(root, p string) error {
 		if info.Mode()&fs.ModeSymlink == 0 {
 			continue
 		}
-		target, err := filepath.EvalSymlinks(dir)
+		target, err := fsys.EvalSymlinks(dir)
 		if err != nil {
 			return fmt.Errorf("refusing to write %s: %s is a symbolic link that does not resolve (%w); remove it", p, dir, err)
 		}
@@ -56,7 +60,7 @@ func removeEmptyParents(fsys FS, root, dir string) {
 		if err != nil || rel == "." || !filepath.IsLocal(rel) {
 			return
 		}
-		entries, err := os.ReadDir(dir)
+		entries, err := fsys.ReadDir(dir)
 		if err != nil || len(entries) > 0 {
 			return
 		}

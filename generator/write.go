@@ -13,10 +13,10 @@ import (
 	"syscall"
 )
 
-// Op is what writing does to one file.
+// Op is what writing, or syncing, does to one file.
 type Op int
 
-// The operations a Plan can hold.
+// The operations a Plan can hold, and the ones perfgen sync reports besides.
 const (
 	// Create writes a file that does not exist yet.
 	Create Op = iota
@@ -28,19 +28,42 @@ const (
 	// files a template dropped, and perfgen proto, through Plan.Delete, for
 	// generated code whose .proto is gone.
 	Delete
+	// Merge writes the clean 3-way merge of a file the user edited.
+	Merge
+	// Conflict writes a 3-way merge with conflict markers.
+	Conflict
+	// KeepEdited leaves a file that perfgen no longer generates but the
+	// user edited.
+	KeepEdited
+	// KeepDeleted leaves deleted a generated file the user deleted.
+	KeepDeleted
 )
 
+var opNames = [...]string{
+	Create:      "create",
+	Replace:     "replace",
+	Keep:        "keep",
+	Delete:      "delete",
+	Merge:       "merge",
+	Conflict:    "conflict",
+	KeepEdited:  "keep edited",
+	KeepDeleted: "keep deleted",
+}
+
 func (o Op) String() string {
-	switch o {
-	case Create:
-		return "create"
-	case Replace:
-		return "replace"
-	case Delete:
-		return "delete"
-	default:
-		return "keep"
+	if o < 0 || int(o) >= len(opNames) {
+		return fmt.Sprintf("Op(%d)", int(o))
 	}
+	return opNames[o]
+}
+
+// Writes reports whether o writes the file.
+func (o Op) Writes() bool {
+	switch o {
+	case Create, Replace, Merge, Conflict:
+		return true
+	}
+	return false
 }
 
 // An Action is one file of a Plan and what writing does to it.
@@ -63,6 +86,8 @@ type Plan struct {
 	existing bool
 	// Actions lists every file, sorted by path.
 	Actions []Action
+	// fsys is the file system the plan was made on.
+	fsys FS
 }
 
 // Count returns how many actions have operation op.
@@ -107,7 +132,7 @@ func (p *Plan) Delete(paths ...string) error {
 		if !filepath.IsLocal(filepath.FromSlash(path)) {
 			return fmt.Errorf("refusing to delete %s: the path leaves the project root", path)
 		}
-		if err := CheckInside(p.Root, path); err != nil {
+		if err := checkInside(p.fs(), p.Root, path); err != nil {
 			return err
 		}
 		if planned[path] {
@@ -120,17 +145,31 @@ func (p *Plan) Delete(paths ...string) error {
 	return nil
 }
 
-// PlanWrite decides how files will be written under root without changing
+// fs returns the file system p was made on.
+func (p *Plan) fs() FS {
+	if p.fsys == nil {
+		return OS{}
+	}
+	return p.fsys
+}
+
+// PlanWrite is Writer.Plan on the operating system's file system.
+func PlanWrite(root string, files Files, force bool) (*Plan, error) {
+	return Writer{}.Plan(root, files, force)
+}
+
+// Plan decides how files will be written under root without changing
 // anything. Without force it refuses a root that exists and is not empty, and
 // the error lists every file that would be replaced.
-func PlanWrite(root string, files Files, force bool) (*Plan, error) {
-	plan := &Plan{Root: root}
+func (w Writer) Plan(root string, files Files, force bool) (*Plan, error) {
+	fsys := w.fs()
+	plan := &Plan{Root: root, fsys: fsys}
 	for _, f := range files {
 		if !filepath.IsLocal(filepath.FromSlash(f.Path)) {
 			return nil, fmt.Errorf("refusing to write %s: the path leaves the project root", f.Path)
 		}
 	}
-	exists, empty, err := inspectRoot(root)
+	exists, empty, err := inspectRoot(fsys, root)
 	if err != nil {
 		return nil, err
 	}
@@ -143,10 +182,10 @@ func PlanWrite(root string, files Files, force bool) (*Plan, error) {
 		return plan, nil
 	}
 	for _, f := range files {
-		if err := CheckInside(root, f.Path); err != nil {
+		if err := checkInside(fsys, root, f.Path); err != nil {
 			return nil, err
 		}
-		op, err := compare(filepath.Join(root, filepath.FromSlash(f.Path)), f)
+		op, err := compare(fsys, filepath.Join(root, filepath.FromSlash(f.Path)), f)
 		if err != nil {
 			return nil, err
 		}
@@ -168,7 +207,7 @@ func PlanWrite(root string, files Files, force bool) (*Plan, error) {
 // empty. It lets a prompt reject a directory before anything is rendered;
 // PlanWrite makes the same checks and also lists the files it would replace.
 func CheckOutputDir(root string, force bool) error {
-	exists, empty, err := inspectRoot(root)
+	exists, empty, err := inspectRoot(OS{}, root)
 	if err != nil {
 		return err
 	}
@@ -180,19 +219,19 @@ func CheckOutputDir(root string, force bool) error {
 
 // inspectRoot reports whether the project directory root exists and is
 // empty, and refuses a root that is, or runs through, a file.
-func inspectRoot(root string) (exists, empty bool, err error) {
-	info, err := os.Stat(root)
+func inspectRoot(fsys FS, root string) (exists, empty bool, err error) {
+	info, err := fsys.Stat(root)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return false, true, nil
 	case errors.Is(err, syscall.ENOTDIR):
-		return false, false, fmt.Errorf("output directory %s cannot be created: %s is a file, not a directory; choose another --output", root, fileAncestor(root))
+		return false, false, fmt.Errorf("output directory %s cannot be created: %s is a file, not a directory; choose another --output", root, fileAncestor(fsys, root))
 	case err != nil:
 		return false, false, fmt.Errorf("output directory %s: %w; choose another --output", root, err)
 	case !info.IsDir():
 		return false, false, fmt.Errorf("output path %s is a file, not a directory; choose another --output", root)
 	}
-	entries, err := os.ReadDir(root)
+	entries, err := fsys.ReadDir(root)
 	if err != nil {
 		return false, false, fmt.Errorf("output directory %s: %w", root, err)
 	}
@@ -201,17 +240,17 @@ func inspectRoot(root string) (exists, empty bool, err error) {
 
 // fileAncestor returns the nearest ancestor of path that exists, which for a
 // path that fails with ENOTDIR is the file in the way.
-func fileAncestor(path string) string {
+func fileAncestor(fsys FS, path string) string {
 	for d := filepath.Dir(path); ; d = filepath.Dir(d) {
-		if _, err := os.Stat(d); err == nil || filepath.Dir(d) == d {
+		if _, err := fsys.Stat(d); err == nil || filepath.Dir(d) == d {
 			return d
 		}
 	}
 }
 
 // compare decides what writing f over the file at name does.
-func compare(name string, f File) (Op, error) {
-	info, err := os.Lstat(name)
+func compare(fsys FS, name string, f File) (Op, error) {
+	info, err := fsys.Lstat(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Create, nil
 	}
@@ -221,7 +260,7 @@ func compare(name string, f File) (Op, error) {
 	if !info.Mode().IsRegular() {
 		return 0, fmt.Errorf("%s exists and is not a regular file; move it away and retry", name)
 	}
-	old, err := os.ReadFile(name)
+	old, err := fsys.ReadFile(name)
 	if err != nil {
 		return 0, fmt.Errorf("inspect %s: %w", name, err)
 	}
@@ -231,9 +270,16 @@ func compare(name string, f File) (Op, error) {
 	return Replace, nil
 }
 
-// FS is the file system a Writer changes. OS is the real one; tests inject
-// faults through their own.
+// FS is the file system a Writer, and perfgen sync, read and change: every
+// file operation of planning and writing goes through it. OS is the real
+// one; tests inject faults through their own.
 type FS interface {
+	Stat(name string) (fs.FileInfo, error)
+	Lstat(name string) (fs.FileInfo, error)
+	ReadFile(name string) ([]byte, error)
+	ReadDir(name string) ([]fs.DirEntry, error)
+	EvalSymlinks(path string) (string, error)
+
 	MkdirAll(name string, perm fs.FileMode) error
 	MkdirTemp(dir, pattern string) (string, error)
 	WriteFile(name string, data []byte, perm fs.FileMode) error
@@ -246,6 +292,21 @@ type FS interface {
 
 // OS is the operating system's file system.
 type OS struct{}
+
+// Stat calls os.Stat.
+func (OS) Stat(name string) (fs.FileInfo, error) { return os.Stat(name) }
+
+// Lstat calls os.Lstat.
+func (OS) Lstat(name string) (fs.FileInfo, error) { return os.Lstat(name) }
+
+// ReadFile calls os.ReadFile.
+func (OS) ReadFile(name string) ([]byte, error) { return os.ReadFile(name) }
+
+// ReadDir calls os.ReadDir.
+func (OS) ReadDir(name string) ([]fs.DirEntry, error) { return os.ReadDir(name) }
+
+// EvalSymlinks calls filepath.EvalSymlinks.
+func (OS) EvalSymlinks(path string) (string, error) { return filepath.EvalSymlinks(path) }
 
 // MkdirAll calls os.MkdirAll.
 func (OS) MkdirAll(name string, perm fs.FileMode) error { return os.MkdirAll(name, perm) }
@@ -273,9 +334,17 @@ func (OS) RemoveAll(name string) error { return os.RemoveAll(name) }
 // Glob calls filepath.Glob.
 func (OS) Glob(pattern string) ([]string, error) { return filepath.Glob(pattern) }
 
-// A Writer applies Plans to a file system.
+// A Writer plans and applies writes on a file system.
 type Writer struct {
+	// FS is the file system; nil is OS.
 	FS FS
+}
+
+func (w Writer) fs() FS {
+	if w.FS == nil {
+		return OS{}
+	}
+	return w.FS
 }
 
 // tempPrefix marks perfgen's temporary files and directories. A run killed
@@ -291,10 +360,7 @@ const dirMode fs.FileMode = 0o755
 // and identical files are not touched. On error or cancellation nothing
 // half-written remains.
 func (w Writer) Apply(ctx context.Context, plan *Plan) error {
-	fsys := w.FS
-	if fsys == nil {
-		fsys = OS{}
-	}
+	fsys := w.fs()
 	root := filepath.Clean(plan.Root)
 	if plan.Fresh {
 		return w.applyFresh(ctx, fsys, root, plan)
@@ -379,7 +445,7 @@ func moveEntries(fsys FS, tmp, root string, plan *Plan) error {
 
 func (w Writer) applyInPlace(ctx context.Context, fsys FS, root string, plan *Plan) error {
 	for _, a := range plan.Actions {
-		if a.Op == Keep {
+		if !a.Op.Writes() && a.Op != Delete {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -441,8 +507,14 @@ func writeFile(fsys FS, dir string, f File) error {
 func mkdirParents(fsys FS, dir string) (string, error) {
 	top := ""
 	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(d); err == nil {
+		_, err := fsys.Stat(d)
+		if err == nil {
 			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			// Only a directory known to be missing may be created, and
+			// so removed again on failure.
+			return "", err
 		}
 		top = d
 		if filepath.Dir(d) == d {

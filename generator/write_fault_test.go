@@ -168,3 +168,106 @@ func TestEveryFailingOperationUnderForceKeepsFilesWhole(t *testing.T) {
 		}
 	}
 }
+
+// readFaultFS fails the n-th read of the file system: planning reads the
+// target and every file it may replace, and writing reads what exists before
+// it creates anything. A read that fails must stop the run, never be taken
+// for a missing file.
+type readFaultFS struct {
+	OS
+	n, calls int
+	failed   string
+}
+
+func (f *readFaultFS) fail(op, name string) bool {
+	f.calls++
+	if f.calls == f.n {
+		f.failed = op + " " + filepath.Base(name)
+		return true
+	}
+	return false
+}
+
+func (f *readFaultFS) Stat(name string) (fs.FileInfo, error) {
+	if f.fail("Stat", name) {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: errOpInjected}
+	}
+	return f.OS.Stat(name)
+}
+
+func (f *readFaultFS) Lstat(name string) (fs.FileInfo, error) {
+	if f.fail("Lstat", name) {
+		return nil, &fs.PathError{Op: "lstat", Path: name, Err: errOpInjected}
+	}
+	return f.OS.Lstat(name)
+}
+
+func (f *readFaultFS) ReadFile(name string) ([]byte, error) {
+	if f.fail("ReadFile", name) {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: errOpInjected}
+	}
+	return f.OS.ReadFile(name)
+}
+
+func (f *readFaultFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	if f.fail("ReadDir", name) {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errOpInjected}
+	}
+	return f.OS.ReadDir(name)
+}
+
+func (f *readFaultFS) EvalSymlinks(name string) (string, error) {
+	if f.fail("EvalSymlinks", name) {
+		return "", &fs.PathError{Op: "lstat", Path: name, Err: errOpInjected}
+	}
+	return f.OS.EvalSymlinks(name)
+}
+
+// TestEveryFailingReadStopsAFreshWrite fails each read of planning and
+// writing a new project, whose parent directories do not exist yet, in turn:
+// the run fails with the read's error and leaves nothing, and the files
+// beside it are untouched.
+func TestEveryFailingReadStopsAFreshWrite(t *testing.T) {
+	for n := 1; ; n++ {
+		parent := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(parent, "keep.txt"), []byte("mine\n"), 0o644))
+		root := filepath.Join(parent, "new", "demo")
+		fsys := &readFaultFS{n: n}
+		err := apply(t, Writer{FS: fsys}, root, faultFiles(), false)
+		if fsys.calls < n {
+			require.NoError(t, err)
+			require.Greater(t, n, 3, "too few reads to be a real write")
+			return
+		}
+		require.ErrorIs(t, err, errOpInjected, "failing %s (read %d) was not reported", fsys.failed, n)
+		assert.Equal(t, []string{"keep.txt"}, listDir(t, parent), "failing %s (read %d)", fsys.failed, n)
+	}
+}
+
+// TestEveryFailingReadUnderForceChangesNothing fails each read of a --force
+// write over an existing project in turn: every read happens while planning,
+// so a failing one leaves every file as it was.
+func TestEveryFailingReadUnderForceChangesNothing(t *testing.T) {
+	for n := 1; ; n++ {
+		root := filepath.Join(t.TempDir(), "demo")
+		require.NoError(t, apply(t, Writer{}, root, faultFiles(), false))
+		changed := faultFiles()
+		changed[0].Content = []byte("new readme\n")
+		changed = append(changed, File{Path: "internal/new/new.go", Content: []byte("package new\n"), Mode: 0o644})
+
+		fsys := &readFaultFS{n: n}
+		err := apply(t, Writer{FS: fsys}, root, changed, true)
+		if fsys.calls < n {
+			require.NoError(t, err)
+			require.Greater(t, n, len(changed), "too few reads to be a real plan")
+			return
+		}
+		require.ErrorIs(t, err, errOpInjected, "failing %s (read %d) was not reported", fsys.failed, n)
+		for _, f := range faultFiles() {
+			got, err := os.ReadFile(filepath.Join(root, f.Path))
+			require.NoError(t, err)
+			assert.Equal(t, string(f.Content), string(got), "failing %s changed %s", fsys.failed, f.Path)
+		}
+		assert.NoFileExists(t, filepath.Join(root, "internal/new/new.go"), "failing %s", fsys.failed)
+	}
+}

@@ -24,7 +24,7 @@ func sampleFiles() Files {
 
 func apply(t *testing.T, w Writer, root string, files Files, force bool) error {
 	t.Helper()
-	plan, err := PlanWrite(root, files, force)
+	plan, err := w.Plan(root, files, force)
 	if err != nil {
 		return err
 	}

@@ -5,20 +5,21 @@ import (
 	"io"
 	"strings"
 
+	"github.com/perfgen/perfgen/generator"
 	"github.com/perfgen/perfgen/internal/textdiff"
 )
 
 // printDiff writes the unified diff of every change.
 func printDiff(w io.Writer, changes []Change) error {
 	for _, c := range changes {
-		if !c.writes() && c.Kind != Remove {
+		if !c.Op.Writes() && c.Op != generator.Delete {
 			continue
 		}
 		from, to := "a/"+c.Path, "b/"+c.Path
 		if c.Old == nil {
 			from = "/dev/null"
 		}
-		if c.Kind == Remove {
+		if c.Op == generator.Delete {
 			to = "/dev/null"
 		}
 		if err := textdiff.Unified(w, from, to, c.Old, c.New); err != nil {
@@ -28,14 +29,40 @@ func printDiff(w io.Writer, changes []Change) error {
 	return nil
 }
 
+// words are how the report names each operation a sync does, in the order
+// its summary lists them: in the line of each file, and in the summary of a
+// dry run and of a sync.
+var words = []struct {
+	op               generator.Op
+	line, would, did string
+}{
+	{generator.Create, "add", "add", "added"},
+	{generator.Replace, "update", "update", "updated"},
+	{generator.Merge, "merge", "merge", "merged"},
+	{generator.Conflict, "conflict", "conflict", "with conflicts"},
+	{generator.Delete, "remove", "remove", "removed"},
+	{generator.KeepEdited, "keep", "keep (edited)", "kept (edited)"},
+	{generator.KeepDeleted, "skip", "skip (deleted by you)", "skipped (deleted by you)"},
+}
+
+// lineWord is the word for op in the line of a file.
+func lineWord(op generator.Op) string {
+	for _, w := range words {
+		if w.op == op {
+			return w.line
+		}
+	}
+	return op.String()
+}
+
 // report writes one line per change and the notes.
 func report(w io.Writer, res *Result, dryRun bool) {
-	counts := map[Kind]int{}
+	counts := map[generator.Op]int{}
 	for _, c := range res.Changes {
-		counts[c.Kind]++
-		line := fmt.Sprintf("  %-8s  %s", c.Kind, c.Path)
+		counts[c.Op]++
+		line := fmt.Sprintf("  %-8s  %s", lineWord(c.Op), c.Path)
 		switch {
-		case c.Kind == Conflict:
+		case c.Op == generator.Conflict:
 			line += fmt.Sprintf(" (%d conflicts)", c.Conflicts)
 		case c.Note != "":
 			line += " (" + c.Note + ")"
@@ -46,9 +73,13 @@ func report(w io.Writer, res *Result, dryRun bool) {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	var parts []string
-	for k := Add; k <= KeepDeleted; k++ {
-		if counts[k] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[k], pastTense(k, dryRun)))
+	for _, word := range words {
+		if n := counts[word.op]; n > 0 {
+			verb := word.did
+			if dryRun {
+				verb = word.would
+			}
+			parts = append(parts, fmt.Sprintf("%d %s", n, verb))
 		}
 	}
 	switch {
@@ -59,11 +90,4 @@ func report(w io.Writer, res *Result, dryRun bool) {
 	default:
 		fmt.Fprintf(w, "synced: %s\n", strings.Join(parts, ", "))
 	}
-}
-
-func pastTense(k Kind, dryRun bool) string {
-	if dryRun {
-		return [...]string{"add", "update", "merge", "conflict", "remove", "keep (edited)", "skip (deleted by you)"}[k]
-	}
-	return [...]string{"added", "updated", "merged", "with conflicts", "removed", "kept (edited)", "skipped (deleted by you)"}[k]
 }

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -27,35 +26,15 @@ import (
 	"github.com/perfgen/perfgen/generator"
 )
 
-// Kind is what sync does to one file.
-type Kind int
-
-// The kinds of change, in the order a summary lists them.
-const (
-	// Add writes a file the project did not have.
-	Add Kind = iota
-	// Update replaces a file the user never edited.
-	Update
-	// Merge writes the clean 3-way merge of an edited file.
-	Merge
-	// Conflict writes a 3-way merge with conflict markers.
-	Conflict
-	// Remove deletes a file that no longer belongs and was never edited.
-	Remove
-	// KeepEdited leaves a file that no longer belongs but was edited.
-	KeepEdited
-	// KeepDeleted leaves deleted a generated file the user deleted.
-	KeepDeleted
-)
-
-func (k Kind) String() string {
-	return [...]string{"add", "update", "merge", "conflict", "remove", "keep", "skip"}[k]
-}
-
 // A Change is what sync does to one file.
 type Change struct {
 	Path string
-	Kind Kind
+	// Op is one of generator.Create (a file the project did not have),
+	// Replace (a file the user never edited), Merge, Conflict, Delete (a
+	// file that no longer belongs and was never edited), KeepEdited (one
+	// that no longer belongs but was edited) or KeepDeleted (a generated
+	// file the user deleted, which stays deleted).
+	Op generator.Op
 	// Old is the file's current content, nil if it does not exist.
 	Old []byte
 	// New is the file's content after sync, nil if it is removed or left.
@@ -66,15 +45,6 @@ type Change struct {
 	Conflicts int
 	// Note explains a change to the user.
 	Note string
-}
-
-// writes reports whether the change writes the file.
-func (c Change) writes() bool {
-	switch c.Kind {
-	case Add, Update, Merge, Conflict:
-		return true
-	}
-	return false
 }
 
 // Options configure a sync.
@@ -104,7 +74,7 @@ type Result struct {
 func (r *Result) Conflicts() []string {
 	var out []string
 	for _, c := range r.Changes {
-		if c.Kind == Conflict {
+		if c.Op == generator.Conflict {
 			out = append(out, c.Path)
 		}
 	}
@@ -120,11 +90,16 @@ var ErrConflicts = errors.New("conflicts")
 // wrapping ErrConflicts when any file has conflict markers.
 func Sync(ctx context.Context, opts Options) (*Result, error) {
 	root := opts.Root
-	spec, err := readAnswers(root)
+	w := generator.Writer{FS: opts.FS}
+	fsys := opts.FS
+	if fsys == nil {
+		fsys = generator.OS{}
+	}
+	spec, err := readAnswers(fsys, root)
 	if err != nil {
 		return nil, err
 	}
-	lock, err := readLock(root)
+	lock, err := readLock(fsys, root)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +124,7 @@ func Sync(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("render %s from %s: %w", root, generator.AnswersFile, err)
 	}
 	bases := &baseSource{root: root, repo: r, lock: lock, templates: opts.Templates}
-	res.Changes, err = plan(ctx, root, files, lock, bases)
+	res.Changes, err = plan(ctx, w, fsys, root, files, lock, bases)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +133,7 @@ func Sync(ctx context.Context, opts Options) (*Result, error) {
 	// A sync that would change nothing runs on a dirty tree too: `go
 	// generate ./...` runs it beside other generators while the user's edits
 	// are still uncommitted.
-	changesFiles := slices.ContainsFunc(res.Changes, func(c Change) bool { return c.writes() || c.Kind == Remove })
+	changesFiles := slices.ContainsFunc(res.Changes, func(c Change) bool { return c.Op.Writes() || c.Op == generator.Delete })
 	if r != nil && changesFiles && !opts.AllowDirty && !opts.DryRun {
 		dirty, err := r.dirty(ctx, root)
 		if err != nil {
@@ -176,7 +151,7 @@ func Sync(ctx context.Context, opts Options) (*Result, error) {
 			return nil, err
 		}
 	} else {
-		if err := apply(ctx, opts, res.Changes); err != nil {
+		if err := apply(ctx, w, root, res.Changes); err != nil {
 			return nil, err
 		}
 		if r != nil {
@@ -209,17 +184,16 @@ func RecordBase(ctx context.Context, root string, files generator.Files) error {
 }
 
 // readAnswers reads and validates the project's answers file.
-func readAnswers(root string) (generator.Valid, error) {
+func readAnswers(fsys generator.FS, root string) (generator.Valid, error) {
 	name := filepath.Join(root, generator.AnswersFile)
-	f, err := os.Open(name)
+	b, err := fsys.ReadFile(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return generator.Valid{}, fmt.Errorf("no %s in %s: run perfgen sync in the root of a project perfgen generated", generator.AnswersFile, root)
 	}
 	if err != nil {
 		return generator.Valid{}, err
 	}
-	defer f.Close()
-	spec, err := generator.ReadAnswers(name, f, generator.DefaultSpec(""))
+	spec, err := generator.ReadAnswers(name, bytes.NewReader(b), generator.DefaultSpec(""))
 	if err != nil {
 		return generator.Valid{}, err
 	}
@@ -231,28 +205,27 @@ func readAnswers(root string) (generator.Valid, error) {
 }
 
 // readLock reads the project's lock file, or returns nil if it has none.
-func readLock(root string) (*generator.Lock, error) {
+func readLock(fsys generator.FS, root string) (*generator.Lock, error) {
 	name := filepath.Join(root, generator.LockFile)
-	f, err := os.Open(name)
+	b, err := fsys.ReadFile(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return generator.ReadLock(name, f)
+	return generator.ReadLock(name, bytes.NewReader(b))
 }
 
 // plan decides the change to every file perfgen generates now or generated
 // last time.
-func plan(ctx context.Context, root string, files generator.Files, lock *generator.Lock, bases *baseSource) ([]Change, error) {
+func plan(ctx context.Context, w generator.Writer, fsys generator.FS, root string, files generator.Files, lock *generator.Lock, bases *baseSource) ([]Change, error) {
 	var changes []Change
 	for _, f := range files {
-		if err := generator.CheckInside(root, f.Path); err != nil {
+		if err := w.CheckInside(root, f.Path); err != nil {
 			return nil, err
 		}
-		cur, err := readCurrent(root, f.Path)
+		cur, err := readCurrent(fsys, root, f.Path)
 		if err != nil {
 			return nil, err
 		}
@@ -270,21 +243,21 @@ func plan(ctx context.Context, root string, files generator.Files, lock *generat
 			if bytes.Equal(cur, f.Content) {
 				continue
 			}
-			c.Kind = Update
+			c.Op = generator.Replace
 			if cur == nil {
-				c.Kind = Add
+				c.Op = generator.Create
 			}
 		case cur == nil && wasGenerated:
-			c.Kind, c.New, c.Note = KeepDeleted, nil, "you deleted it; it stays deleted"
+			c.Op, c.New, c.Note = generator.KeepDeleted, nil, "you deleted it; it stays deleted"
 		case cur == nil:
-			c.Kind = Add
+			c.Op = generator.Create
 		case bytes.Equal(cur, f.Content):
-			if sameMode(root, f) {
+			if sameMode(fsys, root, f) {
 				continue
 			}
-			c.Kind = Update
+			c.Op = generator.Replace
 		case wasGenerated && generator.Hash(cur) == locked:
-			c.Kind = Update
+			c.Op = generator.Replace
 		default:
 			base := bases.lookup(ctx, f.Path, locked)
 			merged, n, err := mergeFile(ctx, cur, base, f.Content)
@@ -294,11 +267,11 @@ func plan(ctx context.Context, root string, files generator.Files, lock *generat
 			c.New, c.Conflicts = merged, n
 			switch {
 			case n > 0:
-				c.Kind = Conflict
+				c.Op = generator.Conflict
 			case bytes.Equal(merged, cur):
 				continue // perfgen's change is already there
 			default:
-				c.Kind = Merge
+				c.Op = generator.Merge
 			}
 		}
 		changes = append(changes, c)
@@ -308,10 +281,10 @@ func plan(ctx context.Context, root string, files generator.Files, lock *generat
 			if _, ok := files.Lookup(lf.Path); ok {
 				continue
 			}
-			if err := generator.CheckInside(root, lf.Path); err != nil {
+			if err := w.CheckInside(root, lf.Path); err != nil {
 				return nil, err
 			}
-			cur, err := readCurrent(root, lf.Path)
+			cur, err := readCurrent(fsys, root, lf.Path)
 			if err != nil {
 				return nil, err
 			}
@@ -319,9 +292,9 @@ func plan(ctx context.Context, root string, files generator.Files, lock *generat
 			case cur == nil:
 				continue
 			case generator.Hash(cur) == lf.SHA256:
-				changes = append(changes, Change{Path: lf.Path, Kind: Remove, Old: cur})
+				changes = append(changes, Change{Path: lf.Path, Op: generator.Delete, Old: cur})
 			default:
-				changes = append(changes, Change{Path: lf.Path, Kind: KeepEdited, Old: cur,
+				changes = append(changes, Change{Path: lf.Path, Op: generator.KeepEdited, Old: cur,
 					Note: "perfgen no longer generates it, but you edited it; delete it yourself if it is unused"})
 			}
 		}
@@ -332,9 +305,9 @@ func plan(ctx context.Context, root string, files generator.Files, lock *generat
 
 // readCurrent returns the content of the project file at p, or nil if it
 // does not exist. It refuses anything but a regular file.
-func readCurrent(root, p string) ([]byte, error) {
+func readCurrent(fsys generator.FS, root, p string) ([]byte, error) {
 	name := filepath.Join(root, filepath.FromSlash(p))
-	info, err := os.Lstat(name)
+	info, err := fsys.Lstat(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -344,40 +317,45 @@ func readCurrent(root, p string) ([]byte, error) {
 	if !info.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file (a symbolic link or directory); move it away and sync again", name)
 	}
-	b, err := os.ReadFile(name)
+	b, err := fsys.ReadFile(name)
 	if b == nil && err == nil {
 		b = []byte{}
 	}
 	return b, err
 }
 
-func sameMode(root string, f generator.File) bool {
-	info, err := os.Stat(filepath.Join(root, filepath.FromSlash(f.Path)))
+func sameMode(fsys generator.FS, root string, f generator.File) bool {
+	info, err := fsys.Stat(filepath.Join(root, filepath.FromSlash(f.Path)))
 	return err == nil && info.Mode().Perm() == f.Mode.Perm()
 }
 
-// apply writes the changes through generator's Writer: each file to a
-// temporary file renamed into place.
-func apply(ctx context.Context, opts Options, changes []Change) error {
-	p := &generator.Plan{Root: opts.Root}
+// apply writes the changes through generator's Writer, planned as every
+// write is, so each path gets the same checks: each file to a temporary file
+// renamed into place.
+func apply(ctx context.Context, w generator.Writer, root string, changes []Change) error {
+	var writes generator.Files
+	var deletes []string
 	for _, c := range changes {
 		switch {
-		case c.writes():
-			op := generator.Replace
-			if c.Old == nil {
-				op = generator.Create
-			}
-			p.Actions = append(p.Actions, generator.Action{File: generator.File{Path: c.Path, Content: c.New, Mode: c.Mode}, Op: op})
-		case c.Kind == Remove:
-			p.Actions = append(p.Actions, generator.Action{File: generator.File{Path: c.Path}, Op: generator.Delete})
+		case c.Op.Writes():
+			writes = append(writes, generator.File{Path: c.Path, Content: c.New, Mode: c.Mode})
+		case c.Op == generator.Delete:
+			deletes = append(deletes, c.Path)
 		}
+	}
+	p, err := w.Plan(root, writes, true)
+	if err != nil {
+		return err
+	}
+	if err := p.Delete(deletes...); err != nil {
+		return err
 	}
 	// The lock goes last: if writing stops early, the next sync still sees
 	// the files not yet written as perfgen left them.
 	slices.SortStableFunc(p.Actions, func(a, b generator.Action) int {
 		return boolInt(a.File.Path == generator.LockFile) - boolInt(b.File.Path == generator.LockFile)
 	})
-	return generator.Writer{FS: opts.FS}.Apply(ctx, p)
+	return w.Apply(ctx, p)
 }
 
 func boolInt(b bool) int {

@@ -3,6 +3,8 @@ package projectsync
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,10 +86,10 @@ func runSync(t *testing.T, root string, ts *generator.Templates, dryRun bool) (*
 	return res, out.String(), err
 }
 
-func kinds(res *Result) map[string]Kind {
-	out := map[string]Kind{}
+func kinds(res *Result) map[string]generator.Op {
+	out := map[string]generator.Op{}
 	for _, c := range res.Changes {
-		out[c.Path] = c.Kind
+		out[c.Path] = c.Op
 	}
 	return out
 }
@@ -101,11 +103,11 @@ func TestSyncAddsUpdatesAndRemovesUneditedFiles(t *testing.T) {
 
 	res, out, err := runSync(t, root, ts, false)
 	require.NoError(t, err, out)
-	assert.Equal(t, map[string]Kind{
-		"grpc/server.txt":  Add,
-		"main.txt":         Update,
-		"store/memory.txt": Remove,
-		generator.LockFile: Update,
+	assert.Equal(t, map[string]generator.Op{
+		"grpc/server.txt":  generator.Create,
+		"main.txt":         generator.Replace,
+		"store/memory.txt": generator.Delete,
+		generator.LockFile: generator.Replace,
 	}, kinds(res))
 	assert.Equal(t, "grpc server for demo\n", read(t, root, "grpc/server.txt"))
 	assert.Contains(t, read(t, root, "main.txt"), "grpc on\n")
@@ -128,7 +130,7 @@ func TestSyncKeepsEditedFilesThatNoLongerBelong(t *testing.T) {
 
 	res, _, err := runSync(t, root, ts, false)
 	require.NoError(t, err)
-	assert.Equal(t, KeepEdited, kinds(res)["store/memory.txt"])
+	assert.Equal(t, generator.KeepEdited, kinds(res)["store/memory.txt"])
 	assert.Equal(t, "memory store, tuned by hand\n", read(t, root, "store/memory.txt"))
 }
 
@@ -143,7 +145,7 @@ func TestSyncMergesAnEditWithPerfgensChange(t *testing.T) {
 
 	res, out, err := runSync(t, root, ts, false)
 	require.NoError(t, err, out)
-	assert.Equal(t, Merge, kinds(res)["main.txt"])
+	assert.Equal(t, generator.Merge, kinds(res)["main.txt"])
 	assert.Equal(t, "header\none, edited\ntwo\nthree\nfour\nfive\nsix\ngrpc on\nfooter\n", read(t, root, "main.txt"))
 }
 
@@ -188,7 +190,7 @@ func TestSyncWithoutLockTreatsDifferencesAsEdits(t *testing.T) {
 
 	res, out, err := runSync(t, root, ts, false)
 	require.ErrorIs(t, err, ErrConflicts)
-	assert.Equal(t, Conflict, kinds(res)["main.txt"])
+	assert.Equal(t, generator.Conflict, kinds(res)["main.txt"])
 	assert.Contains(t, out, "note: no .perfgen.lock")
 	assert.Contains(t, out, "merged against an empty base")
 }
@@ -260,7 +262,7 @@ func TestSyncMergesAgainstTheGitBaseAfterAnUpgrade(t *testing.T) {
 	v2["main.tmpl"] = &fstest.MapFile{Data: []byte(strings.Replace(string(tmplV1["main.tmpl"].Data), "footer", "footer v2", 1))}
 	res, out, err := runSync(t, root, parse(t, v2), false)
 	require.NoError(t, err, out)
-	assert.Equal(t, Merge, kinds(res)["main.txt"])
+	assert.Equal(t, generator.Merge, kinds(res)["main.txt"])
 	assert.Equal(t, "header\none, edited\ntwo\nthree\nfour\nfive\nsix\nfooter v2\n", read(t, root, "main.txt"))
 
 	// The base moved to what v2 generated, with the previous base as parent.
@@ -290,4 +292,102 @@ func snapshot(t *testing.T, root string) map[string]string {
 		return err
 	}))
 	return out
+}
+
+// readFaultFS fails the n-th read sync makes of the project.
+type readFaultFS struct {
+	generator.OS
+	n, calls int
+}
+
+var errReadInjected = errors.New("injected read failure")
+
+func (f *readFaultFS) fail() bool { f.calls++; return f.calls == f.n }
+
+func (f *readFaultFS) Stat(name string) (fs.FileInfo, error) {
+	if f.fail() {
+		return nil, errReadInjected
+	}
+	return f.OS.Stat(name)
+}
+
+func (f *readFaultFS) Lstat(name string) (fs.FileInfo, error) {
+	if f.fail() {
+		return nil, errReadInjected
+	}
+	return f.OS.Lstat(name)
+}
+
+func (f *readFaultFS) ReadFile(name string) ([]byte, error) {
+	if f.fail() {
+		return nil, errReadInjected
+	}
+	return f.OS.ReadFile(name)
+}
+
+func (f *readFaultFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	if f.fail() {
+		return nil, errReadInjected
+	}
+	return f.OS.ReadDir(name)
+}
+
+func (f *readFaultFS) EvalSymlinks(name string) (string, error) {
+	if f.fail() {
+		return "", errReadInjected
+	}
+	return f.OS.EvalSymlinks(name)
+}
+
+// tree returns the content of every file under root by slash path.
+func tree(t *testing.T, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	require.NoError(t, filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(root, p)
+		out[filepath.ToSlash(rel)] = string(b)
+		return err
+	}))
+	return out
+}
+
+// TestEveryFailingReadLeavesTheProjectAsItWas fails each read a sync makes
+// of the project in turn (answers, lock, current files, planning): the sync
+// reports the failure and changes nothing, or, when the failed read is the
+// best-effort look for emptied directories after a removal, finishes the
+// sync it would have done anyway.
+func TestEveryFailingReadLeavesTheProjectAsItWas(t *testing.T) {
+	ts := parse(t, tmplV1)
+	s := httpSpec()
+	s.Transport, s.Store = generator.TransportBoth, generator.StorePostgres
+	want := func() map[string]string {
+		root := newProject(t, ts, httpSpec())
+		setAnswers(t, root, s)
+		_, out, err := runSync(t, root, ts, false)
+		require.NoError(t, err, out)
+		return tree(t, root)
+	}()
+	for n := 1; ; n++ {
+		root := newProject(t, ts, httpSpec())
+		setAnswers(t, root, s)
+		before := tree(t, root)
+		fsys := &readFaultFS{n: n}
+		var out bytes.Buffer
+		_, err := Sync(context.Background(), Options{Root: root, Templates: ts, Out: &out, FS: fsys})
+		if fsys.calls < n {
+			require.NoError(t, err)
+			require.Greater(t, n, 5, "too few reads to be a real sync")
+			return
+		}
+		if err == nil {
+			assert.Equal(t, want, tree(t, root), "read %d failed and was ignored, but the sync differs", n)
+			continue
+		}
+		require.ErrorIs(t, err, errReadInjected, "read %d", n)
+		assert.Equal(t, before, tree(t, root), "failing read %d changed the project", n)
+	}
 }
