@@ -6,7 +6,7 @@ import (
 
 // DataVersion identifies the shape of Data. Custom template directories
 // declare the version they were written for; it changes whenever a field is
-// renamed or removed.
+// added, renamed or removed (TestDataChangesNameEveryField checks).
 const DataVersion = 1
 
 // GoVersion is the Go language version generated projects declare.

@@ -8,9 +8,10 @@ import (
 // DataChanges says, for every DataVersion, what changed in Data from the
 // version before it. A custom template directory written for an older
 // version is refused with the changes since, so its owners know what to fix.
-// Add a line here whenever DataVersion is raised.
+// Add a line here whenever DataVersion is raised, naming every field added,
+// renamed or removed; TestDataChangesNameEveryField holds it to that.
 var DataChanges = map[int]string{
-	1: "first version: Name, Module, GoVersion, EnvPrefix, HTTP, GRPC, Postgres, Memory, Cache, Docker, Compose, K8s, Sysctl, Systemd, SLO, Ports, Versions, Answers, Spec",
+	1: "first version: Name, Module, GoVersion, EnvPrefix, HTTP, GRPC, Postgres, Memory, Cache, Docker, Compose, K8s, Sysctl, Systemd, SLO, MaxConcurrency, Ports, Versions, Proto, ProtoRoot, Deployment, Answers, Spec",
 }
 
 // CheckDataVersion reports whether templates written for template-data

@@ -145,9 +145,6 @@ func templateNames(fsys fs.FS) ([]string, error) {
 // Manifest returns the manifest t renders.
 func (t *Templates) Manifest() []Entry { return t.manifest }
 
-// Lookup reports whether t has a template (file or {{define}}) called name.
-func (t *Templates) Lookup(name string) bool { return t.files.Lookup(name) != nil }
-
 // Origin names where t's templates come from; the lock file records it so
 // that sync can refuse to re-render a custom-template project with the
 // built-ins.
