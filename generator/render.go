@@ -7,8 +7,10 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
@@ -290,13 +292,28 @@ func (t *Templates) executeTemplates(files []*pending, data *Data) {
 }
 
 // formatGo formats every pending .go file, dropping unused imports (see
-// formatGo in format.go).
+// formatGo in format.go). Formatting is most of a render's work and each
+// file is formatted on its own, so the files are spread over the CPUs; each
+// result goes back to its own file, so the output does not depend on the
+// order they finish in.
 func (t *Templates) formatGo(files []*pending) {
+	var goFiles []*pending
 	for _, f := range files {
 		if f.err == nil && path.Ext(f.file.Path) == ".go" {
-			f.file.Content, f.err = t.formatGoCached(f.entry.Template, f.file.Content)
+			goFiles = append(goFiles, f)
 		}
 	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(goFiles)) {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(len(goFiles)); i = next.Add(1) - 1 {
+				f := goFiles[i]
+				f.file.Content, f.err = t.formatGoCached(f.entry.Template, f.file.Content)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // rendered returns the pending files, or the error of each that failed.

@@ -30,28 +30,9 @@ func (p Problem) String() string {
 	return fmt.Sprintf("%s: %s", p.File, p.Msg)
 }
 
-// Combinations returns one spec for every combination of options a project
-// can choose: transports x stores x cache x every subset of deploy outputs.
-func Combinations() []generator.Spec {
-	var out []generator.Spec
-	for _, tr := range generator.Transports {
-		for _, st := range generator.Stores {
-			for _, cache := range []bool{false, true} {
-				for mask := 0; mask < 1<<len(generator.Deploys); mask++ {
-					s := generator.DefaultSpec("demo")
-					s.Transport, s.Store, s.Cache, s.Deploy = tr, st, cache, nil
-					for i, d := range generator.Deploys {
-						if mask&(1<<i) != 0 {
-							s.Deploy = append(s.Deploy, d)
-						}
-					}
-					out = append(out, s)
-				}
-			}
-		}
-	}
-	return out
-}
+// Combinations returns every combination of options a check renders; see
+// generator.Combinations.
+func Combinations() []generator.Spec { return generator.Combinations() }
 
 // describe names the options of s, for a problem found with them.
 func describe(s generator.Spec) string {

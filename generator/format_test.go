@@ -1,0 +1,65 @@
+package generator
+
+import (
+	"path"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/perfgen/perfgen/templates"
+)
+
+// TestFormatShortcutMatchesGoimports checks that formatGo's shortcut (print
+// the tree when goimports would change no import) gives goimports' bytes:
+// for sources made to take each way, and for every Go file the built-in
+// templates render in any option combination.
+func TestFormatShortcutMatchesGoimports(t *testing.T) {
+	sources := map[string]string{
+		"sorted":          "package a\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\n\t\"example.com/x\"\n)\n\nvar _ = fmt.Sprint(os.Args, x.X)\n",
+		"unsorted":        "package a\n\nimport (\n\t\"os\"\n\t\"fmt\"\n)\n\nvar _ = fmt.Sprint(os.Args)\n",
+		"mixed groups":    "package a\n\nimport (\n\t\"example.com/x\"\n\t\"fmt\"\n)\n\nvar _ = fmt.Sprint(x.X)\n",
+		"two decls":       "package a\n\nimport \"fmt\"\nimport \"os\"\n\nvar _ = fmt.Sprint(os.Args)\n",
+		"comment":         "package a\n\nimport (\n\t\"fmt\" // print\n\t\"os\"\n)\n\nvar _ = fmt.Sprint(os.Args)\n",
+		"numbers":         "package a\n\nimport \"fmt\"\n\nvar _ = fmt.Sprint(0X1F, 1E3, 0xbeef)\n",
+		"blank before )":  "package a\n\nimport (\n\t\"fmt\"\n\n)\n\nvar _ = fmt.Sprint()\n",
+		"dropped import":  "package a\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\t\"strings\"\n)\n\nvar _ = fmt.Sprint(os.Args)\n",
+		"no imports":      "package a\n\nvar  x=1\n",
+		"named and blank": "package a\n\nimport (\n\t_ \"embed\"\n\tstdfmt \"fmt\"\n)\n\nvar _ = stdfmt.Sprint()\n",
+	}
+	for name, src := range sources {
+		want, err := formatGoWith(name, []byte(src), false)
+		require.NoError(t, err, name)
+		got, err := formatGoWith(name, []byte(src), true)
+		require.NoError(t, err, name)
+		assert.Equal(t, string(want), string(got), name)
+	}
+
+	if testing.Short() {
+		t.Skip("rendering every option combination")
+	}
+	ts, err := Parse(templates.FS, Manifest)
+	require.NoError(t, err)
+	seen := map[string]bool{}
+	for _, spec := range Combinations() {
+		v, err := spec.Valid()
+		require.NoError(t, err)
+		data, err := NewData(v.Spec())
+		require.NoError(t, err)
+		files := ts.selectFiles(data)
+		ts.executeTemplates(files, data)
+		for _, f := range files {
+			require.NoError(t, f.err)
+			if path.Ext(f.file.Path) != ".go" || seen[string(f.file.Content)] {
+				continue
+			}
+			seen[string(f.file.Content)] = true
+			want, err := formatGoWith(f.entry.Template, f.file.Content, false)
+			require.NoError(t, err)
+			got, err := formatGoWith(f.entry.Template, f.file.Content, true)
+			require.NoError(t, err)
+			assert.Equal(t, string(want), string(got), "%s with %+v", f.file.Path, spec)
+		}
+	}
+	t.Logf("%d distinct rendered Go files", len(seen))
+}
