@@ -13,11 +13,9 @@ import (
 	"github.com/perfgen/perfgen/internal/templatedir"
 )
 
-// newOptions holds the flags of `perfgen new`. The answer flags write into a
-// Spec that starts at the defaults, so --help shows the real defaults.
+// newOptions holds the flags of `perfgen new` other than the answers, whose
+// flags the fields table defines.
 type newOptions struct {
-	spec   generator.Spec
-	output string
 	config string
 	yes    bool
 	dryRun bool
@@ -29,7 +27,7 @@ type newOptions struct {
 
 // newNewCmd builds `perfgen new`.
 func newNewCmd(env *Env) *cobra.Command {
-	opts := &newOptions{spec: generator.DefaultSpec("NAME")}
+	opts := &newOptions{}
 	cmd := &cobra.Command{
 		Use:   "new NAME",
 		Short: "Generate a new service",
@@ -85,16 +83,7 @@ SIGINT or SIGTERM during generation leaves no partial project behind.`,
 	}
 	f := cmd.Flags()
 	f.SortFlags = false
-	f.StringVarP(&opts.spec.Module, "module", "m", "", "Go module path (default example.com/NAME)")
-	f.StringVarP(&opts.output, "output", "o", "", "project directory (default ./NAME)")
-	f.Var(transportValue{&opts.spec.Transport}, "transport", "public servers: http, grpc or both")
-	f.Var(storeValue{&opts.spec.Store}, "store", "storage: memory or postgres")
-	f.Var(cacheValue{&opts.spec.Cache}, "cache", "read-through cache in front of the store (--cache=false to leave it out)")
-	f.Lookup("cache").NoOptDefVal = "true"
-	f.Var(&deployValue{v: &opts.spec.Deploy}, "deploy", "deployment outputs: comma list of docker,compose,k8s,sysctl,systemd, or none, or all")
-	for _, sf := range sloFields {
-		f.Var(sloValue{o: &opts.spec.SLO, f: sf}, sf.flag, sf.usage)
-	}
+	addFieldFlags(cmd, f)
 	f.StringVar(&opts.config, "config", "", "answers `file` in the .perfgen.yaml format; flags override its values")
 	f.BoolVarP(&opts.yes, "yes", "y", false, "take defaults for every answer not given; never prompt")
 	f.BoolVar(&opts.dryRun, "dry-run", false, "print the file plan and write nothing")
@@ -102,18 +91,7 @@ SIGINT or SIGTERM during generation leaves no partial project behind.`,
 	f.BoolVar(&opts.noTidy, "no-tidy", false, "skip go mod tidy after writing")
 	f.StringVar(&opts.templates, "templates", "", "custom template `DIR` laid over the built-ins (default $"+templatedir.EnvVar+")")
 
-	for name, fn := range map[string]cobra.CompletionFunc{
-		"transport": completeTransport,
-		"store":     completeStore,
-		"deploy":    completeDeploy,
-		"module":    cobra.NoFileCompletions,
-	} {
-		// Registration only fails for a flag that does not exist, which
-		// the test of this command would catch.
-		_ = cmd.RegisterFlagCompletionFunc(name, fn)
-	}
 	_ = cmd.MarkFlagFilename("config", "yaml", "yml")
-	_ = cmd.MarkFlagDirname("output")
 	_ = cmd.MarkFlagDirname("templates")
 	return cmd
 }
@@ -133,7 +111,7 @@ func runNew(cmd *cobra.Command, env *Env, opts *newOptions, args []string) error
 	interactive := !opts.yes && env.Interactive()
 	switch {
 	case interactive:
-		if a.outputGiven {
+		if a.given[outputField] {
 			// Refuse an unusable --output before asking anything.
 			if err := generator.CheckOutputDir(a.output, opts.force); err != nil {
 				return err
@@ -226,8 +204,34 @@ func runNew(cmd *cobra.Command, env *Env, opts *newOptions, args []string) error
 }
 
 // collectAnswers assembles the answers given by NAME, the answers file and
-// flags over the defaults, and rejects conflicting ones.
+// flags over the defaults, and rejects conflicting ones. Every answer flag
+// is checked first, so that each wrong one is reported, one line each.
 func collectAnswers(cmd *cobra.Command, opts *newOptions, args []string) (*answers, error) {
+	type givenFlag struct {
+		f     *field
+		value string
+	}
+	var flags []givenFlag
+	var errs []error
+	for _, f := range fields {
+		fl := cmd.Flags().Lookup(f.flag)
+		if f.flag == "" || !fl.Changed {
+			continue
+		}
+		v := fl.Value.(*fieldValue).given()
+		if err := f.set(newAnswers("NAME"), v); err != nil {
+			errs = append(errs, fmt.Errorf("invalid argument %q for %q flag: %w", v, "--"+f.flag, err))
+		} else if f.check != nil {
+			if err := f.check(v); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		flags = append(flags, givenFlag{f, v})
+	}
+	if len(errs) > 0 {
+		return nil, usage(errors.Join(errs...))
+	}
+
 	var file *answersFile
 	if opts.config != "" {
 		var err error
@@ -239,7 +243,7 @@ func collectAnswers(cmd *cobra.Command, opts *newOptions, args []string) (*answe
 	if len(args) == 1 {
 		name = args[0]
 	}
-	if file != nil && file.keys[keyName] {
+	if file != nil && file.given[nameField] {
 		switch {
 		case name == "":
 			name = file.spec.Name
@@ -254,40 +258,18 @@ func collectAnswers(cmd *cobra.Command, opts *newOptions, args []string) (*answe
 		return nil, usage(err)
 	}
 
-	a := &answers{spec: generator.DefaultSpec(name), given: map[string]bool{}, output: "./" + name}
+	a := newAnswers(name)
+	a.given[nameField] = true
 	if file != nil {
 		file.apply(a)
 	}
-	flags := cmd.Flags()
-	if flags.Changed("module") {
-		a.spec.Module, a.given[keyModule] = opts.spec.Module, true
-	}
-	if flags.Changed("transport") {
-		a.spec.Transport, a.given[keyTransport] = opts.spec.Transport, true
-	}
-	if flags.Changed("store") {
-		a.spec.Store, a.given[keyStore] = opts.spec.Store, true
-	}
-	if flags.Changed("cache") {
-		a.spec.Cache, a.given[keyCache] = opts.spec.Cache, true
-	}
-	if flags.Changed("deploy") {
-		a.spec.Deploy, a.given[keyDeploy] = opts.spec.Deploy, true
-	}
-	for _, f := range sloFields {
-		if flags.Changed(f.flag) {
-			// The flag parsed into opts.spec.SLO; copy that one field.
-			if err := f.set(&a.spec.SLO, f.get(opts.spec.SLO)); err != nil {
-				return nil, usage(err)
-			}
-			a.given[f.key] = true
-		}
-	}
-	if flags.Changed("output") {
-		if err := checkOutput(opts.output); err != nil {
+	for _, g := range flags {
+		// The flag is valid on its own; an objective can still fail
+		// SLO.Check against another one the answers file gave.
+		if err := g.f.set(a, g.value); err != nil {
 			return nil, usage(err)
 		}
-		a.output, a.outputGiven = opts.output, true
+		a.given[g.f] = true
 	}
 	return a, nil
 }
@@ -324,17 +306,13 @@ func printSummary(w io.Writer, plan *generator.Plan, spec generator.Spec) {
 // without prompts: every answer as a flag, so it does not depend on defaults
 // that a later perfgen might change.
 func equivalentCommand(a *answers, opts *newOptions) string {
-	s := a.spec.Normalize()
-	args := []string{"perfgen", "new", s.Name,
-		"--module", s.Module,
-		"--output", a.output,
-		"--transport", string(s.Transport),
-		"--store", string(s.Store),
-		fmt.Sprintf("--cache=%t", s.Cache),
-		"--deploy", deployString(s.Deploy),
-	}
-	for _, f := range sloFields {
-		args = append(args, "--"+f.flag, f.get(s.SLO))
+	n := *a
+	n.spec = a.spec.Normalize()
+	args := []string{"perfgen", "new", n.spec.Name}
+	for _, f := range fields {
+		if f.flag != "" {
+			args = append(args, f.echo(&n)...)
+		}
 	}
 	for _, b := range []struct {
 		on   bool
