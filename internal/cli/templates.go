@@ -185,12 +185,11 @@ they keep following the built-ins across perfgen upgrades.`,
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "write into a non-empty directory, replacing exported files")
-	_ = cmd.MarkFlagDirname("force")
 	return cmd
 }
 
 func newTemplatesCheckCmd(env *Env) *cobra.Command {
-	var fields bool
+	var showFields bool
 	cmd := &cobra.Command{
 		Use:   "check [DIR]",
 		Short: "Parse and render a custom template directory for every option combination",
@@ -205,7 +204,7 @@ writes it (.SLO.P95Millis) and its type. It needs no DIR.`,
   perfgen templates check --fields`,
 		Args: maxOneDir,
 		RunE: func(_ *cobra.Command, args []string) error {
-			if fields {
+			if showFields {
 				templatedir.Fields(env.Stdout)
 				if templateDir(env, strings.Join(args, ""), len(args) == 1) == "" {
 					return nil
@@ -230,7 +229,7 @@ writes it (.SLO.P95Millis) and its type. It needs no DIR.`,
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&fields, "fields", false, "print the data fields templates can use")
+	cmd.Flags().BoolVar(&showFields, "fields", false, "print the data fields templates can use")
 	return cmd
 }
 
