@@ -382,7 +382,12 @@ func readAnswersFile(name string) (*answersFile, error) {
 	}
 	top := doc.Content[0]
 	if top.Kind != yaml.MappingNode {
-		return nil, bad(fmt.Sprintf("line %d: not a mapping of answers such as name: orders", top.Line))
+		// Decoding reports what the node is instead, as it does for
+		// the generator's reader.
+		return nil, bad(yamlMessage(top.Decode(&generator.Spec{})))
+	}
+	if err := duplicateKey(top); err != nil {
+		return nil, bad(err.Error())
 	}
 	var problems []string
 	decode := func(key string, k, v *yaml.Node) {
@@ -404,8 +409,11 @@ func readAnswersFile(name string) (*answersFile, error) {
 			continue
 		}
 		if v.Kind != yaml.MappingNode {
-			problems = append(problems, fmt.Sprintf("line %d: %s is not a mapping of objectives such as p95_ms: 100", v.Line, k.Value))
+			problems = append(problems, yamlMessage(v.Decode(&file.spec.SLO)))
 			continue
+		}
+		if err := duplicateKey(v); err != nil {
+			return nil, bad(err.Error())
 		}
 		for j := 0; j+1 < len(v.Content); j += 2 {
 			decode(k.Value+"."+v.Content[j].Value, v.Content[j], v.Content[j+1])
@@ -416,6 +424,20 @@ func readAnswersFile(name string) (*answersFile, error) {
 	}
 	file.spec = file.spec.Normalize()
 	return file, nil
+}
+
+// duplicateKey reports the first key that mapping m repeats, as the YAML
+// decoder does when it decodes a mapping into a struct.
+func duplicateKey(m *yaml.Node) error {
+	seen := map[string]int{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := m.Content[i]
+		if line, ok := seen[k.Value]; ok {
+			return fmt.Errorf("line %d: mapping key %q already defined at line %d", k.Line, k.Value, line)
+		}
+		seen[k.Value] = k.Line
+	}
+	return nil
 }
 
 // apply copies the answers the file gives onto a.

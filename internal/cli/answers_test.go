@@ -2,6 +2,7 @@ package cli
 
 import (
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -155,4 +156,33 @@ func TestEveryWrongFlagIsReported(t *testing.T) {
 	}
 	assert.NoDirExists(t, "demo")
 	assert.False(t, slices.Contains(lines, ""))
+}
+
+// TestAnswersFileErrorsMatchTheGenerators keeps perfgen new's reading of an
+// answers file (through the fields table) in step with the generator's, which
+// perfgen sync uses: the same file is refused with the same message.
+func TestAnswersFileErrorsMatchTheGenerators(t *testing.T) {
+	for name, content := range map[string]string{
+		"syntax":         "name: shop\ntransport: http: grpc\n",
+		"unknown key":    "name: shop\ncolour: blue\n",
+		"unknown slo":    "slo:\n  p99_ms: 5\n",
+		"wrong type":     "name: shop\ncache: sometimes\n",
+		"wrong int":      "slo:\n  rps: fast\n",
+		"duplicate key":  "name: a\nname: b\n",
+		"duplicate slo":  "slo:\n  rps: 1\n  rps: 2\n",
+		"wrong list":     "deploy: docker\n",
+		"not a mapping":  "- name\n",
+		"slo not a map":  "slo: 5\n",
+		"several wrongs": "cache: x\ncolour: blue\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "answers.yaml")
+			require.NoError(t, os.WriteFile(file, []byte(content), 0o644))
+			_, ours := readAnswersFile(file)
+			_, theirs := generator.ReadAnswers(file, strings.NewReader(content), generator.Spec{})
+			require.Error(t, ours)
+			require.Error(t, theirs)
+			assert.Equal(t, theirs.Error(), ours.Error())
+		})
+	}
 }
