@@ -12,9 +12,10 @@ import (
 // findProjectRoot returns the root of the project that dir is in: the
 // nearest of dir and the directories above it that holds the project's
 // answers file (.perfgen.yaml), as the go command finds go.mod and git finds
-// .git. The root is returned relative to dir's form when dir is relative
-// ("../.." from a subdirectory), so messages and paths stay short. ok is
-// false when no directory up to the file system's root has one.
+// .git. For a relative dir the root is relative too, to the current
+// directory as dir is ("../.." from a subdirectory), so messages and paths
+// stay short. ok is false when no directory up to the file system's root
+// has one.
 func findProjectRoot(dir string) (root string, ok bool, err error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
