@@ -14,13 +14,20 @@ GOVULNCHECK_VERSION := v1.7.0
 VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
 BIN := $(CURDIR)/bin
 
-.PHONY: build test unit e2e deploycheck golden tools perf clean
+.PHONY: build test test-short unit e2e deploycheck golden tools perf clean
 
 build:
 	$(GO) build -o $(BIN)/perfgen .
 
 ## test: everything CI checks: unit and CLI tests, golden drift, deploy outputs, the end-to-end matrix.
 test: unit deploycheck e2e
+
+## test-short: the inner loop to run before pushing: go vet, the unit tests, the CLI scripts and
+## golden drift, with whatever tools are already in bin/ or on PATH (tests needing a missing one
+## skip and say so). No e2e, no deploy checks, nothing installed, no apt-get.
+test-short:
+	$(GO) vet ./...
+	PATH="$(BIN):$$PATH" $(GO) test -short ./...
 
 ## unit: perfgen's own tests, golden comparison and protoc comparison included.
 unit: tools

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -24,5 +25,13 @@ func TestScripts(t *testing.T) {
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
+		Setup: func(env *testscript.Env) error {
+			// Scripts that stand in for go mod tidy (they run offline)
+			// pass every other go command on to the real one.
+			if goCmd, err := exec.LookPath("go"); err == nil {
+				env.Setenv("REALGO", goCmd)
+			}
+			return nil
+		},
 	})
 }

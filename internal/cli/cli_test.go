@@ -70,6 +70,14 @@ func TestExitCodes(t *testing.T) {
 		{name: "bad slo", args: []string{"new", "demo", "--slo-cpu-percent", "101"}, want: exitUsage},
 		{name: "mixed deploy", args: []string{"new", "demo", "--deploy", "none,k8s"}, want: exitUsage},
 		{name: "missing config", args: []string{"new", "--config", "nope.yaml"}, want: exitUsage},
+		{name: "missing template directory", args: []string{"new", "demo", "--yes", "--templates", "./nope"}, want: exitUsage},
+		{name: "check a missing template directory", args: []string{"templates", "check", "./nope"}, want: exitUsage},
+		{
+			name: "template directory is a file", args: []string{"templates", "diff", "f"},
+			setup: func(t *testing.T) { writeFile(t, "f", "mine") },
+			want:  exitUsage,
+		},
+		{name: "sync outside a project", args: []string{"sync"}, want: exitFailure},
 		{
 			name: "malformed config", args: []string{"new", "--config", "a.yaml"},
 			setup: func(t *testing.T) { writeFile(t, "a.yaml", "name: [demo\n") },

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,28 +14,32 @@ import (
 	"github.com/perfgen/perfgen/internal/templatedir"
 )
 
-// newOptions holds the flags of `perfgen new`. The answer flags write into a
-// Spec that starts at the defaults, so --help shows the real defaults.
+// newOptions holds the flags of `perfgen new` other than the answers, whose
+// flags the fields table defines.
 type newOptions struct {
-	spec   generator.Spec
-	output string
 	config string
 	yes    bool
 	dryRun bool
 	force  bool
 	noTidy bool
+	// noGit skips recording the generated files in an enclosing git
+	// repository.
+	noGit bool
 	// templates is a custom template directory laid over the built-ins.
 	templates string
 }
 
 // newNewCmd builds `perfgen new`.
 func newNewCmd(env *Env) *cobra.Command {
-	opts := &newOptions{spec: generator.DefaultSpec("NAME")}
+	opts := &newOptions{}
 	cmd := &cobra.Command{
 		Use:   "new NAME",
 		Short: "Generate a new service",
 		Long: `New generates a service called NAME into a new directory (./NAME unless
---output says otherwise), then runs go mod tidy in it.
+--output says otherwise). Then, printing each step: inside a git repository
+it records the generated files under refs/perfgen/ as the base perfgen sync
+merges against (--no-git skips this; an ignored directory is skipped), and it
+runs go mod tidy in the project (--no-tidy skips this).
 
 Each answer comes from, in order of precedence:
   1. its flag, when given on the command line;
@@ -85,114 +90,125 @@ SIGINT or SIGTERM during generation leaves no partial project behind.`,
 	}
 	f := cmd.Flags()
 	f.SortFlags = false
-	f.StringVarP(&opts.spec.Module, "module", "m", "", "Go module path (default example.com/NAME)")
-	f.StringVarP(&opts.output, "output", "o", "", "project directory (default ./NAME)")
-	f.Var(transportValue{&opts.spec.Transport}, "transport", "public servers: http, grpc or both")
-	f.Var(storeValue{&opts.spec.Store}, "store", "storage: memory or postgres")
-	f.Var(cacheValue{&opts.spec.Cache}, "cache", "read-through cache in front of the store (--cache=false to leave it out)")
-	f.Lookup("cache").NoOptDefVal = "true"
-	f.Var(&deployValue{v: &opts.spec.Deploy}, "deploy", "deployment outputs: comma list of docker,compose,k8s,sysctl,systemd, or none, or all")
-	for _, sf := range sloFields {
-		f.Var(sloValue{o: &opts.spec.SLO, f: sf}, sf.flag, sf.usage)
-	}
+	addFieldFlags(cmd, f)
 	f.StringVar(&opts.config, "config", "", "answers `file` in the .perfgen.yaml format; flags override its values")
 	f.BoolVarP(&opts.yes, "yes", "y", false, "take defaults for every answer not given; never prompt")
 	f.BoolVar(&opts.dryRun, "dry-run", false, "print the file plan and write nothing")
 	f.BoolVar(&opts.force, "force", false, "write into a non-empty directory, replacing the files perfgen generates")
 	f.BoolVar(&opts.noTidy, "no-tidy", false, "skip go mod tidy after writing")
+	f.BoolVar(&opts.noGit, "no-git", false, "do not record the generated files under refs/perfgen/ in an enclosing git repository")
 	f.StringVar(&opts.templates, "templates", "", "custom template `DIR` laid over the built-ins (default $"+templatedir.EnvVar+")")
 
-	for name, fn := range map[string]cobra.CompletionFunc{
-		"transport": completeTransport,
-		"store":     completeStore,
-		"deploy":    completeDeploy,
-		"module":    cobra.NoFileCompletions,
-	} {
-		// Registration only fails for a flag that does not exist, which
-		// the test of this command would catch.
-		_ = cmd.RegisterFlagCompletionFunc(name, fn)
-	}
 	_ = cmd.MarkFlagFilename("config", "yaml", "yml")
-	_ = cmd.MarkFlagDirname("output")
 	_ = cmd.MarkFlagDirname("templates")
 	return cmd
 }
 
-// runNew is `perfgen new`: assemble and check the answers, render, plan,
-// write, tidy.
+// runNew is `perfgen new`, in four steps read top to bottom: settle the
+// answers (flags, answers file, prompts), plan the files, write them, then
+// run the side effects on the written project, each printed and skippable.
 func runNew(cmd *cobra.Command, env *Env, opts *newOptions, args []string) error {
-	a, err := collectAnswers(cmd, opts, args)
+	a, err := settleAnswers(cmd, env, opts, args)
 	if err != nil {
 		return err
 	}
-	// Check what was given before asking anything else.
-	if err := a.spec.Validate(); err != nil {
-		return usage(err)
+	spec := a.spec.Normalize()
+	files, plan, err := planProject(cmd, env, opts, a.output, spec)
+	if err != nil {
+		return err
 	}
 	out := env.Stdout
-	interactive := !opts.yes && env.Interactive()
+	if opts.dryRun {
+		printPlan(out, plan)
+		fmt.Fprintln(out, "dry run: nothing was written")
+		return nil
+	}
+
+	ctx, stop := env.NotifyContext(cmd.Context())
+	defer stop()
+	if err := writeProject(ctx, env, plan); err != nil {
+		return err
+	}
+	printSummary(out, plan, spec)
+
+	recordBase(ctx, env, opts, plan.Root, files)
+	if err := tidy(ctx, env, skipReason(opts.noTidy, "--no-tidy"), plan.Root, "written"); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nNext steps:\n  cd %s && make run\n  make test\n", shellquote.Join(plan.Root))
+	return nil
+}
+
+// settleAnswers assembles and checks the given answers, then asks for the
+// missing ones on a terminal (and prints the equivalent command), or names
+// the defaults taken for them without one.
+func settleAnswers(cmd *cobra.Command, env *Env, opts *newOptions, args []string) (*answers, error) {
+	a, err := collectAnswers(cmd, opts, args)
+	if err != nil {
+		return nil, err
+	}
+	// Check what was given before asking anything else.
+	if err := a.spec.Validate(); err != nil {
+		return nil, usage(err)
+	}
 	switch {
-	case interactive:
-		if a.outputGiven {
+	case !opts.yes && env.Interactive():
+		if a.given[outputField] {
 			// Refuse an unusable --output before asking anything.
 			if err := generator.CheckOutputDir(a.output, opts.force); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if err := ask(env.Prompter, a, opts.force); err != nil {
 			if errors.Is(err, errInterrupted) {
-				return fmt.Errorf("%w; nothing was written", err)
+				return nil, fmt.Errorf("%w; nothing was written", err)
 			}
 			var ue *usageError
 			if errors.As(err, &ue) {
-				return err
+				return nil, err
 			}
-			return fmt.Errorf("prompt: %w; give the answers as flags, or pass --yes", err)
+			return nil, fmt.Errorf("prompt: %w; give the answers as flags, or pass --yes", err)
 		}
-		fmt.Fprintf(out, "\nTo generate this project again without prompts:\n  %s\n\n", equivalentCommand(a, opts))
+		fmt.Fprintf(env.Stdout, "\nTo generate this project again without prompts:\n  %s\n\n", equivalentCommand(a, opts))
 	case !opts.yes:
 		if d := a.defaulted(); len(d) > 0 {
 			fmt.Fprintf(env.Stderr, "perfgen: no terminal to prompt on; using defaults for %s (set them with flags or --config, or pass --yes to silence this)\n", describeDefaults(a))
 		}
 	}
-	spec := a.spec.Normalize()
-	if err := spec.Validate(); err != nil {
-		return usage(err)
-	}
+	return a, nil
+}
 
-	tdir := opts.templates
-	if !cmd.Flags().Changed("templates") {
-		tdir = env.Getenv(templatedir.EnvVar)
-	}
-	tmpl, custom, err := loadTemplates(env, tdir)
+// planProject renders spec with the templates in use and plans writing the
+// files into output, refusing conflicts unless --force.
+func planProject(cmd *cobra.Command, env *Env, opts *newOptions, output string, spec generator.Spec) (generator.Files, *generator.Plan, error) {
+	tmpl, custom, err := loadTemplates(env, templatesFlag(cmd, env, opts.templates))
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	files, err := tmpl.Render(spec)
 	if err != nil {
 		if custom != nil {
 			err = custom.Locate(err)
 		}
-		return fmt.Errorf("render %s: %w", spec.Name, err)
+		return nil, nil, fmt.Errorf("render %s: %w", spec.Name, err)
 	}
-	plan, err := generator.PlanWrite(a.output, files, opts.force)
+	plan, err := generator.PlanWrite(output, files, opts.force)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	if opts.dryRun {
-		printPlan(out, plan)
-		fmt.Fprintln(out, "dry run: nothing was written")
-		return nil
-	}
+	return files, plan, nil
+}
+
+// writeProject lists the files a --force run replaces, then writes plan. An
+// interruption leaves no new project behind, and under --force only whole
+// files.
+func writeProject(ctx context.Context, env *Env, plan *generator.Plan) error {
 	if replaced := plan.Paths(generator.Replace); len(replaced) > 0 {
-		fmt.Fprintf(out, "replacing %d files in %s:\n", len(replaced), plan.Root)
+		fmt.Fprintf(env.Stdout, "replacing %s in %s:\n", plural(len(replaced), "file"), plan.Root)
 		for _, p := range replaced {
-			fmt.Fprintf(out, "  %s\n", p)
+			fmt.Fprintf(env.Stdout, "  %s\n", p)
 		}
 	}
-
-	ctx, stop := env.NotifyContext(cmd.Context())
-	defer stop()
 	if err := (generator.Writer{FS: env.FS}).Apply(ctx, plan); err != nil {
 		if ctx.Err() != nil {
 			if plan.Fresh {
@@ -202,32 +218,65 @@ func runNew(cmd *cobra.Command, env *Env, opts *newOptions, args []string) error
 		}
 		return err
 	}
-	printSummary(out, plan, spec)
-	// Inside a git repository the generated files become the base that
-	// perfgen sync merges edits against; elsewhere the lock file suffices.
-	if err := projectsync.RecordBase(ctx, plan.Root, files); err != nil {
-		fmt.Fprintf(env.Stderr, "perfgen: could not record the generated files in git (%v); perfgen sync still works from %s\n", err, generator.LockFile)
-	}
-
-	if opts.noTidy {
-		fmt.Fprintln(out, "skipped go mod tidy (--no-tidy); run it before building: cd "+shellquote.Join(plan.Root)+" && go mod tidy")
-	} else {
-		fmt.Fprintf(out, "running go mod tidy in %s\n", plan.Root)
-		if output, err := env.Tidy(ctx, plan.Root); err != nil {
-			if len(output) > 0 {
-				env.Stderr.Write(output)
-			}
-			return fmt.Errorf("the project is written, but go mod tidy failed: %w; once the cause is fixed, run: cd %s && go mod tidy",
-				err, shellquote.Join(plan.Root))
-		}
-	}
-	fmt.Fprintf(out, "\nNext steps:\n  cd %s && make run\n  make test\n", shellquote.Join(plan.Root))
 	return nil
 }
 
+// recordBase is the side effect that lets perfgen sync merge edits against
+// what perfgen generated even after a perfgen upgrade: inside a git
+// repository it stores the generated files as a commit under refs/perfgen/
+// (not on any branch; the index, HEAD and working tree stay untouched).
+// --no-git skips it. It is also skipped, with a word, when the repository
+// ignores the project, such as ./demo in a clone of perfgen: a project the
+// repository does not track is not its business. Elsewhere perfgen sync
+// works from .perfgen.lock, so a failure here is a warning.
+func recordBase(ctx context.Context, env *Env, opts *newOptions, root string, files generator.Files) {
+	if opts.noGit {
+		fmt.Fprintf(env.Stdout, "skipped recording the generated files in git (--no-git); perfgen sync merges against %s\n", generator.LockFile)
+		return
+	}
+	top, ignored := enclosingRepo(ctx, root)
+	switch {
+	case top == "":
+		return // not in a git repository: nothing to record
+	case ignored:
+		fmt.Fprintf(env.Stdout, "not recording the generated files in git: the repository at %s ignores %s\n", top, root)
+		return
+	}
+	fmt.Fprintf(env.Stdout, "recording the generated files as perfgen sync's base in the git repository at %s, under refs/perfgen/ (--no-git skips this)\n", top)
+	if err := projectsync.RecordBase(ctx, root, files); err != nil {
+		fmt.Fprintf(env.Stderr, "perfgen: could not record the generated files in git (%v); perfgen sync still works from %s\n", err, generator.LockFile)
+	}
+}
+
 // collectAnswers assembles the answers given by NAME, the answers file and
-// flags over the defaults, and rejects conflicting ones.
+// flags over the defaults, and rejects conflicting ones. Every answer flag
+// is checked first, so that each wrong one is reported, one line each.
 func collectAnswers(cmd *cobra.Command, opts *newOptions, args []string) (*answers, error) {
+	type givenFlag struct {
+		f     *field
+		value string
+	}
+	var flags []givenFlag
+	var errs []error
+	for _, f := range fields {
+		fl := cmd.Flags().Lookup(f.flag)
+		if f.flag == "" || !fl.Changed {
+			continue
+		}
+		v := fl.Value.(*fieldValue).given()
+		if err := f.set(newAnswers("NAME"), v); err != nil {
+			errs = append(errs, fmt.Errorf("invalid argument %q for %q flag: %w", v, "--"+f.flag, err))
+		} else if f.check != nil {
+			if err := f.check(v); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		flags = append(flags, givenFlag{f, v})
+	}
+	if len(errs) > 0 {
+		return nil, usage(errors.Join(errs...))
+	}
+
 	var file *answersFile
 	if opts.config != "" {
 		var err error
@@ -239,7 +288,7 @@ func collectAnswers(cmd *cobra.Command, opts *newOptions, args []string) (*answe
 	if len(args) == 1 {
 		name = args[0]
 	}
-	if file != nil && file.keys[keyName] {
+	if file != nil && file.given[nameField] {
 		switch {
 		case name == "":
 			name = file.spec.Name
@@ -254,40 +303,18 @@ func collectAnswers(cmd *cobra.Command, opts *newOptions, args []string) (*answe
 		return nil, usage(err)
 	}
 
-	a := &answers{spec: generator.DefaultSpec(name), given: map[string]bool{}, output: "./" + name}
+	a := newAnswers(name)
+	a.given[nameField] = true
 	if file != nil {
 		file.apply(a)
 	}
-	flags := cmd.Flags()
-	if flags.Changed("module") {
-		a.spec.Module, a.given[keyModule] = opts.spec.Module, true
-	}
-	if flags.Changed("transport") {
-		a.spec.Transport, a.given[keyTransport] = opts.spec.Transport, true
-	}
-	if flags.Changed("store") {
-		a.spec.Store, a.given[keyStore] = opts.spec.Store, true
-	}
-	if flags.Changed("cache") {
-		a.spec.Cache, a.given[keyCache] = opts.spec.Cache, true
-	}
-	if flags.Changed("deploy") {
-		a.spec.Deploy, a.given[keyDeploy] = opts.spec.Deploy, true
-	}
-	for _, f := range sloFields {
-		if flags.Changed(f.flag) {
-			// The flag parsed into opts.spec.SLO; copy that one field.
-			if err := f.set(&a.spec.SLO, f.get(opts.spec.SLO)); err != nil {
-				return nil, usage(err)
-			}
-			a.given[f.key] = true
-		}
-	}
-	if flags.Changed("output") {
-		if err := checkOutput(opts.output); err != nil {
+	for _, g := range flags {
+		// The flag is valid on its own; an objective can still fail
+		// SLO.Check against another one the answers file gave.
+		if err := g.f.set(a, g.value); err != nil {
 			return nil, usage(err)
 		}
-		a.output, a.outputGiven = opts.output, true
+		a.given[g.f] = true
 	}
 	return a, nil
 }
@@ -312,8 +339,8 @@ func printSummary(w io.Writer, plan *generator.Plan, spec generator.Spec) {
 		cache = "on"
 	}
 	if plan.Fresh {
-		fmt.Fprintf(w, "created %s: %d files (module %s; transport %s, store %s, cache %s, deploy %s)\n",
-			plan.Root, len(plan.Actions), spec.Module, spec.Transport, spec.Store, cache, deployString(spec.Deploy))
+		fmt.Fprintf(w, "created %s: %s (module %s; transport %s, store %s, cache %s, deploy %s)\n",
+			plan.Root, plural(len(plan.Actions), "file"), spec.Module, spec.Transport, spec.Store, cache, deployString(spec.Deploy))
 		return
 	}
 	fmt.Fprintf(w, "updated %s: %d created, %d replaced, %d unchanged\n", plan.Root,
@@ -324,22 +351,18 @@ func printSummary(w io.Writer, plan *generator.Plan, spec generator.Spec) {
 // without prompts: every answer as a flag, so it does not depend on defaults
 // that a later perfgen might change.
 func equivalentCommand(a *answers, opts *newOptions) string {
-	s := a.spec.Normalize()
-	args := []string{"perfgen", "new", s.Name,
-		"--module", s.Module,
-		"--output", a.output,
-		"--transport", string(s.Transport),
-		"--store", string(s.Store),
-		fmt.Sprintf("--cache=%t", s.Cache),
-		"--deploy", deployString(s.Deploy),
-	}
-	for _, f := range sloFields {
-		args = append(args, "--"+f.flag, f.get(s.SLO))
+	n := *a
+	n.spec = a.spec.Normalize()
+	args := []string{"perfgen", "new", n.spec.Name}
+	for _, f := range fields {
+		if f.flag != "" {
+			args = append(args, f.echo(&n)...)
+		}
 	}
 	for _, b := range []struct {
 		on   bool
 		flag string
-	}{{opts.force, "--force"}, {opts.noTidy, "--no-tidy"}, {opts.dryRun, "--dry-run"}} {
+	}{{opts.force, "--force"}, {opts.noTidy, "--no-tidy"}, {opts.noGit, "--no-git"}, {opts.dryRun, "--dry-run"}} {
 		if b.on {
 			args = append(args, b.flag)
 		}

@@ -28,10 +28,14 @@ func newProtoCmd(env *Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "proto [DIR]",
 		Short: "Generate Go code from .proto files, without protoc",
-		Long: `Proto compiles every .proto file under DIR (default: the current directory)
-and writes its Go code beside it: messages in NAME.pb.go, exactly as
-protoc-gen-go writes them, and gRPC client and server stubs in NAME_grpc.pb.go
-for files that declare services. Neither protoc nor any plugin is needed.
+		Long: `Proto compiles every .proto file under DIR and writes its Go code beside
+it: messages in NAME.pb.go, exactly as protoc-gen-go writes them, and gRPC
+client and server stubs in NAME_grpc.pb.go for files that declare services.
+Neither protoc nor any plugin is needed.
+
+DIR defaults to the project's api/proto inside a project perfgen generated
+(found from any directory in it by its .perfgen.yaml, as perfgen sync finds
+it), and to the current directory elsewhere.
 
 DIR is the import root, like protoc's -I: a file's path under DIR is how other
 files import it, and it is the path registered in the Go protobuf registry,
@@ -73,15 +77,34 @@ In a generated project, "go generate ./..." runs perfgen proto through the
 			return nil, cobra.ShellCompDirectiveFilterDirs
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := "."
-			if len(args) == 1 {
-				dir = args[0]
+			dir, err := protoDir(args)
+			if err != nil {
+				return err
 			}
 			return runProto(cmd.Context(), env, dir, opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.check, "check", false, "write nothing; fail if any generated file is missing, differs, or is made by no .proto any more")
 	return cmd
+}
+
+// protoDir returns the import root perfgen proto compiles: DIR when given;
+// inside a perfgen project (found upward from the current directory by its
+// .perfgen.yaml, as sync finds it) the project's api/proto; else the
+// current directory.
+func protoDir(args []string) (string, error) {
+	if len(args) == 1 {
+		return args[0], nil
+	}
+	root, ok, err := findProjectRoot(".")
+	if err != nil || !ok {
+		return ".", err
+	}
+	dir := filepath.Join(root, filepath.FromSlash(generator.ProtoRoot))
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		return ".", nil // a project without gRPC or HTTP bindings has no .proto files
+	}
+	return dir, nil
 }
 
 func runProto(ctx context.Context, env *Env, dir string, opts *protoOptions) error {
@@ -119,9 +142,9 @@ func runProto(ctx context.Context, env *Env, dir string, opts *protoOptions) err
 			stale++
 		}
 		if stale > 0 {
-			return fmt.Errorf("%d generated files are out of date; run perfgen proto %s to regenerate them", stale, dir)
+			return fmt.Errorf("%s out of date; run perfgen proto %s to regenerate them", isAre(stale, "generated file"), dir)
 		}
-		fmt.Fprintf(env.Stdout, "%d generated files up to date\n", len(files))
+		fmt.Fprintf(env.Stdout, "%s up to date\n", plural(len(files), "generated file"))
 		return nil
 	}
 	if err := (generator.Writer{FS: env.FS}).Apply(ctx, plan); err != nil {
@@ -257,6 +280,6 @@ func printProtoPlan(w io.Writer, dir string, plan *generator.Plan, sources int) 
 			fmt.Fprintf(w, "%s %s\n", verb, filepath.Join(dir, filepath.FromSlash(a.File.Path)))
 		}
 	}
-	fmt.Fprintf(w, "%d .proto files: %d generated files created, %d updated, %d deleted, %d unchanged\n", sources,
-		plan.Count(generator.Create), plan.Count(generator.Replace), plan.Count(generator.Delete), plan.Count(generator.Keep))
+	fmt.Fprintf(w, "%s: %s created, %d updated, %d deleted, %d unchanged\n", plural(sources, ".proto file"), plural(plan.Count(generator.Create), "generated file"),
+		plan.Count(generator.Replace), plan.Count(generator.Delete), plan.Count(generator.Keep))
 }

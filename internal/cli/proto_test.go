@@ -96,7 +96,7 @@ func TestProtoDeletesCodeOfRemovedProto(t *testing.T) {
 	assert.Equal(t, "deleted api/shop/v1/gone_grpc.pb.go\n"+
 		"deleted api/shop/v1/shop.pb.go\n"+
 		"deleted api/shop/v1/shop_grpc.pb.go\n"+
-		"1 .proto files: 0 generated files created, 0 updated, 3 deleted, 1 unchanged\n", env.stdout.String())
+		"1 .proto file: 0 generated files created, 0 updated, 3 deleted, 1 unchanged\n", env.stdout.String())
 	assert.Empty(t, env.stderr.String())
 
 	for _, name := range []string{"api/shop/v1/shop.pb.go", "api/shop/v1/shop_grpc.pb.go", "api/shop/v1/gone_grpc.pb.go"} {
@@ -115,7 +115,7 @@ func TestProtoDeletesCodeOfRemovedProto(t *testing.T) {
 	// Nothing is left to delete.
 	env = newTestEnv(t)
 	require.Equal(t, exitOK, env.run("proto", "api"), "stderr: %s", env.stderr)
-	assert.Equal(t, "1 .proto files: 0 generated files created, 0 updated, 0 deleted, 1 unchanged\n", env.stdout.String())
+	assert.Equal(t, "1 .proto file: 0 generated files created, 0 updated, 0 deleted, 1 unchanged\n", env.stdout.String())
 }
 
 // TestProtoDeletesStubsOfRemovedServices: a .proto that still compiles but

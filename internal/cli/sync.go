@@ -1,11 +1,15 @@
 package cli
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/perfgen/perfgen/generator"
 	"github.com/perfgen/perfgen/internal/projectsync"
 	"github.com/perfgen/perfgen/internal/templatedir"
 )
@@ -17,6 +21,7 @@ func newSyncCmd(env *Env) *cobra.Command {
 		templates  string
 		dryRun     bool
 		allowDirty bool
+		noTidy     bool
 	}
 	cmd := &cobra.Command{
 		Use:   "sync",
@@ -36,10 +41,17 @@ generated last is recovered by re-rendering the answers the lock records, or,
 after a perfgen upgrade, from the commit at refs/perfgen/base that sync keeps
 in the project's git repository. See docs/sync.md.
 
+The project is found as the go command finds its module: it is the current
+directory (or --dir), or the nearest directory above it with a .perfgen.yaml.
+
 In a git working tree sync refuses to change files while there are
 uncommitted changes (other than to .perfgen.yaml) unless --allow-dirty is
 given, so its changes can be reviewed and undone with git; a sync with
 nothing to change succeeds on a dirty tree. --dry-run prints the diff and changes nothing.
+
+When the sync changes go.mod (a new transport or store brings new
+dependencies), sync then runs go mod tidy in the project, so that it builds;
+--no-tidy skips that and prints the command to run.
 
 A generated project's generate.go runs it: go generate .`,
 		Example: `  # Add gRPC to an HTTP-only service.
@@ -52,16 +64,25 @@ A generated project's generate.go runs it: go generate .`,
 		Args:              noArgs,
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir := opts.templates
-			if !cmd.Flags().Changed("templates") {
-				dir = env.Getenv(templatedir.EnvVar)
-			}
-			t, _, err := loadTemplates(env, dir)
+			root, ok, err := findProjectRoot(opts.dir)
 			if err != nil {
 				return err
 			}
+			if !ok {
+				return fmt.Errorf("no %s in %s or any directory above it: run perfgen sync inside a project perfgen generated, or name its root with --dir",
+					generator.AnswersFile, opts.dir)
+			}
+			if root != opts.dir {
+				fmt.Fprintf(env.Stdout, "syncing the project at %s\n", root)
+			}
+			t, _, err := loadTemplates(env, templatesFlag(cmd, env, opts.templates))
+			if err != nil {
+				return err
+			}
+			goMod := filepath.Join(root, "go.mod")
+			before, _ := os.ReadFile(goMod) // a missing go.mod counts as changed once written
 			_, err = projectsync.Sync(cmd.Context(), projectsync.Options{
-				Root:       opts.dir,
+				Root:       root,
 				Templates:  t,
 				DryRun:     opts.dryRun,
 				AllowDirty: opts.allowDirty,
@@ -71,14 +92,31 @@ A generated project's generate.go runs it: go generate .`,
 			if errors.Is(err, projectsync.ErrConflicts) {
 				return fmt.Errorf("sync: %w", err)
 			}
-			return err
+			if err != nil || opts.dryRun {
+				return err
+			}
+			// New dependencies in go.mod need go.sum entries before the
+			// project builds; go build's own hint (go get the project's
+			// own package) points the wrong way. Under go generate, which
+			// CI runs offline to check generated code is current, sync
+			// leaves the network to the user and says so.
+			after, err := os.ReadFile(goMod)
+			if err != nil || bytes.Equal(before, after) {
+				return nil
+			}
+			skip := skipReason(opts.noTidy, "--no-tidy")
+			if skip == "" && env.Getenv("GOFILE") != "" {
+				skip = "under go generate"
+			}
+			return tidy(cmd.Context(), env, skip, root, "synced")
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&opts.dir, "dir", "C", ".", "project directory")
+	f.StringVarP(&opts.dir, "dir", "C", ".", "project directory, or a directory inside it")
 	f.StringVar(&opts.templates, "templates", "", "custom template `DIR` the project was generated with (default $"+templatedir.EnvVar+")")
 	f.BoolVar(&opts.dryRun, "dry-run", false, "print the diff and change nothing")
 	f.BoolVar(&opts.allowDirty, "allow-dirty", false, "run even if the git working tree has uncommitted changes")
+	f.BoolVar(&opts.noTidy, "no-tidy", false, "skip go mod tidy after a sync that changes go.mod")
 	_ = cmd.MarkFlagDirname("dir")
 	_ = cmd.MarkFlagDirname("templates")
 	return cmd

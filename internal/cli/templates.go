@@ -48,16 +48,41 @@ changed upstream. See docs/templates.md.`,
 	return cmd
 }
 
-// templateDirArg returns the custom template directory named by args, or by
-// PERFGEN_TEMPLATES when args is empty.
-func templateDirArg(env *Env, args []string) (string, error) {
-	if len(args) == 1 {
-		return args[0], nil
+// templateDir returns the custom template directory a command uses: the
+// one its command line names (the --templates flag, or a DIR argument) when
+// given, even empty for the built-ins, else $PERFGEN_TEMPLATES. "" means the
+// built-ins. Every command resolves the directory here.
+func templateDir(env *Env, named string, given bool) string {
+	if given {
+		return named
 	}
-	if dir := env.Getenv(templatedir.EnvVar); dir != "" {
+	return env.Getenv(templatedir.EnvVar)
+}
+
+// templatesFlag returns the template directory of a command with a
+// --templates flag whose value is flag.
+func templatesFlag(cmd *cobra.Command, env *Env, flag string) string {
+	return templateDir(env, flag, cmd.Flags().Changed("templates"))
+}
+
+// templateDirArg returns the custom template directory named by args, or by
+// PERFGEN_TEMPLATES when args is empty, for the commands that need one.
+func templateDirArg(env *Env, args []string) (string, error) {
+	if dir := templateDir(env, strings.Join(args, ""), len(args) == 1); dir != "" {
 		return dir, nil
 	}
 	return "", usagef("missing DIR: name a custom template directory, or set %s", templatedir.EnvVar)
+}
+
+// openTemplateDir opens the custom template directory dir. A directory that
+// cannot be used (missing, a file, links leaving it) is a usage error: the
+// command line named it.
+func openTemplateDir(dir string) (*templatedir.Dir, error) {
+	d, err := templatedir.Open(dir)
+	if err != nil {
+		return nil, usage(err)
+	}
+	return d, nil
 }
 
 func maxOneDir(cmd *cobra.Command, args []string) error {
@@ -75,7 +100,7 @@ func loadTemplates(env *Env, dir string) (*generator.Templates, *templatedir.Dir
 		t, err := generator.Parse(env.Templates, generator.Manifest)
 		return t, nil, err
 	}
-	d, err := templatedir.Open(dir)
+	d, err := openTemplateDir(dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -98,13 +123,7 @@ that come from DIR.`,
   perfgen templates list ./my-templates`,
 		Args: maxOneDir,
 		RunE: func(_ *cobra.Command, args []string) error {
-			dir := ""
-			if len(args) == 1 {
-				dir = args[0]
-			} else {
-				dir = env.Getenv(templatedir.EnvVar)
-			}
-			t, d, err := loadTemplates(env, dir)
+			t, d, err := loadTemplates(env, templateDir(env, strings.Join(args, ""), len(args) == 1))
 			if err != nil {
 				return err
 			}
@@ -161,17 +180,16 @@ they keep following the built-ins across perfgen upgrades.`,
 			if err := (generator.Writer{FS: env.FS}).Apply(cmd.Context(), plan); err != nil {
 				return err
 			}
-			fmt.Fprintf(env.Stdout, "exported %d files to %s (template-data version %d)\n", len(files), args[0], generator.DataVersion)
+			fmt.Fprintf(env.Stdout, "exported %s to %s (template-data version %d)\n", plural(len(files), "file"), args[0], generator.DataVersion)
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "write into a non-empty directory, replacing exported files")
-	_ = cmd.MarkFlagDirname("force")
 	return cmd
 }
 
 func newTemplatesCheckCmd(env *Env) *cobra.Command {
-	var fields bool
+	var showFields bool
 	cmd := &cobra.Command{
 		Use:   "check [DIR]",
 		Short: "Parse and render a custom template directory for every option combination",
@@ -186,9 +204,9 @@ writes it (.SLO.P95Millis) and its type. It needs no DIR.`,
   perfgen templates check --fields`,
 		Args: maxOneDir,
 		RunE: func(_ *cobra.Command, args []string) error {
-			if fields {
+			if showFields {
 				templatedir.Fields(env.Stdout)
-				if len(args) == 0 && env.Getenv(templatedir.EnvVar) == "" {
+				if templateDir(env, strings.Join(args, ""), len(args) == 1) == "" {
 					return nil
 				}
 			}
@@ -196,7 +214,7 @@ writes it (.SLO.P95Millis) and its type. It needs no DIR.`,
 			if err != nil {
 				return err
 			}
-			d, err := templatedir.Open(dir)
+			d, err := openTemplateDir(dir)
 			if err != nil {
 				return err
 			}
@@ -205,13 +223,13 @@ writes it (.SLO.P95Millis) and its type. It needs no DIR.`,
 				fmt.Fprintln(env.Stderr, p)
 			}
 			if len(problems) > 0 {
-				return fmt.Errorf("%d problems in %s", len(problems), dir)
+				return fmt.Errorf("%s in %s", plural(len(problems), "problem"), dir)
 			}
 			fmt.Fprintf(env.Stdout, "%s: ok, renders all %d option combinations\n", dir, len(templatedir.Combinations()))
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&fields, "fields", false, "print the data fields templates can use")
+	cmd.Flags().BoolVar(&showFields, "fields", false, "print the data fields templates can use")
 	return cmd
 }
 
@@ -236,7 +254,7 @@ counted. With --exit-code it exits 1 when there are differences.`,
 			if err != nil {
 				return err
 			}
-			d, err := templatedir.Open(dir)
+			d, err := openTemplateDir(dir)
 			if err != nil {
 				return err
 			}
