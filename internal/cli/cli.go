@@ -55,7 +55,8 @@ type Env struct {
 	// Prompter asks the questions whose answers flags and answers files did
 	// not give. It is used only when Interactive reports true.
 	Prompter Prompter
-	// Tidy runs `go mod tidy` in a freshly written project.
+	// Tidy runs `go mod tidy` in a freshly written project, and in a
+	// project whose go.mod perfgen sync changed.
 	Tidy TidyFunc
 	// NotifyContext returns a context cancelled by SIGINT or SIGTERM; it
 	// wraps the writing of a project so an interrupted run leaves nothing.
