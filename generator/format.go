@@ -53,10 +53,6 @@ func formatGoWith(template string, src []byte, shortcut bool) ([]byte, error) {
 			return nil, &TemplateError{Template: template, Err: fmt.Errorf("format rendered Go: %w", err)}
 		}
 		src = buf.Bytes()
-		fset = token.NewFileSet()
-		if f, err = parser.ParseFile(fset, template, src, parser.ParseComments); err != nil {
-			return nil, syntaxError(template, src, err)
-		}
 	}
 	// goimports changes nothing but the layout of a file whose imports are
 	// already merged, grouped and sorted as it would leave them, and gofmt

@@ -16,16 +16,22 @@ import (
 // templates render in any option combination.
 func TestFormatShortcutMatchesGoimports(t *testing.T) {
 	sources := map[string]string{
-		"sorted":          "package a\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\n\t\"example.com/x\"\n)\n\nvar _ = fmt.Sprint(os.Args, x.X)\n",
-		"unsorted":        "package a\n\nimport (\n\t\"os\"\n\t\"fmt\"\n)\n\nvar _ = fmt.Sprint(os.Args)\n",
-		"mixed groups":    "package a\n\nimport (\n\t\"example.com/x\"\n\t\"fmt\"\n)\n\nvar _ = fmt.Sprint(x.X)\n",
-		"two decls":       "package a\n\nimport \"fmt\"\nimport \"os\"\n\nvar _ = fmt.Sprint(os.Args)\n",
-		"comment":         "package a\n\nimport (\n\t\"fmt\" // print\n\t\"os\"\n)\n\nvar _ = fmt.Sprint(os.Args)\n",
-		"numbers":         "package a\n\nimport \"fmt\"\n\nvar _ = fmt.Sprint(0X1F, 1E3, 0xbeef)\n",
-		"blank before )":  "package a\n\nimport (\n\t\"fmt\"\n\n)\n\nvar _ = fmt.Sprint()\n",
-		"dropped import":  "package a\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\t\"strings\"\n)\n\nvar _ = fmt.Sprint(os.Args)\n",
-		"no imports":      "package a\n\nvar  x=1\n",
-		"named and blank": "package a\n\nimport (\n\t_ \"embed\"\n\tstdfmt \"fmt\"\n)\n\nvar _ = stdfmt.Sprint()\n",
+		"sorted":               "package a\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\n\t\"example.com/x\"\n)\n\nvar _ = fmt.Sprint(os.Args, x.X)\n",
+		"unsorted":             "package a\n\nimport (\n\t\"os\"\n\t\"fmt\"\n)\n\nvar _ = fmt.Sprint(os.Args)\n",
+		"mixed groups":         "package a\n\nimport (\n\t\"example.com/x\"\n\t\"fmt\"\n)\n\nvar _ = fmt.Sprint(x.X)\n",
+		"two decls":            "package a\n\nimport \"fmt\"\nimport \"os\"\n\nvar _ = fmt.Sprint(os.Args)\n",
+		"comment":              "package a\n\nimport (\n\t\"fmt\" // print\n\t\"os\"\n)\n\nvar _ = fmt.Sprint(os.Args)\n",
+		"numbers":              "package a\n\nimport \"fmt\"\n\nvar _ = fmt.Sprint(0X1F, 1E3, 0xbeef)\n",
+		"blank before )":       "package a\n\nimport (\n\t\"fmt\"\n\n)\n\nvar _ = fmt.Sprint()\n",
+		"dropped import":       "package a\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\t\"strings\"\n)\n\nvar _ = fmt.Sprint(os.Args)\n",
+		"no imports":           "package a\n\nvar  x=1\n",
+		"drop last of group":   "package a\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\n\t\"example.com/x\"\n)\n\nvar _ = fmt.Sprint(os.Args)\n",
+		"drop first of group":  "package a\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/x\"\n\t\"example.com/y\"\n)\n\nvar _ = fmt.Sprint(y.Y)\n",
+		"drop every import":    "package a\n\nimport (\n\t\"fmt\"\n\t\"os\"\n)\n\nvar x = 1\n",
+		"drop the only import": "package a\n\nimport \"fmt\"\n\n// X is x.\nvar X = 1\n",
+		"drop beside comment":  "package a\n\nimport (\n\t\"fmt\"\n\t// os is for args.\n\t\"os\"\n\t\"strings\" // unused\n)\n\nvar _ = fmt.Sprint(os.Args)\n",
+		"drop a group":         "package a\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/x\"\n\n\t\"example.com/z\"\n)\n\nvar _ = fmt.Sprint(z.Z)\n",
+		"named and blank":      "package a\n\nimport (\n\t_ \"embed\"\n\tstdfmt \"fmt\"\n)\n\nvar _ = stdfmt.Sprint()\n",
 	}
 	for name, src := range sources {
 		want, err := formatGoWith(name, []byte(src), false)

@@ -9,24 +9,31 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// opFaultFS fails the n-th call of any operation that changes the file
-// system, except the cleanup a failed write does (Remove, RemoveAll): every
-// step of a write may fail, and what follows must still hold.
-type opFaultFS struct {
+// faultFS fails the n-th call of the operations it watches: with reads
+// unset, any operation that changes the file system, except the cleanup a
+// failed write does (Remove, RemoveAll), so every step of a write may fail
+// and what follows must still hold; with reads set, any read (planning reads
+// the target and every file it may replace, and writing reads what exists
+// before it creates anything), which must stop the run, never pass for a
+// missing file.
+type faultFS struct {
 	OS
+	reads    bool
 	n, calls int
 	failed   string // the operation that failed, for messages
 }
 
 var errOpInjected = errors.New("injected file system failure")
 
-func (f *opFaultFS) fail(op, name string) bool {
+func (f *faultFS) fail(read bool, op, name string) bool {
+	if read != f.reads {
+		return false
+	}
 	f.calls++
 	if f.calls == f.n {
 		f.failed = op + " " + filepath.Base(name)
@@ -35,22 +42,22 @@ func (f *opFaultFS) fail(op, name string) bool {
 	return false
 }
 
-func (f *opFaultFS) MkdirAll(name string, perm fs.FileMode) error {
-	if f.fail("MkdirAll", name) {
+func (f *faultFS) MkdirAll(name string, perm fs.FileMode) error {
+	if f.fail(false, "MkdirAll", name) {
 		return errOpInjected
 	}
 	return f.OS.MkdirAll(name, perm)
 }
 
-func (f *opFaultFS) MkdirTemp(dir, pattern string) (string, error) {
-	if f.fail("MkdirTemp", dir) {
+func (f *faultFS) MkdirTemp(dir, pattern string) (string, error) {
+	if f.fail(false, "MkdirTemp", dir) {
 		return "", errOpInjected
 	}
 	return f.OS.MkdirTemp(dir, pattern)
 }
 
-func (f *opFaultFS) WriteFile(name string, data []byte, perm fs.FileMode) error {
-	if f.fail("WriteFile", name) {
+func (f *faultFS) WriteFile(name string, data []byte, perm fs.FileMode) error {
+	if f.fail(false, "WriteFile", name) {
 		// Leave a truncated file behind, as a full disk would.
 		_ = os.WriteFile(name, data[:len(data)/2], perm)
 		return errOpInjected
@@ -58,15 +65,15 @@ func (f *opFaultFS) WriteFile(name string, data []byte, perm fs.FileMode) error 
 	return f.OS.WriteFile(name, data, perm)
 }
 
-func (f *opFaultFS) Chmod(name string, mode fs.FileMode) error {
-	if f.fail("Chmod", name) {
+func (f *faultFS) Chmod(name string, mode fs.FileMode) error {
+	if f.fail(false, "Chmod", name) {
 		return errOpInjected
 	}
 	return f.OS.Chmod(name, mode)
 }
 
-func (f *opFaultFS) Rename(oldpath, newpath string) error {
-	if f.fail("Rename", oldpath) {
+func (f *faultFS) Rename(oldpath, newpath string) error {
+	if f.fail(false, "Rename", oldpath) {
 		return errOpInjected
 	}
 	return f.OS.Rename(oldpath, newpath)
@@ -94,7 +101,7 @@ func TestEveryFailingOperationLeavesNoFreshProject(t *testing.T) {
 				if existing {
 					require.NoError(t, os.Mkdir(root, 0o755))
 				}
-				fsys := &opFaultFS{n: n}
+				fsys := &faultFS{n: n}
 				err := apply(t, Writer{FS: fsys}, root, faultFiles(), false)
 				if fsys.calls < n {
 					require.NoError(t, err)
@@ -119,11 +126,7 @@ func TestEveryFailingOperationLeavesNoFreshProject(t *testing.T) {
 func TestEveryFailingOperationUnderForceKeepsFilesWhole(t *testing.T) {
 	for n := 1; ; n++ {
 		root := filepath.Join(t.TempDir(), "demo")
-		require.NoError(t, apply(t, Writer{}, root, faultFiles(), false))
-		old := time.Now().Add(-time.Hour).Truncate(time.Second)
-		for _, f := range faultFiles() {
-			require.NoError(t, os.Chtimes(filepath.Join(root, f.Path), old, old))
-		}
+		old := writeBackdated(t, root, faultFiles())
 		require.NoError(t, os.WriteFile(filepath.Join(root, "notes.txt"), []byte("mine\n"), 0o600))
 
 		// Two files change, one is new, two stay as they are.
@@ -132,7 +135,7 @@ func TestEveryFailingOperationUnderForceKeepsFilesWhole(t *testing.T) {
 		changed[3].Content = []byte("package server // changed\n")
 		changed = append(changed, File{Path: "internal/new/new.go", Content: []byte("package new\n"), Mode: 0o644})
 
-		fsys := &opFaultFS{n: n}
+		fsys := &faultFS{n: n}
 		err := apply(t, Writer{FS: fsys}, root, changed, true)
 		if fsys.calls < n {
 			require.NoError(t, err)
@@ -169,55 +172,36 @@ func TestEveryFailingOperationUnderForceKeepsFilesWhole(t *testing.T) {
 	}
 }
 
-// readFaultFS fails the n-th read of the file system: planning reads the
-// target and every file it may replace, and writing reads what exists before
-// it creates anything. A read that fails must stop the run, never be taken
-// for a missing file.
-type readFaultFS struct {
-	OS
-	n, calls int
-	failed   string
-}
-
-func (f *readFaultFS) fail(op, name string) bool {
-	f.calls++
-	if f.calls == f.n {
-		f.failed = op + " " + filepath.Base(name)
-		return true
-	}
-	return false
-}
-
-func (f *readFaultFS) Stat(name string) (fs.FileInfo, error) {
-	if f.fail("Stat", name) {
+func (f *faultFS) Stat(name string) (fs.FileInfo, error) {
+	if f.fail(true, "Stat", name) {
 		return nil, &fs.PathError{Op: "stat", Path: name, Err: errOpInjected}
 	}
 	return f.OS.Stat(name)
 }
 
-func (f *readFaultFS) Lstat(name string) (fs.FileInfo, error) {
-	if f.fail("Lstat", name) {
+func (f *faultFS) Lstat(name string) (fs.FileInfo, error) {
+	if f.fail(true, "Lstat", name) {
 		return nil, &fs.PathError{Op: "lstat", Path: name, Err: errOpInjected}
 	}
 	return f.OS.Lstat(name)
 }
 
-func (f *readFaultFS) ReadFile(name string) ([]byte, error) {
-	if f.fail("ReadFile", name) {
+func (f *faultFS) ReadFile(name string) ([]byte, error) {
+	if f.fail(true, "ReadFile", name) {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: errOpInjected}
 	}
 	return f.OS.ReadFile(name)
 }
 
-func (f *readFaultFS) ReadDir(name string) ([]fs.DirEntry, error) {
-	if f.fail("ReadDir", name) {
+func (f *faultFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	if f.fail(true, "ReadDir", name) {
 		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errOpInjected}
 	}
 	return f.OS.ReadDir(name)
 }
 
-func (f *readFaultFS) EvalSymlinks(name string) (string, error) {
-	if f.fail("EvalSymlinks", name) {
+func (f *faultFS) EvalSymlinks(name string) (string, error) {
+	if f.fail(true, "EvalSymlinks", name) {
 		return "", &fs.PathError{Op: "lstat", Path: name, Err: errOpInjected}
 	}
 	return f.OS.EvalSymlinks(name)
@@ -232,7 +216,7 @@ func TestEveryFailingReadStopsAFreshWrite(t *testing.T) {
 		parent := t.TempDir()
 		require.NoError(t, os.WriteFile(filepath.Join(parent, "keep.txt"), []byte("mine\n"), 0o644))
 		root := filepath.Join(parent, "new", "demo")
-		fsys := &readFaultFS{n: n}
+		fsys := &faultFS{reads: true, n: n}
 		err := apply(t, Writer{FS: fsys}, root, faultFiles(), false)
 		if fsys.calls < n {
 			require.NoError(t, err)
@@ -255,7 +239,7 @@ func TestEveryFailingReadUnderForceChangesNothing(t *testing.T) {
 		changed[0].Content = []byte("new readme\n")
 		changed = append(changed, File{Path: "internal/new/new.go", Content: []byte("package new\n"), Mode: 0o644})
 
-		fsys := &readFaultFS{n: n}
+		fsys := &faultFS{reads: true, n: n}
 		err := apply(t, Writer{FS: fsys}, root, changed, true)
 		if fsys.calls < n {
 			require.NoError(t, err)

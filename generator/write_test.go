@@ -31,6 +31,19 @@ func apply(t *testing.T, w Writer, root string, files Files, force bool) error {
 	return w.Apply(context.Background(), plan)
 }
 
+// writeBackdated writes files as a new project at root and dates them an
+// hour back, so a test can tell the files a later write touches. It returns
+// their modification time.
+func writeBackdated(t *testing.T, root string, files Files) time.Time {
+	t.Helper()
+	require.NoError(t, apply(t, Writer{}, root, files, false))
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	for _, f := range files {
+		require.NoError(t, os.Chtimes(filepath.Join(root, f.Path), old, old))
+	}
+	return old
+}
+
 // listDir returns every path under dir, relative and slash separated.
 func listDir(t *testing.T, dir string) []string {
 	t.Helper()
@@ -91,11 +104,7 @@ func TestRefuseNonEmptyWithoutForce(t *testing.T) {
 
 func TestForceReplacesOnlyWhatDiffers(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "demo")
-	require.NoError(t, apply(t, Writer{}, root, sampleFiles(), false))
-	old := time.Now().Add(-time.Hour).Truncate(time.Second)
-	for _, f := range sampleFiles() {
-		require.NoError(t, os.Chtimes(filepath.Join(root, f.Path), old, old))
-	}
+	old := writeBackdated(t, root, sampleFiles())
 	require.NoError(t, os.WriteFile(filepath.Join(root, "user.txt"), []byte("mine\n"), 0o644))
 
 	changed := sampleFiles()
