@@ -230,7 +230,7 @@ func (t *Templates) render(spec Valid) (Files, []error) {
 	if out, err = addProtoCode(out); err != nil {
 		return nil, []error{err}
 	}
-	sortFiles(out)
+	out.Sort()
 	if out, err = t.addLock(out, data); err != nil {
 		return nil, []error{err}
 	}
@@ -415,9 +415,9 @@ func GenerateProtoCode(sources map[string][]byte, name func(string) string) (Fil
 	return out, nil
 }
 
-// sortFiles sorts files by path, the order Files keeps.
-func sortFiles(files Files) {
-	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+// Sort sorts fs by path, the order Lookup needs.
+func (fs Files) Sort() {
+	slices.SortFunc(fs, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 }
 
 // addLock adds the lock file that records files, which must be sorted, and
@@ -432,7 +432,7 @@ func (t *Templates) addLock(files Files, data *Data) (Files, error) {
 		return nil, err
 	}
 	files = append(files, File{Path: LockFile, Content: lock, Mode: modeFile})
-	sortFiles(files)
+	files.Sort()
 	return files, nil
 }
 
