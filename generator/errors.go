@@ -53,6 +53,8 @@ func (e *SyntaxError) Summary() string {
 	return fmt.Sprintf("rendered Go does not parse: line %d:%d: %s", e.Line, e.Column, e.Msg)
 }
 
+// Error is the summary followed by the rendered source, one numbered line
+// each.
 func (e *SyntaxError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Summary())

@@ -29,7 +29,7 @@ func formatGo(template string, src []byte) ([]byte, error) {
 // the test of the shortcut compares against.
 func formatGoWith(template string, src []byte, shortcut bool) ([]byte, error) {
 	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, template, src, parser.ParseComments)
+	f, err := parser.ParseFile(fset, template, src, parser.ParseComments|parser.SkipObjectResolution)
 	if err != nil {
 		return nil, syntaxError(template, src, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"runtime"
 	"slices"
@@ -50,6 +51,9 @@ type Templates struct {
 	// formatted caches formatGo by rendered source: most Go files render
 	// the same for many option combinations, and a check renders them all.
 	formatted *sync.Map
+	// protoCode caches the Go code of the rendered .proto files by their
+	// paths and content, which few options change.
+	protoCode *sync.Map
 }
 
 // Render validates spec and renders the project it describes from the
@@ -104,7 +108,7 @@ func Parse(fsys fs.FS, manifest []Entry) (*Templates, error) {
 			return nil, pathError(e, templateError(e.Template, err))
 		}
 	}
-	return &Templates{files: files, paths: paths, manifest: manifest, origin: OriginBuiltin, formatted: new(sync.Map)}, nil
+	return &Templates{files: files, paths: paths, manifest: manifest, origin: OriginBuiltin, formatted: new(sync.Map), protoCode: new(sync.Map)}, nil
 }
 
 // layered is an fs.FS made of layers, later ones overriding earlier ones
@@ -227,10 +231,10 @@ func (t *Templates) render(spec Valid) (Files, []error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	if out, err = addProtoCode(out); err != nil {
+	if out, err = t.addProtoCode(out); err != nil {
 		return nil, []error{err}
 	}
-	sortFiles(out)
+	out.Sort()
 	if out, err = t.addLock(out, data); err != nil {
 		return nil, []error{err}
 	}
@@ -350,7 +354,7 @@ func (t *Templates) formatGoCached(name string, src []byte) ([]byte, error) {
 // beside each .proto. It calls what `perfgen proto` calls, with the same
 // import root the project's //go:generate line gives it, so regenerating an
 // untouched project changes nothing.
-func addProtoCode(files Files) (Files, error) {
+func (t *Templates) addProtoCode(files Files) (Files, error) {
 	sources := map[string][]byte{}
 	for _, f := range files {
 		if path.Ext(f.Path) != ".proto" {
@@ -362,7 +366,7 @@ func addProtoCode(files Files) (Files, error) {
 		}
 		sources[rel] = f.Content
 	}
-	generated, err := GenerateProtoCode(sources, func(p string) string { return ProtoRoot + "/" + p })
+	generated, err := t.generateProtoCodeCached(sources)
 	var ce *protobuild.CompileError
 	if errors.As(err, &ce) {
 		return nil, fmt.Errorf("rendered .proto files do not compile:\n%w", ce)
@@ -385,6 +389,35 @@ func addProtoCode(files Files) (Files, error) {
 		files = append(files, g)
 	}
 	return files, nil
+}
+
+// generateProtoCodeCached is GenerateProtoCode for the rendered .proto
+// files, remembered by their paths and content.
+func (t *Templates) generateProtoCodeCached(sources map[string][]byte) (Files, error) {
+	names := slices.Sorted(maps.Keys(sources))
+	var key strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&key, "%s\x00%d\x00%s", n, len(sources[n]), sources[n])
+	}
+	if cached, ok := t.protoCode.Load(key.String()); ok {
+		return cloneFiles(cached.(Files)), nil
+	}
+	generated, err := GenerateProtoCode(sources, func(p string) string { return ProtoRoot + "/" + p })
+	if err != nil {
+		return nil, err
+	}
+	t.protoCode.Store(key.String(), cloneFiles(generated))
+	return generated, nil
+}
+
+// cloneFiles copies files and their content, so a caller that edits one
+// rendering's files cannot change another's.
+func cloneFiles(files Files) Files {
+	out := slices.Clone(files)
+	for i := range out {
+		out[i].Content = bytes.Clone(out[i].Content)
+	}
+	return out
 }
 
 // GenerateProtoCode compiles sources, keyed by slash path relative to their
@@ -415,9 +448,9 @@ func GenerateProtoCode(sources map[string][]byte, name func(string) string) (Fil
 	return out, nil
 }
 
-// sortFiles sorts files by path, the order Files keeps.
-func sortFiles(files Files) {
-	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+// Sort sorts fs by path, the order Lookup needs.
+func (fs Files) Sort() {
+	slices.SortFunc(fs, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 }
 
 // addLock adds the lock file that records files, which must be sorted, and
@@ -432,7 +465,7 @@ func (t *Templates) addLock(files Files, data *Data) (Files, error) {
 		return nil, err
 	}
 	files = append(files, File{Path: LockFile, Content: lock, Mode: modeFile})
-	sortFiles(files)
+	files.Sort()
 	return files, nil
 }
 

@@ -275,3 +275,23 @@ func TestRenderValidRefusesAnUnvalidatedSpec(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, viaSpec, viaValid)
 }
+
+// TestRendersShareNoContent checks that the caches a parsed template set
+// keeps (formatted Go, Go code from .proto files) hand out copies: editing
+// one rendering's files leaves the next rendering as a fresh parse gives it.
+func TestRendersShareNoContent(t *testing.T) {
+	ts, err := Parse(templates.FS, Manifest)
+	require.NoError(t, err)
+	first, err := ts.Render(DefaultSpec("demo"))
+	require.NoError(t, err)
+	for _, f := range first {
+		for i := range f.Content {
+			f.Content[i] = 'x'
+		}
+	}
+	second, err := ts.Render(DefaultSpec("demo"))
+	require.NoError(t, err)
+	fresh, err := Render(templates.FS, DefaultSpec("demo"))
+	require.NoError(t, err)
+	assert.Equal(t, fresh, second)
+}

@@ -206,8 +206,11 @@ func (w Writer) Plan(root string, files Files, force bool) (*Plan, error) {
 // file, no parent is a file, and unless force is set it does not exist or is
 // empty. It lets a prompt reject a directory before anything is rendered;
 // PlanWrite makes the same checks and also lists the files it would replace.
-func CheckOutputDir(root string, force bool) error {
-	exists, empty, err := inspectRoot(OS{}, root)
+func CheckOutputDir(root string, force bool) error { return Writer{}.CheckOutputDir(root, force) }
+
+// CheckOutputDir is the package's CheckOutputDir on w's file system.
+func (w Writer) CheckOutputDir(root string, force bool) error {
+	exists, empty, err := inspectRoot(w.fs(), root)
 	if err != nil {
 		return err
 	}

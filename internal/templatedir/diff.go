@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/perfgen/perfgen/generator"
 	"github.com/perfgen/perfgen/internal/textdiff"
@@ -64,8 +63,4 @@ func Diff(w io.Writer, builtinFS fs.FS, builtin []generator.Entry, d *Dir) (bool
 		fmt.Fprintf(w, "# %d built-in files are not in %s and are used as they are\n", inherited, d.Path)
 	}
 	return differs, nil
-}
-
-func sortFiles(fs generator.Files) {
-	slices.SortFunc(fs, func(a, b generator.File) int { return strings.Compare(a.Path, b.Path) })
 }

@@ -34,6 +34,6 @@ func Export(builtinFS fs.FS, builtin []generator.Entry) (generator.Files, error)
 		generator.File{Path: ManifestFile, Content: manifest, Mode: 0o644},
 		generator.File{Path: VersionFile, Content: fmt.Appendf(nil, "%d\n", generator.DataVersion), Mode: 0o644},
 	)
-	sortFiles(out)
+	out.Sort()
 	return out, nil
 }
