@@ -108,12 +108,12 @@ SIGINT or SIGTERM during generation leaves no partial project behind.`,
 // answers (flags, answers file, prompts), plan the files, write them, then
 // run the side effects on the written project, each printed and skippable.
 func runNew(cmd *cobra.Command, env *Env, opts *newOptions, args []string) error {
-	a, err := settleAnswers(cmd, env, opts, args)
+	a, valid, err := settleAnswers(cmd, env, opts, args)
 	if err != nil {
 		return err
 	}
-	spec := a.spec.Normalize()
-	files, plan, err := planProject(cmd, env, opts, a.output, spec)
+	spec := valid.Spec()
+	files, plan, err := planProject(cmd, env, opts, a.output, valid)
 	if err != nil {
 		return err
 	}
@@ -141,56 +141,63 @@ func runNew(cmd *cobra.Command, env *Env, opts *newOptions, args []string) error
 
 // settleAnswers assembles and checks the given answers, then asks for the
 // missing ones on a terminal (and prints the equivalent command), or names
-// the defaults taken for them without one.
-func settleAnswers(cmd *cobra.Command, env *Env, opts *newOptions, args []string) (*answers, error) {
+// the defaults taken for them without one. It returns the answers validated
+// once: before prompting when nothing is asked, after the prompts otherwise.
+func settleAnswers(cmd *cobra.Command, env *Env, opts *newOptions, args []string) (*answers, generator.Valid, error) {
+	var none generator.Valid
 	a, err := collectAnswers(cmd, opts, args)
 	if err != nil {
-		return nil, err
+		return nil, none, err
 	}
 	// Check what was given before asking anything else.
-	if err := a.spec.Validate(); err != nil {
-		return nil, usage(err)
+	valid, err := a.spec.Valid()
+	if err != nil {
+		return nil, none, usage(err)
 	}
 	switch {
 	case !opts.yes && env.Interactive():
 		if a.given[outputField] {
 			// Refuse an unusable --output before asking anything.
 			if err := generator.CheckOutputDir(a.output, opts.force); err != nil {
-				return nil, err
+				return nil, none, err
 			}
 		}
 		if err := ask(env.Prompter, a, opts.force); err != nil {
 			if errors.Is(err, errInterrupted) {
-				return nil, fmt.Errorf("%w; nothing was written", err)
+				return nil, none, fmt.Errorf("%w; nothing was written", err)
 			}
 			var ue *usageError
 			if errors.As(err, &ue) {
-				return nil, err
+				return nil, none, err
 			}
-			return nil, fmt.Errorf("prompt: %w; give the answers as flags, or pass --yes", err)
+			return nil, none, fmt.Errorf("prompt: %w; give the answers as flags, or pass --yes", err)
 		}
 		fmt.Fprintf(env.Stdout, "\nTo generate this project again without prompts:\n  %s\n\n", equivalentCommand(a, opts))
+		// The prompts changed the answers: check the whole set again.
+		if valid, err = a.spec.Valid(); err != nil {
+			return nil, none, usage(err)
+		}
 	case !opts.yes:
 		if d := a.defaulted(); len(d) > 0 {
 			fmt.Fprintf(env.Stderr, "perfgen: no terminal to prompt on; using defaults for %s (set them with flags or --config, or pass --yes to silence this)\n", describeDefaults(a))
 		}
 	}
-	return a, nil
+	return a, valid, nil
 }
 
 // planProject renders spec with the templates in use and plans writing the
 // files into output, refusing conflicts unless --force.
-func planProject(cmd *cobra.Command, env *Env, opts *newOptions, output string, spec generator.Spec) (generator.Files, *generator.Plan, error) {
+func planProject(cmd *cobra.Command, env *Env, opts *newOptions, output string, spec generator.Valid) (generator.Files, *generator.Plan, error) {
 	tmpl, custom, err := loadTemplates(env, templatesFlag(cmd, env, opts.templates))
 	if err != nil {
 		return nil, nil, err
 	}
-	files, err := tmpl.Render(spec)
+	files, err := tmpl.RenderValid(spec)
 	if err != nil {
 		if custom != nil {
 			err = custom.Locate(err)
 		}
-		return nil, nil, fmt.Errorf("render %s: %w", spec.Name, err)
+		return nil, nil, fmt.Errorf("render %s: %w", spec.Spec().Name, err)
 	}
 	plan, err := generator.PlanWrite(output, files, opts.force)
 	if err != nil {
