@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -36,14 +37,35 @@ func TestWriteSectionAppendsWhenMissing(t *testing.T) {
 }
 
 func TestMedian(t *testing.T) {
-	rps := func(m measurement) float64 { return m.maxRPS }
-	assert.Equal(t, 2.0, median([]measurement{{maxRPS: 3}, {maxRPS: 1}, {maxRPS: 2}}, rps))
-	assert.Equal(t, 2.5, median([]measurement{{maxRPS: 3}, {maxRPS: 2}}, rps))
+	idle := func(m measurement) float64 { return m.idleRSS }
+	assert.Equal(t, 2.0, median([]measurement{{idleRSS: 3}, {idleRSS: 1}, {idleRSS: 2}}, idle))
+	assert.Equal(t, 2.5, median([]measurement{{idleRSS: 3}, {idleRSS: 2}}, idle))
 }
 
-func TestRoundRatios(t *testing.T) {
-	rps := func(m measurement) float64 { return m.maxRPS }
-	g := []measurement{{maxRPS: 110}, {maxRPS: 90}, {maxRPS: 50}}
-	bare := []measurement{{maxRPS: 100}, {maxRPS: 100}, {maxRPS: 0}}
-	assert.Equal(t, "1.10, 0.90, n/a", roundRatios(g, bare, rps))
+func TestSpread(t *testing.T) {
+	idle := func(m measurement) float64 { return m.idleRSS }
+	g := []measurement{{idleRSS: 110}, {idleRSS: 90}, {idleRSS: 50}}
+	bare := []measurement{{idleRSS: 100}, {idleRSS: 100}, {idleRSS: 0}}
+	assert.Equal(t, "0.90–1.10", spread(g, bare, idle), "a round with no bare figure has no ratio")
+	assert.Equal(t, "1.10", spread(g[:1], bare[:1], idle))
+	assert.Equal(t, "n/a", spread(g[2:], bare[2:], idle))
+}
+
+// TestRenderFlagsClientBoundRuns: a run whose client used more than 60 %
+// of its core is named in the table and below it; one at 60 % is not.
+func TestRenderFlagsClientBoundRuns(t *testing.T) {
+	o := options{rounds: 1, duration: 3 * time.Second, warmup: time.Second, rate: 10000, protocols: []string{"http1"}}
+	run := func(client float64) measurement {
+		return measurement{sat: map[string]loadRun{"wrk 64 conns": {result: result{rps: 1000}, clientCPU: client, serverCPU: 1}}}
+	}
+	results := map[string][]measurement{"generated/http1": {run(0.60)}, "bare/http1": {run(0.60)}}
+	out := render(o, &binaries{}, results, nil, "0 0 0", "0 0 0")
+	assert.Contains(t, out, "| 60 %, 60 % |")
+	assert.NotContains(t, out, "% **client-bound**")
+	assert.NotContains(t, out, "**Client-bound runs**")
+
+	results["bare/http1"] = []measurement{run(0.75)}
+	out = render(o, &binaries{}, results, nil, "0 0 0", "0 0 0")
+	assert.Contains(t, out, "| 60 %, 75 % **client-bound** |")
+	assert.Contains(t, out, "**Client-bound runs** (their throughput is a floor for the server, not its capacity): http1 wrk 64 conns: throughput at saturation.")
 }

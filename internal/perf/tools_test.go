@@ -121,7 +121,7 @@ func TestClientBound(t *testing.T) {
 	for _, tc := range []struct {
 		cpu  float64
 		want bool
-	}{ {0, false}, {0.45, false}, {0.60, false}, {0.61, true}, {1.0, true}} {
+	}{{0, false}, {0.45, false}, {0.60, false}, {0.61, true}, {1.0, true}} {
 		assert.Equal(t, tc.want, clientBound(tc.cpu), "client CPU %.2f", tc.cpu)
 	}
 }
