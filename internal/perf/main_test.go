@@ -69,3 +69,25 @@ func TestRenderFlagsClientBoundRuns(t *testing.T) {
 	assert.Contains(t, out, "| 60 %, 75 % **client-bound** |")
 	assert.Contains(t, out, "**Client-bound runs** (their throughput is a floor for the server, not its capacity): http1 wrk 64 conns: throughput at saturation.")
 }
+
+// TestRenderNamesUnsaturatedServersAndMissedRates: a saturation run that
+// left the server's core partly idle, and an open loop that fell short of
+// its rate, are named under the table.
+func TestRenderNamesUnsaturatedServersAndMissedRates(t *testing.T) {
+	o := options{rounds: 1, duration: 3 * time.Second, warmup: time.Second, rate: 10000, protocols: []string{"http1"}}
+	m := func(serverCPU, reached float64) measurement {
+		return measurement{
+			sat:  map[string]loadRun{"wrk 64 conns": {result: result{rps: 1000}, serverCPU: serverCPU}},
+			open: loadRun{result: result{rps: reached}},
+		}
+	}
+	results := map[string][]measurement{"generated/http1": {m(0.95, 9990)}, "bare/http1": {m(0.95, 10000)}}
+	out := render(o, &binaries{}, results, nil, "", "")
+	assert.NotContains(t, out, "**Server not saturated**")
+	assert.NotContains(t, out, "**Fixed rate not reached**")
+
+	results["generated/http1"] = []measurement{m(0.40, 4000)}
+	out = render(o, &binaries{}, results, nil, "", "")
+	assert.Contains(t, out, "compare requests per server CPU-second instead): http1 wrk 64 conns (40 %).")
+	assert.Contains(t, out, "not at the stated rate): http1 (4000 req/s).")
+}

@@ -77,6 +77,15 @@ func loadavg() string {
 	return strings.Join(fields[:3], " ")
 }
 
+const (
+	// serverSaturated is the server CPU share below which a saturation run
+	// did not saturate the server.
+	serverSaturated = 0.90
+	// rateReached is the share of the fixed rate an open loop must reach
+	// for its latency and CPU to count as measured at that rate.
+	rateReached = 0.95
+)
+
 // targets are the issue's goals for the ratios, by protocol and metric.
 var targets = map[string]string{
 	"http1 throughput": "≥ 1.05x", "http1 per-cpu": "≥ 1.05x",
@@ -104,7 +113,7 @@ func render(o options, b *binaries, results map[string][]measurement, flat *rssR
 	w.WriteString("```sh\nmake perf   # go run ./internal/perf; short check: go run ./internal/perf -rounds 1 -duration 3s -rss-duration 0 -doc ''\n```\n\n")
 	w.WriteString("| protocol | metric | generated | bare | ratio | spread | client CPU (max: generated, bare) | target |\n")
 	w.WriteString("|---|---|---|---|---|---|---|---|\n")
-	var flagged []string
+	var flagged, unsaturated, slow []string
 	for _, proto := range o.protocols {
 		g, bare := results["generated/"+proto], results["bare/"+proto]
 		row := func(metric, unit string, f func(measurement) float64, client func(measurement) float64, target string) {
@@ -125,6 +134,12 @@ func render(o options, b *binaries, results map[string][]measurement, flat *rssR
 			fmt.Fprintf(&w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", proto, metric, num(gv, unit), num(bv, unit), ratio, spread(g, bare, f), cpu, target)
 		}
 		for _, sh := range shapes(proto) {
+			for _, ms := range [][]measurement{g, bare} {
+				if cpu := median(ms, func(m measurement) float64 { return m.sat[sh.name].serverCPU }); cpu < serverSaturated {
+					unsaturated = append(unsaturated, fmt.Sprintf("%s %s (%.0f %%)", proto, sh.name, 100*cpu))
+					break
+				}
+			}
 			sat := func(f func(loadRun) float64) func(measurement) float64 {
 				return func(m measurement) float64 { return f(m.sat[sh.name]) }
 			}
@@ -145,6 +160,12 @@ func render(o options, b *binaries, results map[string][]measurement, flat *rssR
 			return func(m measurement) float64 { return f(m.open) }
 		}
 		at := fmt.Sprintf("at %d req/s", o.rate)
+		for _, ms := range [][]measurement{g, bare} {
+			if reached := median(ms, func(m measurement) float64 { return m.open.rps }); reached < rateReached*float64(o.rate) {
+				slow = append(slow, fmt.Sprintf("%s (%.0f req/s)", proto, reached))
+				break
+			}
+		}
 		row("throughput reached "+at, "req/s", open(func(r loadRun) float64 { return r.rps }), open(func(r loadRun) float64 { return r.clientCPU }), "")
 		row("p50 "+at, "ms", open(func(r loadRun) float64 { return r.p50 }), nil, "")
 		row("p99 "+at, "ms", open(func(r loadRun) float64 { return r.p99 }), nil, targets["p99 open"])
@@ -166,6 +187,14 @@ func render(o options, b *binaries, results map[string][]measurement, flat *rssR
 	}
 	if len(flagged) > 0 {
 		fmt.Fprintf(&w, "\n**Client-bound runs** (their throughput is a floor for the server, not its capacity): %s.\n", strings.Join(flagged, "; "))
+	}
+	if len(unsaturated) > 0 {
+		fmt.Fprintf(&w, "\n**Server not saturated** (median server CPU below %.0f %% of its core, so other work on the machine, not the\n", 100*serverSaturated)
+		fmt.Fprintf(&w, "client, held it back; compare requests per server CPU-second instead): %s.\n", strings.Join(unsaturated, "; "))
+	}
+	if len(slow) > 0 {
+		fmt.Fprintf(&w, "\n**Fixed rate not reached** (below %.0f %% of %d req/s; latency and CPU there are not at the stated rate): %s.\n",
+			100*rateReached, o.rate, strings.Join(slow, "; "))
 	}
 	if flat != nil {
 		fmt.Fprintf(&w, "\nRSS of the generated service over %s at full load (closed loop over h2c, %s): first sample %s,\n",
