@@ -28,7 +28,9 @@ import (
 
 // Options configure a Cache. MaxEntries is required.
 type Options[V any] struct {
-	// MaxEntries bounds the number of entries; the cache never holds more.
+	// MaxEntries bounds the number of entries. Eviction runs on a goroutine
+	// of otter's right after the write that crossed a bound, so the cache
+	// may hold a few more for a moment.
 	MaxEntries int
 	// MaxBytes, when positive, also bounds the sum of Cost over all entries.
 	MaxBytes int64
@@ -85,14 +87,6 @@ func New[V any](o Options[V]) (*Cache[V], error) {
 		c.loadTimeout = 10 * time.Second
 	}
 	oo := &otter.Options[string, V]{
-		// Maintenance (applying buffered reads and writes to the policy,
-		// evicting) runs on the goroutine that triggers it, not on a new
-		// one: the bounds then hold after every write, no read is dropped
-		// for want of a drain (the hit ratio is a point higher at 1,000
-		// entries), and nothing outlives Close. Nothing this package gives
-		// otter calls back into the cache, which is what an inline executor
-		// forbids.
-		Executor: func(fn func()) { fn() },
 		OnAtomicDeletion: func(e otter.DeletionEvent[string, V]) {
 			if e.Cause == otter.CauseOverflow {
 				c.counts.RecordEviction(0)
