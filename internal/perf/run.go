@@ -48,6 +48,8 @@ type loadRun struct {
 	result
 	clientCPU float64 // share of the client's one core
 	serverCPU float64 // cores the server used
+	// errorKinds describes the failures loadgen reports, for the log.
+	errorKinds []string
 }
 
 // measurement is one server's figures over one protocol in one round.
@@ -101,6 +103,9 @@ func describe(r loadRun) string {
 	if clientBound(r.clientCPU) {
 		line += " CLIENT-BOUND"
 	}
+	if len(r.errorKinds) > 0 {
+		line += "; errors: " + strings.Join(r.errorKinds, "; ")
+	}
 	return line
 }
 
@@ -110,7 +115,12 @@ func seed(ctx context.Context, b *binaries, r *running, proto string) (target, e
 	defer cancel()
 	if proto != "grpc" {
 		base := "http://" + r.addrs["http"]
-		resp, err := http.Post(base+"/v1/items", "application/json", strings.NewReader(`{"name":"perf widget","quantity":3}`))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/items", strings.NewReader(`{"name":"perf widget","quantity":3}`))
+		if err != nil {
+			return target{}, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return target{}, err
 		}
@@ -351,6 +361,11 @@ type report struct {
 		P50 float64 `json:"p50"`
 		P99 float64 `json:"p99"`
 	} `json:"latency_ms"`
+	Errors []struct {
+		Kind    string `json:"kind"`
+		Count   int64  `json:"count"`
+		Example string `json:"example"`
+	} `json:"errors"`
 	Server *struct {
 		Cores      float64   `json:"cores"`
 		CPUPercent float64   `json:"cpu_percent"`
@@ -373,6 +388,9 @@ func openLoop(ctx context.Context, o options, b *binaries, r *running, proto str
 	run.errors = rep.Requests - rep.Succeeded
 	run.p50, run.p99 = rep.Latency.P50, rep.Latency.P99
 	run.serverCPU = rep.Server.CPUPercent / 100 * rep.Server.Cores
+	for _, e := range rep.Errors {
+		run.errorKinds = append(run.errorKinds, fmt.Sprintf("%d x %s (%s)", e.Count, e.Kind, e.Example))
+	}
 	return run, nil
 }
 

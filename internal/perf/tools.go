@@ -71,7 +71,7 @@ var unitMillis = map[string]float64{"us": 1e-3, "ms": 1, "s": 1e3, "m": 60e3}
 var (
 	h2Finished = regexp.MustCompile(`(?m)^finished in ([0-9.]+)(us|ms|s|m), ([0-9.]+) req/s`)
 	h2Requests = regexp.MustCompile(`(?m)^requests: ([0-9]+) total, ([0-9]+) started, ([0-9]+) done, ([0-9]+) succeeded, ([0-9]+) failed, ([0-9]+) errored, ([0-9]+) timeout`)
-	h2Status   = regexp.MustCompile(`(?m)^status codes: ([0-9]+) 2xx, ([0-9]+) 3xx, ([0-9]+) 4xx, ([0-9]+) 5xx`)
+	h2Status   = regexp.MustCompile(`(?m)^status codes: [0-9]+ 2xx, [0-9]+ 3xx, [0-9]+ 4xx, [0-9]+ 5xx`)
 )
 
 // parseH2load reads h2load's summary. h2load prints no percentiles, so
@@ -80,15 +80,14 @@ func parseH2load(out string) (result, error) {
 	var r result
 	f := h2Finished.FindStringSubmatch(out)
 	q := h2Requests.FindStringSubmatch(out)
-	s := h2Status.FindStringSubmatch(out)
-	if f == nil || q == nil || s == nil {
+	if f == nil || q == nil || !h2Status.MatchString(out) {
 		return r, ErrNoResult
 	}
 	r.rps, _ = strconv.ParseFloat(f[3], 64)
-	ok, _ := strconv.ParseInt(s[1], 10, 64)
-	done, _ := strconv.ParseInt(q[3], 10, 64)
-	r.requests = ok
-	r.errors = done - ok // failed, errored and non-2xx answers
+	// succeeded counts 2xx and 3xx answers; failed counts the rest of
+	// the done requests: errors, timeouts and other statuses.
+	r.requests, _ = strconv.ParseInt(q[4], 10, 64)
+	r.errors, _ = strconv.ParseInt(q[5], 10, 64)
 	return r, nil
 }
 

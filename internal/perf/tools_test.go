@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 func readSample(t *testing.T, name string) string {
@@ -67,9 +68,10 @@ func TestParseH2load(t *testing.T) {
 	}
 }
 
-func TestParseH2loadCountsFailuresAndNon2xx(t *testing.T) {
+func TestParseH2loadCountsFailures(t *testing.T) {
+	// 60 answers with a 4xx status and 5 errors: h2load counts both as failed.
 	out := readSample(t, "h2load.txt")
-	out = strings.Replace(out, "10565 done, 10565 succeeded, 0 failed", "10565 done, 10560 succeeded, 5 failed", 1)
+	out = strings.Replace(out, "10565 done, 10565 succeeded, 0 failed, 0 errored", "10565 done, 10500 succeeded, 65 failed, 5 errored", 1)
 	out = strings.Replace(out, "status codes: 10565 2xx, 0 3xx, 0 4xx", "status codes: 10500 2xx, 0 3xx, 60 4xx", 1)
 	got, err := parseH2load(out)
 	require.NoError(t, err)
@@ -124,4 +126,19 @@ func TestClientBound(t *testing.T) {
 	}{{0, false}, {0.45, false}, {0.60, false}, {0.61, true}, {1.0, true}} {
 		assert.Equal(t, tc.want, clientBound(tc.cpu), "client CPU %.2f", tc.cpu)
 	}
+}
+
+func TestGRPCFrameAndStringField(t *testing.T) {
+	msg := protowire.AppendTag(nil, 3, protowire.VarintType)
+	msg = protowire.AppendVarint(msg, 7)
+	msg = protowire.AppendTag(msg, 1, protowire.BytesType)
+	msg = protowire.AppendString(msg, "0123abcd")
+	assert.Equal(t, "0123abcd", stringField(msg, 1), "found after a field of another type")
+	assert.Empty(t, stringField(msg, 2))
+	assert.Empty(t, stringField([]byte{0xff}, 1), "a malformed message has no fields")
+
+	framed := grpcFrame(msg)
+	require.Len(t, framed, 5+len(msg))
+	assert.Equal(t, []byte{0, 0, 0, 0, byte(len(msg))}, framed[:5], "uncompressed, big-endian length")
+	assert.Equal(t, msg, framed[5:])
 }
