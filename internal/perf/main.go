@@ -13,6 +13,11 @@
 //     request than the server: wrk (64 connections) over HTTP/1.1, h2load
 //     over h2c and gRPC (64 connections x 1 stream and 4 x 16), each run
 //     after a warm-up run;
+//     h2load sends gRPC as what it is on the wire, an HTTP/2 POST of a
+//     length-prefixed message, at C speed; ghz would drive gRPC through
+//     grpc-go's client, which spends about as much CPU per call as the
+//     server under test, so one client core could not saturate it. As
+//     h2load reads no trailers, perf checks the call's grpc-status first;
 //   - offers a fixed rate in an open loop with cmd/loadgen, which measures
 //     latency from each request's intended send time (wrk2 is not packaged
 //     and h2load's --rate paces connections, not requests);

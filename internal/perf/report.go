@@ -102,7 +102,7 @@ func render(o options, b *binaries, results map[string][]measurement, flat *rssR
 	fmt.Fprintf(&w, "server alone on CPU %s and the load client on CPU %s: `internal/perf/bare` (net/http, a map behind a RWMutex,\n", orAll(o.serverCPUs), orAll(o.clientCPUs))
 	w.WriteString("`encoding/json` per request, no metrics, limits or timeouts) for HTTP/1.1 and h2c, and `internal/perf/baregrpc`\n")
 	w.WriteString("(grpc-go with no options or interceptors, the same `.proto` and stubs) for gRPC. A cached GET of one item.\n")
-	fmt.Fprintf(&w, "%d rounds, medians shown; each run %s after a %s warm-up run. Ratios are generated / bare; the spread is the\n", o.rounds, o.duration, o.warmup)
+	fmt.Fprintf(&w, "Rounds: %d, medians shown; each run %s after a %s warm-up run. Ratios are generated / bare; the spread is the\n", o.rounds, o.duration, o.warmup)
 	w.WriteString("lowest and highest ratio of single rounds.\n\n")
 	w.WriteString("Saturation: `wrk -t1 -c64 --latency` (HTTP/1.1) and `h2load -t1` with 64 connections x 1 stream and 4 x 16\n")
 	w.WriteString("(h2c, and gRPC with a framed `GetItem` body whose `grpc-status` perf checks first, as h2load reads no\n")
