@@ -233,14 +233,15 @@ func build(ctx context.Context, o options, work string, stdout io.Writer) (*bina
 		{dir, []string{"go", "build", "-trimpath", "-o", b.loadgen, "./cmd/loadgen"}},
 		{".", []string{"go", "build", "-trimpath", "-o", b.bare, "./internal/perf/bare"}},
 	}
-	if b.grpcService, err = grpcServiceName(dir); err != nil {
+	var stubs string
+	if b.grpcService, stubs, err = grpcAPI(dir); err != nil {
 		return nil, err
 	}
 	if b.grpcService != "" {
 		// The bare gRPC server is built inside the generated project, so it
 		// serves the same .proto through the same generated stubs, with
 		// the same grpcnotrace tag the project's Makefile builds with.
-		if err := copyBareGRPC(dir, spec.Module); err != nil {
+		if err := copyBareGRPC(filepath.Join("internal", "perf", "baregrpc", "main.go"), dir, stubs); err != nil {
 			return nil, err
 		}
 		b.bareGRPC = filepath.Join(bin, "baregrpc")
@@ -263,40 +264,43 @@ func build(ctx context.Context, o options, work string, stdout io.Writer) (*bina
 
 var (
 	protoPackage = regexp.MustCompile(`(?m)^package ([A-Za-z0-9_.]+);`)
+	goPackage    = regexp.MustCompile(`(?m)^option go_package = "([^";]+)[^"]*";`)
 	itemsService = regexp.MustCompile(`(?m)^service ItemsService \{`)
 )
 
-// grpcServiceName returns the full name of the project's ItemsService, or
-// "" when the project has no gRPC API.
-func grpcServiceName(dir string) (string, error) {
+// grpcAPI returns the full name of the project's ItemsService and the Go
+// import path of its stubs, or "" when the project has no gRPC API.
+func grpcAPI(dir string) (service, importPath string, err error) {
 	protos, err := filepath.Glob(filepath.Join(dir, "api", "proto", "*", "*", "*.proto"))
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	for _, p := range protos {
 		data, err := os.ReadFile(p)
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
-		if m := protoPackage.FindSubmatch(data); m != nil && itemsService.Match(data) {
-			return string(m[1]) + ".ItemsService", nil
+		pkg, gopkg := protoPackage.FindSubmatch(data), goPackage.FindSubmatch(data)
+		if pkg != nil && gopkg != nil && itemsService.Match(data) {
+			return string(pkg[1]) + ".ItemsService", string(gopkg[1]), nil
 		}
 	}
-	return "", nil
+	return "", "", nil
 }
 
-// bareGRPCModule is the module internal/perf/baregrpc imports the golden
-// project's stubs from.
-const bareGRPCModule = "example.com/demo"
+// bareGRPCStubs is the import path of the stubs internal/perf/baregrpc is
+// written against: the default golden project's.
+const bareGRPCStubs = "example.com/demo/api/proto/demo/v1"
 
-// copyBareGRPC writes internal/perf/baregrpc's server into the generated
-// project as cmd/perf-baregrpc, importing that project's stubs.
-func copyBareGRPC(dir, module string) error {
-	src, err := os.ReadFile(filepath.Join("internal", "perf", "baregrpc", "main.go"))
+// copyBareGRPC writes the bare gRPC server's source (internal/perf/baregrpc)
+// into the generated project in dir as cmd/perf-baregrpc, importing that
+// project's stubs from importPath.
+func copyBareGRPC(srcPath, dir, importPath string) error {
+	src, err := os.ReadFile(srcPath)
 	if err != nil {
 		return err
 	}
-	src = []byte(strings.ReplaceAll(string(src), `"`+bareGRPCModule+`/`, `"`+module+`/`))
+	src = []byte(strings.ReplaceAll(string(src), `"`+bareGRPCStubs+`"`, `"`+importPath+`"`))
 	dst := filepath.Join(dir, "cmd", "perf-baregrpc")
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return err

@@ -91,3 +91,24 @@ func TestRenderNamesUnsaturatedServersAndMissedRates(t *testing.T) {
 	assert.Contains(t, out, "compare requests per server CPU-second instead): http1 wrk 64 conns (40 %).")
 	assert.Contains(t, out, "not at the stated rate): http1 (4000 req/s).")
 }
+
+func TestBareGRPCIsBuiltAgainstTheGeneratedStubs(t *testing.T) {
+	dir := t.TempDir()
+	proto := filepath.Join(dir, "api", "proto", "shop", "v1", "shop.proto")
+	require.NoError(t, os.MkdirAll(filepath.Dir(proto), 0o755))
+	require.NoError(t, os.WriteFile(proto, []byte("syntax = \"proto3\";\n\npackage shop.v1;\n\noption go_package = \"github.com/acme/shop/api/proto/shop/v1;shopv1\";\n\nservice ItemsService {\n}\n"), 0o644))
+	name, stubs, err := grpcAPI(dir)
+	require.NoError(t, err)
+	assert.Equal(t, "shop.v1.ItemsService", name)
+	assert.Equal(t, "github.com/acme/shop/api/proto/shop/v1", stubs)
+
+	require.NoError(t, copyBareGRPC(filepath.Join("baregrpc", "main.go"), dir, stubs))
+	src, err := os.ReadFile(filepath.Join(dir, "cmd", "perf-baregrpc", "main.go"))
+	require.NoError(t, err)
+	assert.Contains(t, string(src), `demov1 "github.com/acme/shop/api/proto/shop/v1"`)
+	assert.NotContains(t, string(src), bareGRPCStubs)
+
+	none, _, err := grpcAPI(t.TempDir())
+	require.NoError(t, err)
+	assert.Empty(t, none, "a project without gRPC has no service to compare")
+}
