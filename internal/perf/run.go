@@ -86,7 +86,7 @@ func measure(ctx context.Context, o options, b *binaries, s server, proto string
 		m.sat[sh.name] = run
 		fmt.Fprintf(stdout, "perf:   %-13s %s\n", sh.name, describe(run))
 	}
-	if m.open, err = openLoop(ctx, o, b, r, proto, pid); err != nil {
+	if m.open, err = openLoop(ctx, o, b, r, proto); err != nil {
 		return m, err
 	}
 	fmt.Fprintf(stdout, "perf:   %-13s %s\n", "loadgen open", describe(m.open))
@@ -377,21 +377,29 @@ type report struct {
 // openLoop offers o.rate requests/s with cmd/loadgen. Its latency is taken
 // from each request's intended send time, and its server CPU over its own
 // measured window; the client's CPU is sampled by drive.
-func openLoop(ctx context.Context, o options, b *binaries, r *running, proto string, pid int) (loadRun, error) {
+func openLoop(ctx context.Context, o options, b *binaries, r *running, proto string) (loadRun, error) {
 	rep, run, err := loadgen(ctx, o, b, r, proto, "open-"+proto,
 		"-mode", "open", "-rate", strconv.Itoa(o.rate), "-warmup", o.warmup.String(), "-duration", o.duration.String())
 	if err != nil {
 		return run, err
 	}
+	fromReport(&run, rep)
+	return run, nil
+}
+
+// fromReport fills run's figures from cmd/loadgen's report; the client CPU
+// stays what drive sampled.
+func fromReport(run *loadRun, rep *report) {
 	run.rps = rep.ThroughputRPS
 	run.requests = rep.Succeeded
 	run.errors = rep.Requests - rep.Succeeded
 	run.p50, run.p99 = rep.Latency.P50, rep.Latency.P99
-	run.serverCPU = rep.Server.CPUPercent / 100 * rep.Server.Cores
+	if rep.Server != nil {
+		run.serverCPU = rep.Server.CPUPercent / 100 * rep.Server.Cores
+	}
 	for _, e := range rep.Errors {
 		run.errorKinds = append(run.errorKinds, fmt.Sprintf("%d x %s (%s)", e.Count, e.Kind, e.Example))
 	}
-	return run, nil
 }
 
 // loadgen runs the generated project's load generator against r. Its exit

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -141,4 +142,31 @@ func TestGRPCFrameAndStringField(t *testing.T) {
 	require.Len(t, framed, 5+len(msg))
 	assert.Equal(t, []byte{0, 0, 0, 0, byte(len(msg))}, framed[:5], "uncompressed, big-endian length")
 	assert.Equal(t, msg, framed[5:])
+}
+
+func TestFromLoadgenReport(t *testing.T) {
+	// Captured: cmd/loadgen -mode open -rate 2000 -warmup 1s -duration 2s
+	// against the bare server, with -pid for its CPU.
+	var rep report
+	require.NoError(t, json.Unmarshal([]byte(readSample(t, "loadgen-open.json")), &rep))
+	run := loadRun{clientCPU: 0.2}
+	fromReport(&run, &rep)
+	assert.Equal(t, 2000.0, run.rps)
+	assert.Equal(t, int64(4000), run.requests)
+	assert.Zero(t, run.errors)
+	assert.Equal(t, 1.085, run.p50)
+	assert.Equal(t, 45.599, run.p99)
+	assert.InDelta(t, 0.0971, run.serverCPU, 1e-4, "cpu_percent of its one core")
+	assert.Equal(t, 0.2, run.clientCPU, "the client CPU is drive's, not loadgen's")
+	assert.Empty(t, run.errorKinds)
+
+	failed := strings.Replace(readSample(t, "loadgen-open.json"), `"succeeded": 4000,`, `"succeeded": 3990,`, 1)
+	failed = strings.Replace(failed, `"errors": [],`, `"errors": [{"kind": "status 503", "count": 10, "example": "GET /v1/items/x: 503"}],`, 1)
+	rep = report{}
+	require.NoError(t, json.Unmarshal([]byte(failed), &rep))
+	run = loadRun{}
+	fromReport(&run, &rep)
+	assert.Equal(t, int64(10), run.errors)
+	assert.Equal(t, []string{"10 x status 503 (GET /v1/items/x: 503)"}, run.errorKinds)
+	assert.Contains(t, describe(run), "errors: 10 x status 503")
 }
