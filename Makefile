@@ -60,9 +60,11 @@ tools:
 	@test -x $(BIN)/indexdb || GOBIN=$(BIN) $(GO) install golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION)
 	@command -v protoc >/dev/null || { apt-get update -qq && apt-get install -y -qq protobuf-compiler; }
 
-## perf: the generated service against bare net/http, alternating in one run, pinned to CPUs 0 and 1;
-## rewrites docs/performance.md's "Generated service vs bare net/http" section (about 5 minutes).
+## perf: the generated service against bare net/http and grpc-go, alternating in one run, pinned to
+## CPUs 0 and 1, driven by wrk, h2load and cmd/loadgen; rewrites docs/performance.md's "Generated
+## service vs bare servers" section (about 12 minutes).
 perf:
+	@command -v wrk >/dev/null && command -v h2load >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk nghttp2-client; }
 	$(GO) run ./internal/perf
 
 clean:

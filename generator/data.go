@@ -26,6 +26,8 @@ type Versions struct {
 	HDRHistogram string
 	// YAML reads the load test's objectives and scenario files.
 	YAML string
+	// Otter is the cache's eviction policy (W-TinyLFU), expiry and loads.
+	Otter string
 }
 
 // pinned are the versions generated projects use: the newest releases that
@@ -42,6 +44,7 @@ var pinned = Versions{
 
 	HDRHistogram: "v1.4.0",
 	YAML:         "v3.0.6",
+	Otter:        "v2.4.0",
 }
 
 // Ports are the default listen ports of a generated service.

@@ -1,23 +1,38 @@
-// Command perf measures a generated service against a bare net/http server
-// serving the same JSON, and writes the ratios into docs/performance.md.
-// `make perf` runs it from the repository root.
+// Command perf measures a generated service against bare servers for the
+// same API, and writes the ratios into docs/performance.md. `make perf`
+// runs it from the repository root.
 //
-// It generates the default golden project, builds its service and its load
-// generator (cmd/loadgen) and the bare server (internal/perf/bare), then, in
-// one run, alternates the two servers under identical load: for each
-// protocol (HTTP/1.1 and h2c) and round, each server is started alone,
-// pinned to its own CPU apart from the load generator, its idle RSS is read,
-// a closed loop finds its maximum throughput for cached GETs, and an open
-// loop at a fixed rate measures its P99 and CPU per request. The order
-// flips every round so drift on a shared machine hits both servers alike.
-// A final long closed-loop run checks that the generated service's RSS stays
-// flat at full load.
+// It generates the default golden project and builds its service (with the
+// project's own `make build`, stripped), its load generator (cmd/loadgen),
+// a bare net/http server (internal/perf/bare) and a bare grpc-go server
+// (internal/perf/baregrpc, built inside the generated project against its
+// stubs). Then, for each round and protocol (HTTP/1.1, h2c, gRPC), it
+// starts each server alone on the server CPU and, from the client CPU:
+//
+//   - drives it to saturation with a C client that needs far less CPU per
+//     request than the server: wrk (64 connections) over HTTP/1.1, h2load
+//     over h2c and gRPC (64 connections x 1 stream and 4 x 16), each run
+//     after a warm-up run;
+//     h2load sends gRPC as what it is on the wire, an HTTP/2 POST of a
+//     length-prefixed message, at C speed; ghz would drive gRPC through
+//     grpc-go's client, which spends about as much CPU per call as the
+//     server under test, so one client core could not saturate it. As
+//     h2load reads no trailers, perf checks the call's grpc-status first;
+//   - offers a fixed rate in an open loop with cmd/loadgen, which measures
+//     latency from each request's intended send time (wrk2 is not packaged
+//     and h2load's --rate paces connections, not requests);
+//   - reads the client's and the server's CPU time from /proc/PID/stat over
+//     each run, so a run whose client used more than 60 % of its core is
+//     flagged as client-bound: its throughput is the client's, not the
+//     server's.
+//
+// The order of the servers flips every round, so drift on a shared machine
+// hits both alike; the report shows medians and each ratio's spread.
 package main
 
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,9 +42,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -57,29 +70,46 @@ type options struct {
 	rssDuration time.Duration
 	serverCPUs  string
 	clientCPUs  string
+	protocols   []string
 }
+
+// protocols are the ones perf compares, in report order.
+var protocols = []string{"http1", "h2c", "grpc"}
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var o options
 	fs := flag.NewFlagSet("perf", flag.ContinueOnError)
 	fs.StringVar(&o.answers, "answers", "golden/default/.perfgen.yaml", "answers of the project to generate and measure")
-	fs.StringVar(&o.doc, "doc", "docs/performance.md", `document whose "Generated service vs bare net/http" section is rewritten ("" to only print)`)
-	fs.IntVar(&o.rounds, "rounds", 3, "rounds; each measures both servers over both protocols")
-	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "warm-up before each measured window")
-	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured window of each run")
-	fs.IntVar(&o.rate, "rate", 10000, "open-loop rate for P99 and CPU per request, requests/s")
+	fs.StringVar(&o.doc, "doc", "docs/performance.md", `document whose "Generated service vs bare servers" section is rewritten ("" to only print)`)
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds; each measures both servers over every protocol")
+	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "warm-up run before each measured run (whole seconds)")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured window of each run (whole seconds)")
+	fs.IntVar(&o.rate, "rate", 10000, "open-loop rate for latency and CPU at a fixed load, requests/s")
 	fs.DurationVar(&o.rssDuration, "rss-duration", 75*time.Second, "length of the full-load run that checks RSS stays flat (0 to skip)")
 	fs.StringVar(&o.serverCPUs, "server-cpus", "0", "taskset CPU list for the servers")
-	fs.StringVar(&o.clientCPUs, "client-cpus", "1", "taskset CPU list for the load generator")
+	fs.StringVar(&o.clientCPUs, "client-cpus", "1", "taskset CPU list for the load clients (one CPU: client CPU is judged against one core)")
+	only := fs.String("protocols", strings.Join(protocols, ","), "comma-separated protocols to measure")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if o.rounds < 1 || o.duration <= 0 {
-		return errors.New("rounds and duration must be positive")
+	if o.rounds < 1 || o.duration < time.Second || o.warmup < time.Second {
+		return errors.New("rounds must be positive, and duration and warm-up at least 1s")
+	}
+	o.warmup, o.duration = o.warmup.Truncate(time.Second), o.duration.Truncate(time.Second)
+	for p := range strings.SplitSeq(*only, ",") {
+		if !slices.Contains(protocols, p) {
+			return fmt.Errorf("unknown protocol %q in -protocols; use some of %s", p, strings.Join(protocols, ","))
+		}
+		o.protocols = append(o.protocols, p)
+	}
+	for _, tool := range []string{"wrk", "h2load"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("%s not found; install it with apt-get install -y wrk nghttp2-client (make perf does)", tool)
+		}
 	}
 	if _, err := exec.LookPath("taskset"); err != nil {
 		o.serverCPUs, o.clientCPUs = "", ""
-		fmt.Fprintln(stdout, "perf: taskset not found; servers and load generator share CPUs")
+		fmt.Fprintln(stdout, "perf: taskset not found; servers and load clients share CPUs")
 	}
 
 	loadBefore := loadavg()
@@ -92,25 +122,25 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-
-	servers := []server{
-		{name: "generated", bin: b.service, env: b.serviceEnv},
-		{name: "bare", bin: b.bare, args: []string{"-addr", "127.0.0.1:0"}},
+	if b.bareGRPC == "" {
+		o.protocols = slices.DeleteFunc(o.protocols, func(p string) bool { return p == "grpc" })
 	}
+
 	results := map[string][]measurement{} // key: server/protocol
 	for round := range o.rounds {
-		for _, proto := range []string{"http1", "h2c"} {
-			order := slices.Clone(servers)
+		for _, proto := range o.protocols {
+			order := []string{"generated", "bare"}
 			if round%2 == 1 {
 				slices.Reverse(order)
 			}
-			for _, s := range order {
-				fmt.Fprintf(stdout, "perf: round %d/%d, %s over %s\n", round+1, o.rounds, s.name, proto)
-				m, err := measure(ctx, o, b, s, proto)
+			for _, name := range order {
+				s := b.server(name, proto)
+				fmt.Fprintf(stdout, "perf: round %d/%d, %s over %s\n", round+1, o.rounds, name, proto)
+				m, err := measure(ctx, o, b, s, proto, stdout)
 				if err != nil {
-					return fmt.Errorf("%s over %s: %w", s.name, proto, err)
+					return fmt.Errorf("%s over %s: %w", name, proto, err)
 				}
-				key := s.name + "/" + proto
+				key := name + "/" + proto
 				results[key] = append(results[key], m)
 			}
 		}
@@ -118,11 +148,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var flat *rssRun
 	if o.rssDuration > 0 {
 		fmt.Fprintf(stdout, "perf: %s full-load run of the generated service over h2c for RSS\n", o.rssDuration)
-		if flat, err = measureRSS(ctx, o, b, servers[0]); err != nil {
+		if flat, err = measureRSS(ctx, o, b, b.server("generated", "h2c")); err != nil {
 			return fmt.Errorf("rss run: %w", err)
 		}
 	}
-	section := render(o, results, flat, loadBefore, loadavg())
+	section := render(o, b, results, flat, loadBefore, loadavg())
 	fmt.Fprint(stdout, "\n"+section)
 	if o.doc == "" {
 		return nil
@@ -132,13 +162,28 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 // binaries are what build produces.
 type binaries struct {
-	service, loadgen, bare string
-	serviceEnv             []string
-	slo, scenario          string
-	results                string
+	service, loadgen, bare, bareGRPC string
+	serviceEnv                       []string
+	slo, scenario                    string
+	results                          string
+	// grpcService is the items service's full name, for gRPC paths.
+	grpcService string
 }
 
-// build generates the project and builds the three programs.
+// server returns the program that serves proto for name.
+func (b *binaries) server(name, proto string) server {
+	switch {
+	case name == "generated":
+		return server{name: name, bin: b.service, env: b.serviceEnv}
+	case proto == "grpc":
+		return server{name: name, bin: b.bareGRPC, args: []string{"-addr", "127.0.0.1:0"}}
+	default:
+		return server{name: name, bin: b.bare, args: []string{"-addr", "127.0.0.1:0"}}
+	}
+}
+
+// build generates the project and builds the four programs, stripped as
+// they would ship (-ldflags=-s also drops DWARF).
 func build(ctx context.Context, o options, work string, stdout io.Writer) (*binaries, error) {
 	f, err := os.Open(o.answers)
 	if err != nil {
@@ -175,11 +220,12 @@ func build(ctx context.Context, o options, work string, stdout io.Writer) (*bina
 		prefix + "HTTP_ADDR=127.0.0.1:0", prefix + "GRPC_ADDR=127.0.0.1:0",
 		prefix + "ADMIN_ADDR=127.0.0.1:0", prefix + "SHUTDOWN_DELAY=0s",
 	}
-	fmt.Fprintf(stdout, "perf: building %s, its load generator and the bare server in %s\n", spec.Name, work)
-	steps := []struct {
+	fmt.Fprintf(stdout, "perf: building %s, its load generator and the bare servers in %s\n", spec.Name, work)
+	type step struct {
 		dir  string
 		args []string
-	}{
+	}
+	steps := []step{
 		{dir, []string{"go", "mod", "tidy"}},
 		// The service is built by its own Makefile, exactly as users build
 		// it (build tags and flags included), into perf's bin directory.
@@ -187,10 +233,24 @@ func build(ctx context.Context, o options, work string, stdout io.Writer) (*bina
 		{dir, []string{"go", "build", "-trimpath", "-o", b.loadgen, "./cmd/loadgen"}},
 		{".", []string{"go", "build", "-trimpath", "-o", b.bare, "./internal/perf/bare"}},
 	}
+	var stubs string
+	if b.grpcService, stubs, err = grpcAPI(dir); err != nil {
+		return nil, err
+	}
+	if b.grpcService != "" {
+		// The bare gRPC server is built inside the generated project, so it
+		// serves the same .proto through the same generated stubs, with
+		// the same grpcnotrace tag the project's Makefile builds with.
+		if err := copyBareGRPC(filepath.Join("internal", "perf", "baregrpc", "main.go"), dir, stubs); err != nil {
+			return nil, err
+		}
+		b.bareGRPC = filepath.Join(bin, "baregrpc")
+		steps = append(steps, step{dir, []string{"go", "build", "-trimpath", "-tags", "grpcnotrace", "-o", b.bareGRPC, "./cmd/perf-baregrpc"}})
+	}
 	for _, s := range steps {
 		cmd := exec.CommandContext(ctx, s.args[0], s.args[1:]...)
 		cmd.Dir = s.dir
-		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "CGO_ENABLED=0")
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod -ldflags=-s", "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("%s: %w\n%s", strings.Join(s.args, " "), err, out)
 		}
@@ -200,6 +260,52 @@ func build(ctx context.Context, o options, work string, stdout io.Writer) (*bina
 		return nil, err
 	}
 	return b, nil
+}
+
+var (
+	protoPackage = regexp.MustCompile(`(?m)^package ([A-Za-z0-9_.]+);`)
+	goPackage    = regexp.MustCompile(`(?m)^option go_package = "([^";]+)[^"]*";`)
+	itemsService = regexp.MustCompile(`(?m)^service ItemsService \{`)
+)
+
+// grpcAPI returns the full name of the project's ItemsService and the Go
+// import path of its stubs, or "" when the project has no gRPC API.
+func grpcAPI(dir string) (service, importPath string, err error) {
+	protos, err := filepath.Glob(filepath.Join(dir, "api", "proto", "*", "*", "*.proto"))
+	if err != nil {
+		return "", "", err
+	}
+	for _, p := range protos {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return "", "", err
+		}
+		pkg, gopkg := protoPackage.FindSubmatch(data), goPackage.FindSubmatch(data)
+		if pkg != nil && gopkg != nil && itemsService.Match(data) {
+			return string(pkg[1]) + ".ItemsService", string(gopkg[1]), nil
+		}
+	}
+	return "", "", nil
+}
+
+// bareGRPCStubs is the import path of the stubs internal/perf/baregrpc is
+// written against: the default golden project's.
+const bareGRPCStubs = "example.com/demo/api/proto/demo/v1"
+
+// copyBareGRPC writes the bare gRPC server's source (internal/perf/baregrpc)
+// into the generated project in dir as cmd/perf-baregrpc, importing that
+// project's stubs from importPath.
+func copyBareGRPC(srcPath, dir, importPath string) error {
+	src, err := os.ReadFile(srcPath)
+	if err != nil {
+		return err
+	}
+	src = []byte(strings.ReplaceAll(string(src), `"`+bareGRPCStubs+`"`, `"`+importPath+`"`))
+	dst := filepath.Join(dir, "cmd", "perf-baregrpc")
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dst, "main.go"), src, 0o644)
 }
 
 // server is one program under test.
@@ -212,15 +318,20 @@ type server struct {
 
 // running is a started server.
 type running struct {
-	cmd  *exec.Cmd
-	addr string
-	done chan error
+	cmd   *exec.Cmd
+	addrs map[string]string // by server kind: http, grpc
+	done  chan error
 }
 
-var listening = regexp.MustCompile(`"msg":"listening","server":"http","addr":"([^"]+)"`)
+var listening = regexp.MustCompile(`"msg":"listening","server":"(http|grpc)","addr":"([^"]+)"`)
 
-// start runs s pinned to the server CPUs and waits until it answers.
-func start(ctx context.Context, o options, s server) (*running, error) {
+// start runs s pinned to the server CPUs and waits until it reports the
+// address of the server kind proto needs.
+func start(ctx context.Context, o options, s server, proto string) (*running, error) {
+	want := "http"
+	if proto == "grpc" {
+		want = "grpc"
+	}
 	name, args := s.bin, s.args
 	if o.serverCPUs != "" {
 		name, args = "taskset", append([]string{"-c", o.serverCPUs, s.bin}, s.args...)
@@ -235,13 +346,13 @@ func start(ctx context.Context, o options, s server) (*running, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	r := &running{cmd: cmd, done: make(chan error, 1)}
+	r := &running{cmd: cmd, addrs: map[string]string{}, done: make(chan error, 1)}
 	addrc := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				addrc <- m[1]
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil && m[1] == want {
+				addrc <- m[2]
 				break
 			}
 		}
@@ -250,12 +361,12 @@ func start(ctx context.Context, o options, s server) (*running, error) {
 		r.done <- cmd.Wait()
 	}()
 	select {
-	case r.addr = <-addrc:
+	case r.addrs[want] = <-addrc:
 	case err := <-r.done:
 		return nil, fmt.Errorf("server exited during startup: %v", err)
 	case <-time.After(10 * time.Second):
 		r.stop()
-		return nil, errors.New("server did not report its address within 10s")
+		return nil, fmt.Errorf("server did not report its %s address within 10s", want)
 	case <-ctx.Done():
 		r.stop()
 		return nil, ctx.Err()
@@ -272,275 +383,4 @@ func (r *running) stop() {
 		_ = r.cmd.Process.Kill()
 		<-r.done
 	}
-}
-
-// report is the part of cmd/loadgen's JSON report perf reads.
-type report struct {
-	ThroughputRPS float64 `json:"throughput_rps"`
-	Requests      int64   `json:"requests"`
-	Succeeded     int64   `json:"succeeded"`
-	Latency       struct {
-		P50 float64 `json:"p50"`
-		P99 float64 `json:"p99"`
-	} `json:"latency_ms"`
-	MaxStartLagMillis float64 `json:"max_start_lag_ms"`
-	Server            *struct {
-		Cores      float64   `json:"cores"`
-		CPUPercent float64   `json:"cpu_percent"`
-		PeakRSSMiB float64   `json:"peak_rss_mib"`
-		RSSMiB     []float64 `json:"rss_mib"`
-	} `json:"server"`
-}
-
-// loadgen runs the load generator against r and returns its report. Its
-// exit status is ignored on purpose: it fails a run that misses the SLO,
-// and perf compares servers rather than checking objectives.
-func loadgen(ctx context.Context, o options, b *binaries, r *running, proto, label string, extra ...string) (*report, error) {
-	args := []string{
-		"-transport", proto, "-addr", r.addr, "-pid", strconv.Itoa(r.cmd.Process.Pid), "-admin", "",
-		"-slo", b.slo, "-scenario", b.scenario, "-out", b.results, "-label", label,
-	}
-	args = append(args, extra...)
-	name := b.loadgen
-	if o.clientCPUs != "" {
-		name, args = "taskset", append([]string{"-c", o.clientCPUs, b.loadgen}, args...)
-	}
-	path := filepath.Join(b.results, label+".json")
-	_ = os.Remove(path)
-	out, _ := exec.CommandContext(ctx, name, args...).CombinedOutput()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("load generator wrote no report:\n%s", out)
-	}
-	var rep report
-	if err := json.Unmarshal(data, &rep); err != nil {
-		return nil, err
-	}
-	if rep.Server == nil {
-		return nil, fmt.Errorf("load generator could not read the server's CPU and RSS:\n%s", out)
-	}
-	return &rep, nil
-}
-
-// measurement is one server's figures over one protocol in one round.
-type measurement struct {
-	idleRSS       float64 // MiB, after startup, before any request
-	maxRPS        float64 // closed loop
-	maxCPUPercent float64 // server CPU in the closed loop, to tell whether it was the bottleneck
-	perCoreRPS    float64 // closed loop: requests per server CPU-second, the capacity of one core
-	p99           float64 // ms, open loop at the fixed rate
-	cpuPerRequest float64 // µs, open loop at the fixed rate
-	peakRSS       float64 // MiB, over both runs
-	lag           float64 // ms, the load generator's worst start lag in the open loop
-}
-
-func measure(ctx context.Context, o options, b *binaries, s server, proto string) (measurement, error) {
-	var m measurement
-	r, err := start(ctx, o, s)
-	if err != nil {
-		return m, err
-	}
-	defer r.stop()
-	time.Sleep(time.Second) // let startup garbage be collected before reading idle RSS
-	if m.idleRSS, err = rssMiB(r.cmd.Process.Pid); err != nil {
-		return m, err
-	}
-	window := []string{"-warmup", o.warmup.String(), "-duration", o.duration.String()}
-	closed, err := loadgen(ctx, o, b, r, proto, "closed", append(window, "-mode", "closed", "-workers", "64")...)
-	if err != nil {
-		return m, err
-	}
-	open, err := loadgen(ctx, o, b, r, proto, "open", append(window, "-mode", "open", "-rate", strconv.Itoa(o.rate))...)
-	if err != nil {
-		return m, err
-	}
-	m.maxRPS = closed.ThroughputRPS
-	m.maxCPUPercent = closed.Server.CPUPercent
-	if busy := closed.Server.CPUPercent / 100 * closed.Server.Cores; busy > 0 {
-		m.perCoreRPS = closed.ThroughputRPS / busy
-	}
-	m.p99 = open.Latency.P99
-	if open.ThroughputRPS > 0 {
-		m.cpuPerRequest = open.Server.CPUPercent / 100 * open.Server.Cores / open.ThroughputRPS * 1e6
-	}
-	m.peakRSS = max(closed.Server.PeakRSSMiB, open.Server.PeakRSSMiB)
-	m.lag = open.MaxStartLagMillis
-	return m, nil
-}
-
-// rssMiB reads a process's resident memory.
-func rssMiB(pid int) (float64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.SplitSeq(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kib, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-			return kib / 1024, err
-		}
-	}
-	return 0, errors.New("no VmRSS in /proc status")
-}
-
-// rssRun is the long full-load run's memory profile.
-type rssRun struct {
-	duration            time.Duration
-	rps                 float64
-	first, last, peak   float64 // MiB
-	firstTail, lastTail float64 // mean of the first and last 10 % of samples
-}
-
-func measureRSS(ctx context.Context, o options, b *binaries, s server) (*rssRun, error) {
-	r, err := start(ctx, o, s)
-	if err != nil {
-		return nil, err
-	}
-	defer r.stop()
-	rep, err := loadgen(ctx, o, b, r, "h2c", "rss", "-mode", "closed", "-workers", "64",
-		"-warmup", "5s", "-duration", o.rssDuration.String(), "-sample-interval", "1s")
-	if err != nil {
-		return nil, err
-	}
-	samples := rep.Server.RSSMiB
-	if len(samples) < 10 {
-		return nil, fmt.Errorf("only %d RSS samples", len(samples))
-	}
-	tenth := len(samples) / 10
-	mean := func(xs []float64) float64 {
-		var sum float64
-		for _, x := range xs {
-			sum += x
-		}
-		return sum / float64(len(xs))
-	}
-	return &rssRun{
-		duration: o.rssDuration, rps: rep.ThroughputRPS,
-		first: samples[0], last: samples[len(samples)-1], peak: rep.Server.PeakRSSMiB,
-		firstTail: mean(samples[:tenth]), lastTail: mean(samples[len(samples)-tenth:]),
-	}, nil
-}
-
-func median(ms []measurement, f func(measurement) float64) float64 {
-	xs := make([]float64, len(ms))
-	for i, m := range ms {
-		xs[i] = f(m)
-	}
-	slices.Sort(xs)
-	if n := len(xs); n%2 == 0 {
-		return (xs[n/2-1] + xs[n/2]) / 2
-	}
-	return xs[len(xs)/2]
-}
-
-// heading starts the section perf owns in the document.
-const heading = "## Generated service vs bare net/http"
-
-// loadavg returns the 1-, 5- and 15-minute load averages, to show how busy
-// the machine was.
-func loadavg() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	fields := strings.Fields(string(data))
-	if err != nil || len(fields) < 3 {
-		return "unknown"
-	}
-	return strings.Join(fields[:3], " ")
-}
-
-func render(o options, results map[string][]measurement, flat *rssRun, loadBefore, loadAfter string) string {
-	var b strings.Builder
-	b.WriteString(heading + "\n\n")
-	b.WriteString("The default golden project's service against a bare net/http server (`internal/perf/bare`: the same\n")
-	b.WriteString("JSON from a map behind a RWMutex, no metrics, limits or timeouts), measured alternately in one run,\n")
-	fmt.Fprintf(&b, "each server alone on CPU %s and the load generator (`cmd/loadgen` of the generated project) on CPU %s.\n", orAll(o.serverCPUs), orAll(o.clientCPUs))
-	fmt.Fprintf(&b, "Cached GETs of 100 pre-created items; %d rounds, medians shown; each run %s after %s warm-up.\n", o.rounds, o.duration, o.warmup)
-	b.WriteString("Throughput is a closed loop (64 workers); P99 and CPU per request are an open loop at ")
-	fmt.Fprintf(&b, "%d requests/s, latency taken from each request's intended send time. Ratios are generated / bare.\n\n", o.rate)
-	b.WriteString("```sh\nmake perf   # go run ./internal/perf\n```\n\n")
-	b.WriteString("| protocol | metric | generated | bare | ratio | ratio by round | target |\n|---|---|---|---|---|---|---|\n")
-	for _, proto := range []string{"http1", "h2c"} {
-		g, bare := results["generated/"+proto], results["bare/"+proto]
-		row := func(metric, unit string, f func(measurement) float64, target string) {
-			gv, bv := median(g, f), median(bare, f)
-			ratio := "n/a"
-			if bv > 0 {
-				ratio = fmt.Sprintf("%.2fx", gv/bv)
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", proto, metric, num(gv, unit), num(bv, unit), ratio, roundRatios(g, bare, f), target)
-		}
-		row("max throughput", "req/s", func(m measurement) float64 { return m.maxRPS }, "≥ 1.0x")
-		row("server CPU at max throughput", "%", func(m measurement) float64 { return m.maxCPUPercent }, "")
-		row("requests per server CPU-second at max throughput", "req/s", func(m measurement) float64 { return m.perCoreRPS }, "≥ 1.0x")
-		row(fmt.Sprintf("P99 at %d req/s", o.rate), "ms", func(m measurement) float64 { return m.p99 }, "≤ 1.1x")
-		row(fmt.Sprintf("CPU per request at %d req/s", o.rate), "µs", func(m measurement) float64 { return m.cpuPerRequest }, "≤ 1.1x")
-		row("idle RSS", "MiB", func(m measurement) float64 { return m.idleRSS }, "generated ≤ 12 MiB")
-		row("peak RSS under load", "MiB", func(m measurement) float64 { return m.peakRSS }, "")
-		row("load generator's worst start lag", "ms", func(m measurement) float64 { return m.lag }, "")
-	}
-	if flat != nil {
-		fmt.Fprintf(&b, "\nRSS of the generated service over %s at full load (closed loop over h2c, %s): first sample %s,\n",
-			flat.duration, num(flat.rps, "req/s"), num(flat.first, "MiB"))
-		fmt.Fprintf(&b, "last %s, peak %s; mean of the first tenth of the samples %s, of the last tenth %s (%+.1f %%).\n",
-			num(flat.last, "MiB"), num(flat.peak, "MiB"), num(flat.firstTail, "MiB"), num(flat.lastTail, "MiB"), 100*(flat.lastTail/flat.firstTail-1))
-	}
-	fmt.Fprintf(&b, "\nMachine load averages (1, 5, 15 min) before the run `%s`, after it `%s`, on %d CPUs. A worst start lag above a\n", loadBefore, loadAfter, runtime.NumCPU())
-	b.WriteString("millisecond means the load generator itself was short of CPU, usually because other work shared the machine.\n")
-	b.WriteString("Max throughput compares the servers only when both ran their CPU near 100 %; below that the single-CPU load\n")
-	b.WriteString("generator, not the server, set the pace, and the ratio understates the faster server. Requests per server\n")
-	b.WriteString("CPU-second is the capacity of one core either way, so it is the fairer throughput comparison here.\n")
-	return b.String()
-}
-
-// roundRatios lists generated / bare for each round, in round order: the
-// spread shows how much of a median ratio is the machine's noise.
-func roundRatios(g, bare []measurement, f func(measurement) float64) string {
-	ratios := make([]string, 0, len(g))
-	for i := range min(len(g), len(bare)) {
-		if bv := f(bare[i]); bv > 0 {
-			ratios = append(ratios, fmt.Sprintf("%.2f", f(g[i])/bv))
-		} else {
-			ratios = append(ratios, "n/a")
-		}
-	}
-	return strings.Join(ratios, ", ")
-}
-
-func orAll(cpus string) string {
-	if cpus == "" {
-		return "any"
-	}
-	return cpus
-}
-
-func num(v float64, unit string) string {
-	switch {
-	case v >= 1000:
-		return fmt.Sprintf("%.0f %s", v, unit)
-	case v >= 10:
-		return fmt.Sprintf("%.1f %s", v, unit)
-	default:
-		return fmt.Sprintf("%.2f %s", v, unit)
-	}
-}
-
-// writeSection replaces the section under heading in path, up to the next
-// second-level heading, or appends it.
-func writeSection(path, section string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	doc := string(data)
-	if i := strings.Index(doc, heading+"\n"); i >= 0 {
-		rest := doc[i+len(heading):]
-		end := len(doc)
-		if j := strings.Index(rest, "\n## "); j >= 0 {
-			end = i + len(heading) + j + 1
-		}
-		doc = doc[:i] + section + "\n" + doc[end:]
-	} else {
-		doc = strings.TrimRight(doc, "\n") + "\n\n" + section
-	}
-	doc = strings.TrimRight(doc, "\n") + "\n"
-	return os.WriteFile(path, []byte(doc), 0o644)
 }

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// result is what one load run measured, whatever the tool.
+type result struct {
+	requests int64   // completed in the measured window
+	errors   int64   // failed, timed out or answered with a non-2xx status
+	rps      float64 // completed requests per second
+	p50, p99 float64 // ms
+}
+
+// ErrNoResult is returned by the parsers when a tool's output lacks its
+// summary, usually because the tool failed before the run ended.
+var ErrNoResult = errors.New("no summary in the load tool's output; see its output above")
+
+var (
+	wrkRPS       = regexp.MustCompile(`(?m)^Requests/sec:\s+([0-9.]+)`)
+	wrkRequests  = regexp.MustCompile(`(?m)^\s*([0-9]+) requests in ([0-9.]+)(us|ms|s|m),`)
+	wrkPercent   = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+)(us|ms|s|m)\s*$`)
+	wrkNon2xx    = regexp.MustCompile(`(?m)^\s*Non-2xx or 3xx responses:\s+([0-9]+)`)
+	wrkSocketErr = regexp.MustCompile(`(?m)^\s*Socket errors: connect ([0-9]+), read ([0-9]+), write ([0-9]+), timeout ([0-9]+)`)
+)
+
+// parseWrk reads the summary wrk prints with --latency.
+func parseWrk(out string) (result, error) {
+	var r result
+	m := wrkRPS.FindStringSubmatch(out)
+	n := wrkRequests.FindStringSubmatch(out)
+	ps := wrkPercent.FindAllStringSubmatch(out, -1)
+	if m == nil || n == nil || len(ps) != 2 {
+		return r, ErrNoResult
+	}
+	r.rps, _ = strconv.ParseFloat(m[1], 64)
+	r.requests, _ = strconv.ParseInt(n[1], 10, 64)
+	for _, p := range ps {
+		v, _ := strconv.ParseFloat(p[2], 64)
+		ms := v * unitMillis[p[3]]
+		if p[1] == "50" {
+			r.p50 = ms
+		} else {
+			r.p99 = ms
+		}
+	}
+	if e := wrkNon2xx.FindStringSubmatch(out); e != nil {
+		v, _ := strconv.ParseInt(e[1], 10, 64)
+		r.errors += v
+	}
+	if e := wrkSocketErr.FindStringSubmatch(out); e != nil {
+		for _, s := range e[1:] {
+			v, _ := strconv.ParseInt(s, 10, 64)
+			r.errors += v
+		}
+	}
+	return r, nil
+}
+
+var unitMillis = map[string]float64{"us": 1e-3, "ms": 1, "s": 1e3, "m": 60e3}
+
+var (
+	h2Finished = regexp.MustCompile(`(?m)^finished in ([0-9.]+)(us|ms|s|m), ([0-9.]+) req/s`)
+	h2Requests = regexp.MustCompile(`(?m)^requests: ([0-9]+) total, ([0-9]+) started, ([0-9]+) done, ([0-9]+) succeeded, ([0-9]+) failed, ([0-9]+) errored, ([0-9]+) timeout`)
+	h2Status   = regexp.MustCompile(`(?m)^status codes: [0-9]+ 2xx, [0-9]+ 3xx, [0-9]+ 4xx, [0-9]+ 5xx`)
+)
+
+// parseH2load reads h2load's summary. h2load prints no percentiles, so
+// p50 and p99 come from its per-request log (see parseH2loadLog).
+func parseH2load(out string) (result, error) {
+	var r result
+	f := h2Finished.FindStringSubmatch(out)
+	q := h2Requests.FindStringSubmatch(out)
+	if f == nil || q == nil || !h2Status.MatchString(out) {
+		return r, ErrNoResult
+	}
+	r.rps, _ = strconv.ParseFloat(f[3], 64)
+	// succeeded counts 2xx and 3xx answers; failed counts the rest of
+	// the done requests: errors, timeouts and other statuses.
+	r.requests, _ = strconv.ParseInt(q[4], 10, 64)
+	r.errors, _ = strconv.ParseInt(q[5], 10, 64)
+	return r, nil
+}
+
+// parseH2loadLog returns the median and 99th percentile, in ms, of the
+// request times in h2load's --log-file: one line per request, tab-separated
+// start time (µs since the epoch), status and duration (µs).
+func parseH2loadLog(log io.Reader) (p50, p99 float64, err error) {
+	var us []float64
+	sc := bufio.NewScanner(log)
+	for sc.Scan() {
+		fields := strings.Split(sc.Text(), "\t")
+		if len(fields) != 3 {
+			return 0, 0, fmt.Errorf("h2load log line %q: want start, status and duration", sc.Text())
+		}
+		d, err := strconv.ParseFloat(fields[2], 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("h2load log line %q: %w", sc.Text(), err)
+		}
+		us = append(us, d)
+	}
+	if err := sc.Err(); err != nil {
+		return 0, 0, err
+	}
+	if len(us) == 0 {
+		return 0, 0, ErrNoResult
+	}
+	slices.Sort(us)
+	return percentile(us, 50) / 1000, percentile(us, 99) / 1000, nil
+}
+
+// percentile is the nearest-rank percentile of sorted xs.
+func percentile(sorted []float64, p float64) float64 {
+	i := int(math.Ceil(p/100*float64(len(sorted)))) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// clockTicks is USER_HZ, the unit of the CPU times in /proc/PID/stat: 100
+// on every Linux architecture Go supports.
+const clockTicks = 100
+
+// parseProcStat returns a process's user + system CPU time from the
+// contents of /proc/PID/stat. The command name (field 2) may hold spaces
+// and parentheses, so fields are counted from the last ')'.
+func parseProcStat(stat string) (time.Duration, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("malformed /proc stat %q", stat)
+	}
+	// After ")": state (field 3) ... utime is field 14, stime field 15.
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("malformed /proc stat %q", stat)
+	}
+	utime, err1 := strconv.ParseUint(f[11], 10, 64)
+	stime, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("malformed /proc stat: %w", err)
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+}
+
+// clientBoundShare is the share of its core above which a load client is
+// judged to have limited the run: past it, the client's own scheduling and
+// system calls, not the server, set the pace.
+const clientBoundShare = 0.60
+
+// clientBound reports whether a run's client used more than
+// clientBoundShare of the one core it was pinned to.
+func clientBound(clientCPU float64) bool { return clientCPU > clientBoundShare }

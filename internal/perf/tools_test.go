@@ -1,0 +1,172 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+func readSample(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func TestParseWrk(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		want result
+	}{
+		// Captured: wrk -t1 -c64 -d2s --latency against the bare server.
+		{"wrk.txt", result{requests: 19211, rps: 9236.74, p50: 4.97, p99: 90.64}},
+		// Captured: a URL that answers 404, so every response is an error.
+		{"wrk-errors.txt", result{requests: 7879, errors: 7879, rps: 7790.28, p50: 0.724, p99: 22.97}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			got, err := parseWrk(readSample(t, tc.file))
+			require.NoError(t, err)
+			assert.Equal(t, tc.want.requests, got.requests)
+			assert.Equal(t, tc.want.errors, got.errors)
+			assert.InDelta(t, tc.want.rps, got.rps, 1e-9)
+			assert.InDelta(t, tc.want.p50, got.p50, 1e-9)
+			assert.InDelta(t, tc.want.p99, got.p99, 1e-9)
+		})
+	}
+}
+
+func TestParseWrkSocketErrors(t *testing.T) {
+	out := readSample(t, "wrk.txt")
+	out = strings.Replace(out, "  19211 requests", "  Socket errors: connect 1, read 2, write 3, timeout 4\n  19211 requests", 1)
+	got, err := parseWrk(out)
+	require.NoError(t, err)
+	assert.Equal(t, int64(10), got.errors)
+}
+
+func TestParseH2load(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		want result
+	}{
+		// Captured: h2load -c64 -m1 -D 2 over h2c against the bare server.
+		{"h2load.txt", result{requests: 10565, rps: 5282.50}},
+		// Captured: h2load -c4 -m16 -D 2 with a gRPC body against the bare
+		// gRPC server. A gRPC error still answers HTTP 200: perf checks the
+		// grpc-status of the same request before the run (see probeGRPC).
+		{"h2load-grpc.txt", result{requests: 25719, rps: 12859.50}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			got, err := parseH2load(readSample(t, tc.file))
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestParseH2loadCountsFailures(t *testing.T) {
+	// 60 answers with a 4xx status and 5 errors: h2load counts both as failed.
+	out := readSample(t, "h2load.txt")
+	out = strings.Replace(out, "10565 done, 10565 succeeded, 0 failed, 0 errored", "10565 done, 10500 succeeded, 65 failed, 5 errored", 1)
+	out = strings.Replace(out, "status codes: 10565 2xx, 0 3xx, 0 4xx", "status codes: 10500 2xx, 0 3xx, 60 4xx", 1)
+	got, err := parseH2load(out)
+	require.NoError(t, err)
+	assert.Equal(t, int64(10500), got.requests)
+	assert.Equal(t, int64(65), got.errors)
+}
+
+func TestParsersRejectTruncatedOutput(t *testing.T) {
+	_, err := parseWrk("Running 2s test @ http://127.0.0.1:8080/\n")
+	assert.ErrorIs(t, err, ErrNoResult)
+	_, err = parseH2load("starting benchmark...\n")
+	assert.ErrorIs(t, err, ErrNoResult)
+	_, _, err = parseH2loadLog(strings.NewReader(""))
+	assert.ErrorIs(t, err, ErrNoResult)
+}
+
+func TestParseH2loadLog(t *testing.T) {
+	// Captured lines of h2load --log-file, then 97 more of 1 ms and one of 50 ms.
+	log := readSample(t, "h2load-log.txt")
+	for range 97 {
+		log += "1796526908448600\t200\t1000\n"
+	}
+	log += "1796526908448700\t200\t50000\n"
+	p50, p99, err := parseH2loadLog(strings.NewReader(log))
+	require.NoError(t, err)
+	assert.InDelta(t, 1.0, p50, 1e-9)
+	assert.InDelta(t, 11.532, p99, 1e-9, "nearest rank: the 100th of 101 sorted durations")
+
+	_, _, err = parseH2loadLog(strings.NewReader("1796526908448519 200 11514\n"))
+	assert.ErrorContains(t, err, "want start, status and duration")
+}
+
+func TestParseProcStat(t *testing.T) {
+	// Captured from /proc/PID/stat of wrk: utime 6 and stime 29 ticks.
+	got, err := parseProcStat(readSample(t, "proc-stat.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, 350*time.Millisecond, got)
+
+	// A command name with spaces and a parenthesis does not shift fields.
+	got, err = parseProcStat("42 (a b) c) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 100 0 0")
+	require.NoError(t, err)
+	assert.Equal(t, 100*time.Millisecond, got)
+
+	_, err = parseProcStat("42 no parenthesis")
+	assert.Error(t, err)
+}
+
+func TestClientBound(t *testing.T) {
+	for _, tc := range []struct {
+		cpu  float64
+		want bool
+	}{{0, false}, {0.45, false}, {0.60, false}, {0.61, true}, {1.0, true}} {
+		assert.Equal(t, tc.want, clientBound(tc.cpu), "client CPU %.2f", tc.cpu)
+	}
+}
+
+func TestGRPCFrameAndStringField(t *testing.T) {
+	msg := protowire.AppendTag(nil, 3, protowire.VarintType)
+	msg = protowire.AppendVarint(msg, 7)
+	msg = protowire.AppendTag(msg, 1, protowire.BytesType)
+	msg = protowire.AppendString(msg, "0123abcd")
+	assert.Equal(t, "0123abcd", stringField(msg, 1), "found after a field of another type")
+	assert.Empty(t, stringField(msg, 2))
+	assert.Empty(t, stringField([]byte{0xff}, 1), "a malformed message has no fields")
+
+	framed := grpcFrame(msg)
+	require.Len(t, framed, 5+len(msg))
+	assert.Equal(t, []byte{0, 0, 0, 0, byte(len(msg))}, framed[:5], "uncompressed, big-endian length")
+	assert.Equal(t, msg, framed[5:])
+}
+
+func TestFromLoadgenReport(t *testing.T) {
+	// Captured: cmd/loadgen -mode open -rate 2000 -warmup 1s -duration 2s
+	// against the bare server, with -pid for its CPU.
+	var rep report
+	require.NoError(t, json.Unmarshal([]byte(readSample(t, "loadgen-open.json")), &rep))
+	run := loadRun{clientCPU: 0.2}
+	fromReport(&run, &rep)
+	assert.Equal(t, 2000.0, run.rps)
+	assert.Equal(t, int64(4000), run.requests)
+	assert.Zero(t, run.errors)
+	assert.Equal(t, 1.085, run.p50)
+	assert.Equal(t, 45.599, run.p99)
+	assert.InDelta(t, 0.0971, run.serverCPU, 1e-4, "cpu_percent of its one core")
+	assert.Equal(t, 0.2, run.clientCPU, "the client CPU is drive's, not loadgen's")
+	assert.Empty(t, run.errorKinds)
+
+	failed := strings.Replace(readSample(t, "loadgen-open.json"), `"succeeded": 4000,`, `"succeeded": 3990,`, 1)
+	failed = strings.Replace(failed, `"errors": [],`, `"errors": [{"kind": "status 503", "count": 10, "example": "GET /v1/items/x: 503"}],`, 1)
+	rep = report{}
+	require.NoError(t, json.Unmarshal([]byte(failed), &rep))
+	run = loadRun{}
+	fromReport(&run, &rep)
+	assert.Equal(t, int64(10), run.errors)
+	assert.Equal(t, []string{"10 x status 503 (GET /v1/items/x: 503)"}, run.errorKinds)
+	assert.Contains(t, describe(run), "errors: 10 x status 503")
+}
