@@ -21,6 +21,7 @@ const (
 	keyTransport = "transport"
 	keyStore     = "store"
 	keyCache     = "cache"
+	keyUpstream  = "upstream"
 	keyDeploy    = "deploy"
 )
 
@@ -42,7 +43,11 @@ type answers struct {
 // none was given.
 func (a *answers) defaulted() []string {
 	var out []string
-	for _, k := range []string{keyModule, keyTransport, keyStore, keyCache, keyDeploy} {
+	for _, k := range []string{keyModule, keyTransport, keyStore, keyCache, keyUpstream, keyDeploy} {
+		// A gRPC-only service has no HTTP API for the upstream example.
+		if k == keyUpstream && a.spec.Transport == generator.TransportGRPC {
+			continue
+		}
 		if !a.given[k] {
 			out = append(out, k)
 		}
@@ -118,6 +123,8 @@ func (f *answersFile) apply(a *answers) {
 			s.Store = from.Store
 		case keyCache:
 			s.Cache = from.Cache
+		case keyUpstream:
+			s.Upstream = from.Upstream
 		case keyDeploy:
 			s.Deploy = from.Deploy
 		case "slo.p95_ms":
@@ -149,6 +156,8 @@ func describeDefaults(a *answers) string {
 			parts = append(parts, "store="+string(a.spec.Store))
 		case keyCache:
 			parts = append(parts, fmt.Sprintf("cache=%t", a.spec.Cache))
+		case keyUpstream:
+			parts = append(parts, fmt.Sprintf("upstream=%t", a.spec.Upstream))
 		case keyDeploy:
 			parts = append(parts, "deploy="+deployString(a.spec.Deploy))
 		case "slo":

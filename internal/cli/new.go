@@ -91,6 +91,8 @@ SIGINT or SIGTERM during generation leaves no partial project behind.`,
 	f.Var(storeValue{&opts.spec.Store}, "store", "storage: memory or postgres")
 	f.Var(cacheValue{&opts.spec.Cache}, "cache", "read-through cache in front of the store (--cache=false to leave it out)")
 	f.Lookup("cache").NoOptDefVal = "true"
+	f.Var(upstreamValue{&opts.spec.Upstream}, "upstream", "example outbound call with a tuned HTTP client and load balancer; needs the HTTP API (--upstream=false to leave it out)")
+	f.Lookup("upstream").NoOptDefVal = "true"
 	f.Var(&deployValue{v: &opts.spec.Deploy}, "deploy", "deployment outputs: comma list of docker,compose,k8s,sysctl,systemd, or none, or all")
 	for _, sf := range sloFields {
 		f.Var(sloValue{o: &opts.spec.SLO, f: sf}, sf.flag, sf.usage)
@@ -271,6 +273,9 @@ func collectAnswers(cmd *cobra.Command, opts *newOptions, args []string) (*answe
 	if flags.Changed("cache") {
 		a.spec.Cache, a.given[keyCache] = opts.spec.Cache, true
 	}
+	if flags.Changed("upstream") {
+		a.spec.Upstream, a.given[keyUpstream] = opts.spec.Upstream, true
+	}
 	if flags.Changed("deploy") {
 		a.spec.Deploy, a.given[keyDeploy] = opts.spec.Deploy, true
 	}
@@ -331,6 +336,7 @@ func equivalentCommand(a *answers, opts *newOptions) string {
 		"--transport", string(s.Transport),
 		"--store", string(s.Store),
 		fmt.Sprintf("--cache=%t", s.Cache),
+		fmt.Sprintf("--upstream=%t", s.Upstream),
 		"--deploy", deployString(s.Deploy),
 	}
 	for _, f := range sloFields {

@@ -109,6 +109,16 @@ func ask(p Prompter, a *answers, force bool) error {
 		s.Cache = v
 		a.given[keyCache] = true
 	}
+	// A gRPC-only service has no HTTP API for the example call to serve.
+	if !a.given[keyUpstream] && s.Transport != generator.TransportGRPC {
+		v, err := p.Confirm("Include the example outbound call to upstream instances?",
+			"GET /v1/upstream/items/{id} through a tuned HTTP client and a health-checking load balancer.", s.Upstream)
+		if err != nil {
+			return err
+		}
+		s.Upstream = v
+		a.given[keyUpstream] = true
+	}
 	if !a.given[keyDeploy] {
 		v, err := p.MultiSelect("Deployment outputs", "Files to deploy the service with; select none for none.",
 			options(generator.Deploys, deployHelp), enumStrings(s.Deploy))

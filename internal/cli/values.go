@@ -54,6 +54,21 @@ func (f cacheValue) Set(s string) error {
 	return nil
 }
 
+// upstreamValue is the --upstream flag: a boolean whose error says how to
+// spell one.
+type upstreamValue struct{ v *bool }
+
+func (f upstreamValue) String() string { return strconv.FormatBool(*f.v) }
+func (f upstreamValue) Type() string   { return "bool" }
+func (f upstreamValue) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return errors.New("not a boolean; use --upstream or --upstream=false")
+	}
+	*f.v = b
+	return nil
+}
+
 // deployValue is the --deploy flag: a comma-separated list parsed by
 // generator.ParseDeploy. Repeating the flag adds to the list, so
 // --deploy docker --deploy k8s equals --deploy docker,k8s; the words none
