@@ -79,6 +79,27 @@ func ValidID(id string) bool {
 	return true
 }
 
+// decodeCursor returns the ID a page cursor holds, "" for the first page.
+func decodeCursor(cursor string) (string, error) {
+	id, err := resource.DecodeCursor(cursor)
+	if err != nil {
+		return "", err
+	}
+	if id != "" && !ValidID(id) {
+		return "", resource.Invalid("invalid page cursor: pass back the one a previous page returned")
+	}
+	return id, nil
+}
+
+// nextCursor returns the cursor of the page after list, which asked for
+// size items: none when list was the last page.
+func nextCursor(list []Item, size int) string {
+	if len(list) == 0 {
+		return ""
+	}
+	return resource.NextCursor(len(list), size, list[len(list)-1].ID)
+}
+
 // NewID returns a random 128-bit identifier in hex.
 func NewID() string {
 	var b [16]byte
