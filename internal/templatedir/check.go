@@ -31,21 +31,27 @@ func (p Problem) String() string {
 }
 
 // Combinations returns one spec for every combination of options a project
-// can choose: transports x stores x cache x every subset of deploy outputs.
+// can choose: transports x stores x cache x upstream x every subset of
+// deploy outputs.
 func Combinations() []generator.Spec {
 	var out []generator.Spec
 	for _, tr := range generator.Transports {
 		for _, st := range generator.Stores {
 			for _, cache := range []bool{false, true} {
-				for mask := 0; mask < 1<<len(generator.Deploys); mask++ {
-					s := generator.DefaultSpec("demo")
-					s.Transport, s.Store, s.Cache, s.Deploy = tr, st, cache, nil
-					for i, d := range generator.Deploys {
-						if mask&(1<<i) != 0 {
-							s.Deploy = append(s.Deploy, d)
-						}
+				for _, upstream := range []bool{false, true} {
+					if upstream && tr == generator.TransportGRPC {
+						continue // the same project as without: upstream needs HTTP
 					}
-					out = append(out, s)
+					for mask := 0; mask < 1<<len(generator.Deploys); mask++ {
+						s := generator.DefaultSpec("demo")
+						s.Transport, s.Store, s.Cache, s.Upstream, s.Deploy = tr, st, cache, upstream, nil
+						for i, d := range generator.Deploys {
+							if mask&(1<<i) != 0 {
+								s.Deploy = append(s.Deploy, d)
+							}
+						}
+						out = append(out, s)
+					}
 				}
 			}
 		}
@@ -67,7 +73,7 @@ func describe(s generator.Spec) string {
 		}
 		deploy = strings.Join(parts, ",")
 	}
-	return fmt.Sprintf("transport %s, store %s, cache %s, deploy %s", s.Transport, s.Store, cache, deploy)
+	return fmt.Sprintf("transport %s, store %s, cache %s, upstream %t, deploy %s", s.Transport, s.Store, cache, s.Normalize().Upstream, deploy)
 }
 
 // Check parses every template of d on its own, then lays d over the
