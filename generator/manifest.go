@@ -148,6 +148,7 @@ var Manifest = []Entry{
 	{"service/internal/resource/set.go.tmpl", "internal/resource/set.go", Always, modeFile},
 	{"service/internal/resource/resource_test.go.tmpl", "internal/resource/resource_test.go", Always, modeFile},
 	{"service/internal/resource/cacheaside.go.tmpl", "internal/resource/cacheaside.go", IfCache, modeFile},
+	{"service/internal/resource/cacheaside_test.go.tmpl", "internal/resource/cacheaside_test.go", IfCache, modeFile},
 	{"service/internal/resource/status.go.tmpl", "internal/resource/status.go", IfGRPC, modeFile},
 	{"service/internal/httpjson/httpjson.go.tmpl", "internal/httpjson/httpjson.go", IfHTTP, modeFile},
 	{"service/internal/httpjson/httpjson_test.go.tmpl", "internal/httpjson/httpjson_test.go", IfHTTP, modeFile},
