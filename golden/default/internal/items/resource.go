@@ -13,18 +13,18 @@ import (
 // cmd/demo/resources.go calls it; a new resource's package has a
 // Register like it.
 func Register(set *resource.Set, store Store) error {
-	cfg := set.Settings
+	settings := set.Settings
 	// The store timeout bounds requests where they block, in the store;
 	// nothing else puts a deadline on a request.
-	opts := []Option{WithBatchWorkers(cfg.BatchWorkers), WithStoreTimeout(cfg.StoreTimeout)}
+	opts := []Option{WithBatchWorkers(settings.BatchWorkers), WithStoreTimeout(settings.StoreTimeout)}
 	c, err := cache.New(cache.Options[Encoded]{
-		MaxEntries: cfg.CacheEntries,
-		MaxBytes:   cfg.CacheMaxBytes,
+		MaxEntries: settings.CacheEntries,
+		MaxBytes:   settings.CacheMaxBytes,
 		Cost:       func(_ string, e Encoded) int64 { return e.Size() },
-		TTL:        cfg.CacheTTL,
+		TTL:        settings.CacheTTL,
 		// A load on a miss is a store read the cache runs detached from
 		// the request; bounding it here too gives it one timer, not two.
-		LoadTimeout: cfg.StoreTimeout,
+		LoadTimeout: settings.StoreTimeout,
 	})
 	if err != nil {
 		return fmt.Errorf("items cache: %w", err)
@@ -35,7 +35,7 @@ func Register(set *resource.Set, store Store) error {
 	}
 	opts = append(opts, WithCache(c))
 	svc := NewService(store, opts...)
-	set.Add(Resource(svc, set.Log, HTTPOptions{MaxBodyBytes: cfg.MaxBodyBytes, Upstream: set.Upstream}))
+	set.Add(Resource(svc, set.Log, HTTPOptions{MaxBodyBytes: settings.MaxBodyBytes, Upstream: set.Upstream}))
 	return nil
 }
 

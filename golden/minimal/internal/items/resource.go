@@ -11,12 +11,12 @@ import (
 // cmd/minimal/resources.go calls it; a new resource's package has a
 // Register like it.
 func Register(set *resource.Set, store Store) error {
-	cfg := set.Settings
+	settings := set.Settings
 	// The store timeout bounds requests where they block, in the store;
 	// nothing else puts a deadline on a request.
-	opts := []Option{WithBatchWorkers(cfg.BatchWorkers), WithStoreTimeout(cfg.StoreTimeout)}
+	opts := []Option{WithBatchWorkers(settings.BatchWorkers), WithStoreTimeout(settings.StoreTimeout)}
 	svc := NewService(store, opts...)
-	set.Add(Resource(svc, set.Log, HTTPOptions{MaxBodyBytes: cfg.MaxBodyBytes}))
+	set.Add(Resource(svc, set.Log, HTTPOptions{MaxBodyBytes: settings.MaxBodyBytes}))
 	return nil
 }
 
