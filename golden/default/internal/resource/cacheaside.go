@@ -16,17 +16,16 @@ type CacheAside[V any] struct {
 	load  func(context.Context, string) (V, error)
 }
 
-// NewCacheAside returns a CacheAside that loads misses with load. With a
-// nil cache, every Get loads.
+// NewCacheAside returns a CacheAside over c that loads misses with load.
+// Make it once, not per read: load is kept as it is, so a method value
+// passed here costs one allocation in all rather than one per read.
 func NewCacheAside[V any](c *cache.Cache[V], load func(ctx context.Context, key string) (V, error)) *CacheAside[V] {
 	return &CacheAside[V]{cache: c, load: load}
 }
 
-// Get returns key's value from the cache, loading it on a miss.
+// Get returns key's value from the cache, loading it on a miss. It is one
+// call, so the compiler inlines it and a hit costs what the cache's does.
 func (c *CacheAside[V]) Get(ctx context.Context, key string) (V, error) {
-	if c.cache == nil {
-		return c.load(ctx, key)
-	}
 	return c.cache.GetOrLoad(ctx, key, c.load)
 }
 
@@ -35,7 +34,5 @@ func (c *CacheAside[V]) Get(ctx context.Context, key string) (V, error) {
 // have happened. A load that read the old value before this point does not
 // cache it (see cache.Delete).
 func (c *CacheAside[V]) Invalidate(key string) {
-	if c.cache != nil {
-		c.cache.Delete(key)
-	}
+	c.cache.Delete(key)
 }

@@ -37,17 +37,3 @@ func TestCacheAsideLoadsOnceUntilInvalidated(t *testing.T) {
 		t.Fatalf("Get after Invalidate = %q after %d loads; want a second load", v, l.n)
 	}
 }
-
-func TestCacheAsideWithoutACacheLoadsEveryTime(t *testing.T) {
-	l := &countingLoad{}
-	reads := resource.NewCacheAside(nil, l.load)
-	for range 2 {
-		if _, err := reads.Get(context.Background(), "k"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	reads.Invalidate("k") // nothing to drop; must not panic
-	if l.n != 2 {
-		t.Fatalf("%d loads for 2 gets without a cache, want 2", l.n)
-	}
-}

@@ -25,8 +25,8 @@ type Service struct {
 	now          func() time.Time
 	batchWorkers int
 	storeTimeout time.Duration
-	cache        *cache.Cache[Encoded]
-	reads        *resource.CacheAside[Encoded]
+	// reads is nil without a cache.
+	reads *resource.CacheAside[Encoded]
 }
 
 // An Option configures a Service.
@@ -53,7 +53,7 @@ func WithStoreTimeout(d time.Duration) Option {
 // invalidates it. c holds each item with
 // its JSON encoding, so a hit serves HTTP without encoding.
 func WithCache(c *cache.Cache[Encoded]) Option {
-	return func(s *Service) { s.cache = c }
+	return func(s *Service) { s.reads = resource.NewCacheAside(c, s.loadEncoded) }
 }
 
 // NewService returns a Service over store.
@@ -62,8 +62,6 @@ func NewService(store Store, opts ...Option) *Service {
 	for _, o := range opts {
 		o(s)
 	}
-	// Made once: a method value built per call would allocate per GET.
-	s.reads = resource.NewCacheAside(s.cache, s.loadEncoded)
 	return s
 }
 
@@ -107,7 +105,7 @@ func (s *Service) Get(ctx context.Context, id string) (Item, error) {
 	if !ValidID(id) {
 		return Item{}, ErrNotFound
 	}
-	if s.cache != nil {
+	if s.reads != nil {
 		e, err := s.GetEncoded(ctx, id)
 		return e.Value, err
 	}
@@ -124,14 +122,17 @@ func (s *Service) GetEncoded(ctx context.Context, id string) (Encoded, error) {
 	if !ValidID(id) {
 		return Encoded{}, ErrNotFound
 	}
-	e, err := s.reads.Get(ctx, id)
-	if s.cache != nil && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrUnavailable) {
-		// The deadline ran out waiting on a load, that is on the
-		// database: report it as the store itself does, so clients get
-		// 503 (retry) and not a timeout.
-		err = fmt.Errorf("get item: %w: %w", ErrUnavailable, err)
+	if s.reads != nil {
+		e, err := s.reads.Get(ctx, id)
+		if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrUnavailable) {
+			// The deadline ran out waiting on a load, that is on the
+			// database: report it as the store itself does, so clients
+			// get 503 (retry) and not a timeout.
+			err = fmt.Errorf("get item: %w: %w", ErrUnavailable, err)
+		}
+		return e, err
 	}
-	return e, err
+	return s.loadEncoded(ctx, id)
 }
 
 // loadEncoded reads an item from the store and encodes it, for the cache.
@@ -206,9 +207,11 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	ctx, cancel := s.storeContext(ctx)
 	defer cancel()
 	err := s.store.Delete(ctx, id)
-	// After the store changed, whatever the outcome: a failed delete may
-	// still have happened.
-	s.reads.Invalidate(id)
+	if s.reads != nil {
+		// After the store changed, whatever the outcome: a failed delete
+		// may still have happened.
+		s.reads.Invalidate(id)
+	}
 	return err
 }
 
