@@ -50,8 +50,8 @@ func WithStoreTimeout(d time.Duration) Option {
 
 // WithCache puts c in front of the store for reads (cache-aside, see
 // resource.CacheAside): Get and GetEncoded read through it, Delete
-// invalidates it. c holds each item with
-// its JSON encoding, so a hit serves HTTP without encoding.
+// invalidates it. c holds each item with its JSON encoding, so a hit
+// serves HTTP without encoding.
 func WithCache(c *cache.Cache[Encoded]) Option {
 	return func(s *Service) { s.reads = resource.NewCacheAside(c, s.loadEncoded) }
 }

@@ -67,6 +67,8 @@ func (s *Server) newGRPCServer() (*grpc.Server, *health.Server, []string) {
 		// of a shed call.
 		grpc.ChainUnaryInterceptor(m.UnaryServerInterceptor(), s.recoverUnary, s.shedUnary),
 		grpc.ChainStreamInterceptor(m.StreamServerInterceptor(), s.recoverStream, s.shedStream),
+		// Empty unless WithUnaryInterceptors added some, as the load-test
+		// build does.
 		grpc.ChainUnaryInterceptor(s.interceptors...),
 	)
 	for _, r := range s.resources {
