@@ -108,6 +108,7 @@ func TestOptionMatrix(t *testing.T) {
 						t.Parallel()
 						spec := generator.DefaultSpec(name)
 						spec.Transport, spec.Store, spec.Cache, spec.Deploy = transport, store, cache, deploy
+						spec.Upstream = cache // both states of the upstream option, without doubling the matrix
 						dir := generate(t, spec)
 						goCmd(t, dir, 5*time.Minute, "mod", "tidy")
 						goCmd(t, dir, 5*time.Minute, "build", "./...")

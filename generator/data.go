@@ -73,6 +73,9 @@ type Data struct {
 	Postgres, Memory bool
 	// Cache reports whether a read-through cache fronts the store.
 	Cache bool
+	// Upstream reports whether the example outbound call, with its tuned
+	// HTTP client and load balancer, is generated; it needs the HTTP API.
+	Upstream bool
 	// Docker, Compose, K8s, Sysctl and Systemd report which deployment
 	// outputs are included.
 	Docker, Compose, K8s, Sysctl, Systemd bool
@@ -117,6 +120,7 @@ func NewData(s Spec) (*Data, error) {
 		Postgres:       s.Store == StorePostgres,
 		Memory:         s.Store == StoreMemory,
 		Cache:          s.Cache,
+		Upstream:       s.Upstream && (s.Transport == TransportHTTP || s.Transport == TransportBoth),
 		Docker:         s.HasDeploy(DeployDocker),
 		Compose:        s.HasDeploy(DeployCompose),
 		K8s:            s.HasDeploy(DeployK8s),

@@ -88,7 +88,9 @@ func (l *Lock) Lookup(p string) (string, bool) {
 func ReadLock(name string, r io.Reader) (*Lock, error) {
 	dec := yaml.NewDecoder(r)
 	dec.KnownFields(true)
-	var l Lock
+	// A lock written before the upstream answer existed rendered the
+	// upstream example: decoding over the default keeps it so.
+	l := Lock{Answers: Spec{Upstream: DefaultSpec("").Upstream}}
 	if err := dec.Decode(&l); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("lock file %s is empty; restore it from version control, or delete it and let sync treat every differing file as edited", name)

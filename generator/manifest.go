@@ -23,6 +23,9 @@ var (
 	IfMemory   = Condition{"memory", func(d *Data) bool { return d.Memory }}
 	IfPostgres = Condition{"postgres", func(d *Data) bool { return d.Postgres }}
 	IfCache    = Condition{"cache", func(d *Data) bool { return d.Cache }}
+	// IfUpstream holds when the example outbound call is generated, with
+	// the HTTP client and load balancer it uses.
+	IfUpstream = Condition{"upstream", func(d *Data) bool { return d.Upstream }}
 	IfDocker   = Condition{"docker", func(d *Data) bool { return d.Docker }}
 	IfCompose  = Condition{"compose", func(d *Data) bool { return d.Compose }}
 	IfK8s      = Condition{"k8s", func(d *Data) bool { return d.K8s }}
@@ -36,7 +39,7 @@ var (
 )
 
 // Conditions lists every named condition, for exported manifests.
-var Conditions = []Condition{Always, IfHTTP, IfGRPC, IfAPI, IfMemory, IfPostgres, IfCache, IfDocker, IfCompose, IfK8s, IfSysctl, IfSystemd, Never}
+var Conditions = []Condition{Always, IfHTTP, IfGRPC, IfAPI, IfMemory, IfPostgres, IfCache, IfUpstream, IfDocker, IfCompose, IfK8s, IfSysctl, IfSystemd, Never}
 
 // All returns a condition that holds when every one of cs holds. Its name
 // joins theirs with "+".
@@ -101,38 +104,164 @@ const (
 // Manifest is the table of every file perfgen can generate. A file exists in
 // a project exactly when its entry's condition holds; the manifest test fails
 // on a template no entry uses and on an entry whose template is missing.
-var Manifest = concat(serviceManifest, componentManifest, grpcManifest, postgresManifest, deployManifest, benchManifest, syncManifest, hardeningManifest)
-
-func concat(tables ...[]Entry) []Entry {
-	var out []Entry
-	for _, t := range tables {
-		out = append(out, t...)
-	}
-	return out
-}
-
-// serviceManifest lists the service's own files: code, tests and tooling.
-var serviceManifest = []Entry{
+// The Go code generated from the .proto is not listed: Render compiles every
+// rendered .proto file and adds that code itself.
+var Manifest = []Entry{
+	// The project's own files: answers, module, docs, tooling, and the
+	// go:generate hook that runs `perfgen sync`.
 	{"service/perfgen.yaml.tmpl", ".perfgen.yaml", Always, modeFile},
 	{"service/go.mod.tmpl", "go.mod", Always, modeFile},
 	{"service/gitignore.tmpl", ".gitignore", Always, modeFile},
 	{"service/README.md.tmpl", "README.md", Always, modeFile},
 	{"service/Makefile.tmpl", "Makefile", Always, modeFile},
+	{"service/generate.go.tmpl", "generate.go", Always, modeFile},
+
+	// The entry point: config, wiring, signals, and the one list of the
+	// resources the service serves.
 	{"service/cmd/main.go.tmpl", "cmd/{{.Name}}/main.go", Always, modeFile},
 	{"service/cmd/main_test.go.tmpl", "cmd/{{.Name}}/main_test.go", Always, modeFile},
+	{"service/cmd/resources.go.tmpl", "cmd/{{.Name}}/resources.go", Always, modeFile},
+	{"service/cmd/components_test.go.tmpl", "cmd/{{.Name}}/components_test.go", IfUpstream, modeFile},
+	{"service/cmd/migrate.go.tmpl", "cmd/{{.Name}}/migrate.go", IfPostgres, modeFile},
+	{"service/cmd/migrate_test.go.tmpl", "cmd/{{.Name}}/migrate_test.go", IfPostgres, modeFile},
 	{"service/internal/config/config.go.tmpl", "internal/config/config.go", Always, modeFile},
 	{"service/internal/config/config_test.go.tmpl", "internal/config/config_test.go", Always, modeFile},
+	{"service/internal/config/settings_test.go.tmpl", "internal/config/settings_test.go", Always, modeFile},
+	{"service/internal/config/resource.go.tmpl", "internal/config/resource.go", Always, modeFile},
+
+	// The core, which knows no resource: listeners, limits, health and
+	// shutdown, and the robustness suite that attacks them.
+	{"service/internal/server/server.go.tmpl", "internal/server/server.go", Always, modeFile},
+	{"service/internal/server/server_test.go.tmpl", "internal/server/server_test.go", Always, modeFile},
+	{"service/internal/server/grpc.go.tmpl", "internal/server/grpc.go", IfGRPC, modeFile},
+	{"service/internal/server/grpc_test.go.tmpl", "internal/server/grpc_test.go", IfGRPC, modeFile},
+	{"service/internal/server/hardening_test.go.tmpl", "internal/server/hardening_test.go", Always, modeFile},
+	{"service/internal/server/hardening_http_test.go.tmpl", "internal/server/hardening_http_test.go", IfHTTP, modeFile},
+	{"service/internal/server/hardening_grpc_test.go.tmpl", "internal/server/hardening_grpc_test.go", IfGRPC, modeFile},
+	{"service/internal/server/postgres_test.go.tmpl", "internal/server/postgres_test.go", All(IfPostgres, IfHTTP), modeFile},
+
+	// What every resource shares: error values and their statuses, cursor
+	// pagination, pre-encoded values, cache-aside reads, registration.
+	{"service/internal/resource/errors.go.tmpl", "internal/resource/errors.go", Always, modeFile},
+	{"service/internal/resource/page.go.tmpl", "internal/resource/page.go", Always, modeFile},
+	{"service/internal/resource/encoded.go.tmpl", "internal/resource/encoded.go", Always, modeFile},
+	{"service/internal/resource/set.go.tmpl", "internal/resource/set.go", Always, modeFile},
+	{"service/internal/resource/resource_test.go.tmpl", "internal/resource/resource_test.go", Always, modeFile},
+	{"service/internal/resource/cacheaside.go.tmpl", "internal/resource/cacheaside.go", IfCache, modeFile},
+	{"service/internal/resource/cacheaside_test.go.tmpl", "internal/resource/cacheaside_test.go", IfCache, modeFile},
+	{"service/internal/resource/status.go.tmpl", "internal/resource/status.go", IfGRPC, modeFile},
+	{"service/internal/httpjson/httpjson.go.tmpl", "internal/httpjson/httpjson.go", IfHTTP, modeFile},
+	{"service/internal/httpjson/httpjson_test.go.tmpl", "internal/httpjson/httpjson_test.go", IfHTTP, modeFile},
+
+	// The example resource: its rules, service, store interface, both
+	// APIs, and its Register.
 	{"service/internal/items/item.go.tmpl", "internal/items/item.go", Always, modeFile},
 	{"service/internal/items/item_test.go.tmpl", "internal/items/item_test.go", Always, modeFile},
 	{"service/internal/items/service.go.tmpl", "internal/items/service.go", Always, modeFile},
-	// The memory store exists in every project: it is the default store, and
-	// the transports' tests run on it whichever store the service uses.
+	{"service/internal/items/service_test.go.tmpl", "internal/items/service_test.go", Always, modeFile},
+	{"service/internal/items/resource.go.tmpl", "internal/items/resource.go", Always, modeFile},
+	{"service/internal/items/http.go.tmpl", "internal/items/http.go", IfHTTP, modeFile},
+	{"service/internal/items/http_test.go.tmpl", "internal/items/http_test.go", IfHTTP, modeFile},
+	{"service/internal/items/perf_test.go.tmpl", "internal/items/perf_test.go", IfHTTP, modeFile},
+	{"service/internal/items/grpc.go.tmpl", "internal/items/grpc.go", IfGRPC, modeFile},
+	{"service/internal/items/grpc_test.go.tmpl", "internal/items/grpc_test.go", IfGRPC, modeFile},
+	{"service/api/proto/items.proto.tmpl", "{{.Proto.Dir}}/{{.Proto.File}}", IfGRPC, modeFile},
+	{"service/api/proto/doc.go.tmpl", "{{.Proto.Dir}}/doc.go", IfGRPC, modeFile},
+
+	// Stores. The memory store exists in every project: it is the default
+	// store, and the transports' tests run on it whichever store the
+	// service uses. The Postgres store brings its pool, migrations and
+	// query tracing, and a proxy its outage tests cut.
 	{"service/internal/store/memory.go.tmpl", "internal/store/memory/memory.go", Always, modeFile},
 	{"service/internal/store/memory_test.go.tmpl", "internal/store/memory/memory_test.go", Always, modeFile},
-	{"service/internal/server/server.go.tmpl", "internal/server/server.go", Always, modeFile},
-	{"service/internal/server/server_test.go.tmpl", "internal/server/server_test.go", Always, modeFile},
-	{"service/internal/httpapi/handler.go.tmpl", "internal/httpapi/handler.go", IfHTTP, modeFile},
-	{"service/internal/httpapi/handler_test.go.tmpl", "internal/httpapi/handler_test.go", IfHTTP, modeFile},
+	{"service/internal/pgtest/pgtest.go.tmpl", "internal/pgtest/pgtest.go", IfPostgres, modeFile},
+	{"service/internal/pgtest/proxy.go.tmpl", "internal/pgtest/proxy.go", IfPostgres, modeFile},
+	{"service/internal/pgtest/proxy_test.go.tmpl", "internal/pgtest/proxy_test.go", IfPostgres, modeFile},
+	{"service/internal/store/postgres/postgres.go.tmpl", "internal/store/postgres/postgres.go", IfPostgres, modeFile},
+	{"service/internal/store/postgres/migrate.go.tmpl", "internal/store/postgres/migrate.go", IfPostgres, modeFile},
+	{"service/internal/store/postgres/migrations/0001_create_items.sql.tmpl", "internal/store/postgres/migrations/0001_create_items.sql", IfPostgres, modeFile},
+	{"service/internal/store/postgres/tracer.go.tmpl", "internal/store/postgres/tracer.go", IfPostgres, modeFile},
+	{"service/internal/store/postgres/collector.go.tmpl", "internal/store/postgres/collector.go", IfPostgres, modeFile},
+	{"service/internal/store/postgres/helpers_test.go.tmpl", "internal/store/postgres/helpers_test.go", IfPostgres, modeFile},
+	{"service/internal/store/postgres/postgres_test.go.tmpl", "internal/store/postgres/postgres_test.go", IfPostgres, modeFile},
+	{"service/internal/store/postgres/migrate_test.go.tmpl", "internal/store/postgres/migrate_test.go", IfPostgres, modeFile},
+	{"service/internal/store/postgres/metrics_test.go.tmpl", "internal/store/postgres/metrics_test.go", IfPostgres, modeFile},
+	{"service/internal/store/postgres/service_test.go.tmpl", "internal/store/postgres/service_test.go", IfPostgres, modeFile},
+	{"service/internal/store/postgres/outage_test.go.tmpl", "internal/store/postgres/outage_test.go", IfPostgres, modeFile},
+	{"service/internal/store/postgres/bench_test.go.tmpl", "internal/store/postgres/bench_test.go", IfPostgres, modeFile},
+
+	// Performance components: each a small package with its own tests and
+	// benchmarks, generated when an option uses it.
 	{"service/internal/metrics/metrics.go.tmpl", "internal/metrics/metrics.go", Always, modeFile},
 	{"service/internal/metrics/metrics_test.go.tmpl", "internal/metrics/metrics_test.go", Always, modeFile},
+	{"service/internal/metrics/grpc.go.tmpl", "internal/metrics/grpc.go", IfGRPC, modeFile},
+	{"service/internal/counter/counter.go.tmpl", "internal/counter/counter.go", Always, modeFile},
+	{"service/internal/counter/counter_test.go.tmpl", "internal/counter/counter_test.go", Always, modeFile},
+	{"service/internal/cache/cache.go.tmpl", "internal/cache/cache.go", IfCache, modeFile},
+	{"service/internal/cache/cache_test.go.tmpl", "internal/cache/cache_test.go", IfCache, modeFile},
+	{"service/internal/limiter/limiter.go.tmpl", "internal/limiter/limiter.go", Always, modeFile},
+	{"service/internal/limiter/limiter_test.go.tmpl", "internal/limiter/limiter_test.go", Always, modeFile},
+	{"service/internal/httpclient/httpclient.go.tmpl", "internal/httpclient/httpclient.go", IfUpstream, modeFile},
+	{"service/internal/httpclient/httpclient_test.go.tmpl", "internal/httpclient/httpclient_test.go", IfUpstream, modeFile},
+	{"service/internal/lb/lb.go.tmpl", "internal/lb/lb.go", IfUpstream, modeFile},
+	{"service/internal/lb/lb_test.go.tmpl", "internal/lb/lb_test.go", IfUpstream, modeFile},
+	{"service/internal/memstats/memstats.go.tmpl", "internal/memstats/memstats.go", Always, modeFile},
+	{"service/internal/memstats/memlimit.go.tmpl", "internal/memstats/memlimit.go", Always, modeFile},
+	{"service/internal/memstats/memstats_test.go.tmpl", "internal/memstats/memstats_test.go", Always, modeFile},
+
+	// The benchmark and load-test harness: the load generator, its
+	// objectives and request mix, the orchestration script, and the
+	// build-tagged hooks that let the load test prove it catches a slow
+	// service. Every service with a public API gets it; each target comes
+	// with the API it drives: h2c and HTTP/1.1 with the HTTP API, the
+	// generated gRPC client with the gRPC one.
+	{"bench/README.md.tmpl", "bench/README.md", IfAPI, modeFile},
+	{"bench/slo.yaml.tmpl", "bench/slo.yaml", IfAPI, modeFile},
+	{"bench/scenario.yaml.tmpl", "bench/scenario.yaml", IfAPI, modeFile},
+	{"bench/loadtest.sh.tmpl", "bench/loadtest.sh", IfAPI, modeExec},
+	{"bench/loadgen/main.go.tmpl", "cmd/loadgen/main.go", IfAPI, modeFile},
+	{"bench/loadgen/main_test.go.tmpl", "cmd/loadgen/main_test.go", IfAPI, modeFile},
+	{"bench/loadtest/loadtest.go.tmpl", "internal/loadtest/loadtest.go", IfAPI, modeFile},
+	{"bench/loadtest/loadtest_test.go.tmpl", "internal/loadtest/loadtest_test.go", IfAPI, modeFile},
+	{"bench/loadtest/target.go.tmpl", "internal/loadtest/target.go", IfAPI, modeFile},
+	{"bench/loadtest/target_http.go.tmpl", "internal/loadtest/target_http.go", IfHTTP, modeFile},
+	{"bench/loadtest/target_http_test.go.tmpl", "internal/loadtest/target_http_test.go", IfHTTP, modeFile},
+	{"bench/loadtest/target_grpc.go.tmpl", "internal/loadtest/target_grpc.go", IfGRPC, modeFile},
+	{"bench/loadtest/target_grpc_test.go.tmpl", "internal/loadtest/target_grpc_test.go", IfGRPC, modeFile},
+	{"bench/loadtest/scenario.go.tmpl", "internal/loadtest/scenario.go", IfAPI, modeFile},
+	{"bench/loadtest/slo.go.tmpl", "internal/loadtest/slo.go", IfAPI, modeFile},
+	{"bench/loadtest/server.go.tmpl", "internal/loadtest/server.go", IfAPI, modeFile},
+	{"bench/loadtest/server_test.go.tmpl", "internal/loadtest/server_test.go", IfAPI, modeFile},
+	{"bench/loadtest/report.go.tmpl", "internal/loadtest/report.go", IfAPI, modeFile},
+	{"bench/loadtest/report_test.go.tmpl", "internal/loadtest/report_test.go", IfAPI, modeFile},
+	{"bench/cmd/loadtest.go.tmpl", "cmd/{{.Name}}/loadtest.go", IfAPI, modeFile},
+	{"bench/cmd/loadtest_slow.go.tmpl", "cmd/{{.Name}}/loadtest_slow.go", IfAPI, modeFile},
+	{"bench/slow/slow.go.tmpl", "internal/slow/slow.go", IfAPI, modeFile},
+	{"bench/slow/slow_test.go.tmpl", "internal/slow/slow_test.go", IfAPI, modeFile},
+	{"bench/slow/http.go.tmpl", "internal/slow/http.go", IfHTTP, modeFile},
+	{"bench/slow/grpc.go.tmpl", "internal/slow/grpc.go", IfGRPC, modeFile},
+
+	// Deployment: container, Kubernetes (kustomize: a base every cluster
+	// can apply, and an overlay for the Prometheus Operator's CRDs),
+	// compose and host tuning.
+	{"deploy/docker/Dockerfile.tmpl", "Dockerfile", IfDocker, modeFile},
+	{"deploy/docker/dockerignore.tmpl", ".dockerignore", IfDocker, modeFile},
+
+	{"deploy/k8s/base/kustomization.yaml.tmpl", "deploy/k8s/base/kustomization.yaml", IfK8s, modeFile},
+	{"deploy/k8s/base/config.env.tmpl", "deploy/k8s/base/config.env", IfK8s, modeFile},
+	{"deploy/k8s/base/deployment.yaml.tmpl", "deploy/k8s/base/deployment.yaml", IfK8s, modeFile},
+	{"deploy/k8s/base/service.yaml.tmpl", "deploy/k8s/base/service.yaml", IfK8s, modeFile},
+	{"deploy/k8s/base/hpa.yaml.tmpl", "deploy/k8s/base/hpa.yaml", IfK8s, modeFile},
+	{"deploy/k8s/base/pdb.yaml.tmpl", "deploy/k8s/base/pdb.yaml", IfK8s, modeFile},
+	{"deploy/k8s/base/networkpolicy.yaml.tmpl", "deploy/k8s/base/networkpolicy.yaml", IfK8s, modeFile},
+	{"deploy/k8s/monitoring/kustomization.yaml.tmpl", "deploy/k8s/monitoring/kustomization.yaml", IfK8s, modeFile},
+	{"deploy/k8s/monitoring/servicemonitor.yaml.tmpl", "deploy/k8s/monitoring/servicemonitor.yaml", IfK8s, modeFile},
+
+	{"deploy/compose/docker-compose.yaml.tmpl", "docker-compose.yaml", IfCompose, modeFile},
+	{"deploy/compose/prometheus.yml.tmpl", "deploy/prometheus/prometheus.yml", IfCompose, modeFile},
+
+	{"deploy/sysctl/sysctl.conf.tmpl", "deploy/sysctl/99-{{.Name}}.conf", IfSysctl, modeFile},
+	{"deploy/sysctl/tune.sh.tmpl", "deploy/sysctl/tune.sh", IfSysctl, modeExec},
+
+	{"deploy/systemd/service.tmpl", "deploy/systemd/{{.Name}}.service", IfSystemd, modeFile},
 }

@@ -45,21 +45,21 @@ func TestBenchHarnessFollowsTheAPIs(t *testing.T) {
 			transport:         TransportGRPC,
 			defaultTransports: "grpc",
 			defaultTarget:     "GRPC",
-			present:           []string{"internal/loadtest/target_grpc.go", "internal/server/loadtest_hook_grpc.go", "internal/server/loadtest_hook_grpc_slow.go"},
-			absent:            []string{"internal/loadtest/target_http.go", "internal/server/loadtest_hook.go", "internal/server/loadtest_hook_slow.go"},
+			present:           []string{"internal/loadtest/target_grpc.go", "internal/slow/grpc.go"},
+			absent:            []string{"internal/loadtest/target_http.go", "internal/slow/http.go"},
 		},
 		{
 			transport:         TransportHTTP,
 			defaultTransports: "h2c",
 			defaultTarget:     "H2C",
-			present:           []string{"internal/loadtest/target_http.go", "internal/server/loadtest_hook.go", "internal/server/loadtest_hook_slow.go"},
-			absent:            []string{"internal/loadtest/target_grpc.go", "internal/server/loadtest_hook_grpc.go", "internal/server/loadtest_hook_grpc_slow.go"},
+			present:           []string{"internal/loadtest/target_http.go", "internal/slow/http.go"},
+			absent:            []string{"internal/loadtest/target_grpc.go", "internal/slow/grpc.go"},
 		},
 		{
 			transport:         TransportBoth,
 			defaultTransports: "h2c grpc",
 			defaultTarget:     "H2C",
-			present:           []string{"internal/loadtest/target_http.go", "internal/loadtest/target_grpc.go", "internal/server/loadtest_hook.go", "internal/server/loadtest_hook_grpc.go"},
+			present:           []string{"internal/loadtest/target_http.go", "internal/loadtest/target_grpc.go", "internal/slow/http.go", "internal/slow/grpc.go"},
 		},
 	}
 	for _, tt := range tests {
@@ -70,11 +70,14 @@ func TestBenchHarnessFollowsTheAPIs(t *testing.T) {
 			require.NoError(t, err)
 			d, err := NewData(spec)
 			require.NoError(t, err)
-			for _, e := range benchManifest {
-				_, ok := files.Lookup(e.Path)
+			for _, e := range Manifest {
+				if !strings.HasPrefix(e.Template, "bench/") {
+					continue
+				}
+				_, ok := files.Lookup(strings.ReplaceAll(e.Path, "{{.Name}}", d.Name))
 				assert.Equal(t, e.When.Holds(d), ok, e.Path)
 			}
-			for _, p := range append([]string{"cmd/loadgen/main.go", "internal/loadtest/loadtest.go", "bench/slo.yaml", "bench/scenario.yaml", "bench/loadtest.sh", "internal/server/loadtest_delay_slow.go"}, tt.present...) {
+			for _, p := range append([]string{"cmd/loadgen/main.go", "internal/loadtest/loadtest.go", "bench/slo.yaml", "bench/scenario.yaml", "bench/loadtest.sh", "internal/slow/slow.go", "cmd/demo/loadtest.go", "cmd/demo/loadtest_slow.go"}, tt.present...) {
 				_, ok := files.Lookup(p)
 				assert.True(t, ok, "%s missing", p)
 			}

@@ -59,7 +59,7 @@ func TestRenderFollowsConditions(t *testing.T) {
 	spec.Transport = TransportGRPC
 	files, err := Render(templates.FS, spec)
 	require.NoError(t, err)
-	_, ok := files.Lookup("internal/httpapi/handler.go")
+	_, ok := files.Lookup("internal/items/http.go")
 	assert.False(t, ok, "an HTTP-less project has no HTTP handlers")
 	_, ok = files.Lookup("cmd/demo/main.go")
 	assert.True(t, ok)

@@ -84,6 +84,10 @@ type Spec struct {
 	Store Store `yaml:"store"`
 	// Cache turns the read-through cache in front of the store on or off.
 	Cache bool `yaml:"cache"`
+	// Upstream generates the example outbound call (GET
+	// /v1/upstream/items/{id}) and the tuned HTTP client and load balancer
+	// it uses. It needs the HTTP API; a gRPC-only service ignores it.
+	Upstream bool `yaml:"upstream"`
 	// Deploy lists the deployment outputs to include.
 	Deploy []Deploy `yaml:"deploy"`
 	// SLO holds the objectives written to bench/slo.yaml.
@@ -105,8 +109,11 @@ func DefaultSpec(name string) Spec {
 		Transport: TransportBoth,
 		Store:     StoreMemory,
 		Cache:     true,
-		Deploy:    slices.Clone(Deploys),
-		SLO:       DefaultSLO(),
+		// On by default so that answers files written before the option
+		// existed, which lack the key, still render the project they did.
+		Upstream: true,
+		Deploy:   slices.Clone(Deploys),
+		SLO:      DefaultSLO(),
 	}
 }
 
@@ -147,6 +154,11 @@ func (s Spec) Normalize() Spec {
 		}
 	}
 	s.Deploy = deploys
+	if s.Transport == TransportGRPC {
+		// The upstream example is an HTTP route: a gRPC-only service
+		// cannot have it, and its answers should not say it does.
+		s.Upstream = false
+	}
 	return s
 }
 

@@ -83,7 +83,14 @@ type field struct {
 	dir bool
 	// group is the answers-file mapping the key is inside (slo), or nil.
 	group *fieldGroup
+	// applies, when not nil, reports whether the answer means anything for
+	// the other answers so far; one that does not is neither asked nor named
+	// among the defaults (the upstream example of a gRPC-only service).
+	applies func(generator.Spec) bool
 }
+
+// relevant reports whether f is worth asking or naming for a.
+func (f *field) relevant(a *answers) bool { return f.applies == nil || f.applies(a.spec) }
 
 // askKind is how a field's question is asked.
 type askKind int
@@ -191,6 +198,17 @@ var (
 	}
 )
 
+// upstreamField is the example outbound call. It is an HTTP route, so a
+// gRPC-only service has no use for it (Spec.Normalize turns it off there).
+var upstreamField = func() *field {
+	f := boolField("upstream", "example outbound call with a tuned HTTP client and load balancer; needs the HTTP API",
+		"Include the example outbound call to upstream instances?",
+		"GET /v1/upstream/items/{id} through a tuned HTTP client and a health-checking load balancer.",
+		func(s *generator.Spec) *bool { return &s.Upstream })
+	f.applies = func(s generator.Spec) bool { return s.Transport != generator.TransportGRPC }
+	return f
+}()
+
 // fields lists every answer in answers-file order, which is also the order
 // of the prompts, the flags in --help and the echoed command.
 var fields = []*field{
@@ -209,7 +227,8 @@ var fields = []*field{
 	enumField("store", "storage: memory or postgres", "Store", "Where the example items resource keeps its data.",
 		generator.Stores, storeHelp, generator.ParseStore, func(s *generator.Spec) *generator.Store { return &s.Store }),
 	boolField("cache", "read-through cache in front of the store", "Put a read-through cache in front of the store?",
-		"A sharded LRU cache with TTL and stampede protection.", func(s *generator.Spec) *bool { return &s.Cache }),
+		"A W-TinyLFU cache (otter) with TTL and stampede protection.", func(s *generator.Spec) *bool { return &s.Cache }),
+	upstreamField,
 	{
 		key: "deploy", flag: "deploy", usage: "deployment outputs: comma list of docker,compose,k8s,sysctl,systemd, or none, or all", flagType: "list",
 		prompt: "Deployment outputs", help: "Files to deploy the service with; select none for none.", kind: askMultiSelect,
@@ -330,7 +349,7 @@ func fieldByKey(key string) *field {
 func (a *answers) defaulted() []string {
 	var out []string
 	for _, f := range fields {
-		if f.key == "" || a.given[f] {
+		if f.key == "" || a.given[f] || !f.relevant(a) {
 			continue
 		}
 		if f.group != nil && !slices.ContainsFunc(fields, func(g *field) bool { return g.group == f.group && a.given[g] }) {

@@ -164,7 +164,7 @@ func TestNewInteractiveAsksEveryMissingAnswer(t *testing.T) {
 	assert.Empty(t, env.stderr.String(), "an interactive run needs no notice")
 	assert.Contains(t, env.stdout.String(), "To generate this project again without prompts:\n  perfgen new orders "+
 		"--module github.com/acme/orders --output services/orders --transport grpc --store postgres --cache=false "+
-		"--deploy docker,k8s --slo-p95-ms 25 --slo-rps 5000 --slo-rss-mib 512 --slo-cpu-percent 50 --slo-error-percent 0.5 --no-tidy\n")
+		"--upstream=false --deploy docker,k8s --slo-p95-ms 25 --slo-rps 5000 --slo-rss-mib 512 --slo-cpu-percent 50 --slo-error-percent 0.5 --no-tidy\n")
 }
 
 // TestEquivalentCommandReproducesTheProject runs the printed command line
@@ -178,6 +178,7 @@ func TestEquivalentCommandReproducesTheProject(t *testing.T) {
 		{message: "Transport", choice: "http"},
 		{message: "Store", choice: "memory"},
 		{message: "Put a read-through cache", confirm: true},
+		{message: "Include the example outbound call", confirm: false},
 		{message: "Deployment outputs", choices: nil},
 		{message: "Use the default service-level objectives", confirm: true},
 	}}
@@ -204,6 +205,7 @@ func TestNewInteractiveAsksOnlyForMissingAnswers(t *testing.T) {
 	writeFile(t, "answers.yaml", "name: shop\nstore: postgres\ncache: false\nslo:\n  rps: 300\n")
 	p := &fakePrompter{t: t, script: []reply{
 		{message: "Output directory", input: []string{""}},
+		{message: "Include the example outbound call", confirm: true},
 		{message: "Deployment outputs", choices: []string{"compose"}},
 		{message: "P95 latency bound", input: []string{""}},
 		{message: "Memory bound", input: []string{"128"}},
@@ -230,7 +232,7 @@ func TestNewInteractiveRejectsAnUnusableOutputDirectory(t *testing.T) {
 	}}
 	env := interactiveEnv(t, p)
 	code := env.run("new", "orders", "-m", "example.com/orders", "--transport", "http", "--store", "memory",
-		"--cache", "--deploy", "none", "--slo-p95-ms", "100", "--slo-rps", "1", "--slo-rss-mib", "1", "--slo-cpu-percent", "1",
+		"--cache", "--upstream=false", "--deploy", "none", "--slo-p95-ms", "100", "--slo-rps", "1", "--slo-rss-mib", "1", "--slo-cpu-percent", "1",
 		"--slo-error-percent", "1", "--no-tidy")
 	require.Equal(t, exitOK, code, "stderr: %s", env.stderr)
 	p.done()

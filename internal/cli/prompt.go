@@ -49,7 +49,7 @@ func options[T ~string](values []T, descriptions map[T]string) []Option {
 // directory that is not empty.
 func ask(p Prompter, a *answers, force bool) error {
 	for _, f := range fields {
-		if f.prompt == "" || a.given[f] {
+		if f.prompt == "" || a.given[f] || !f.relevant(a) {
 			continue
 		}
 		if g := f.group; g != nil && !groupGiven(a, g) {

@@ -48,7 +48,7 @@ func describe(s generator.Spec) string {
 		}
 		deploy = strings.Join(parts, ",")
 	}
-	return fmt.Sprintf("transport %s, store %s, cache %s, deploy %s", s.Transport, s.Store, cache, deploy)
+	return fmt.Sprintf("transport %s, store %s, cache %s, upstream %t, deploy %s", s.Transport, s.Store, cache, s.Normalize().Upstream, deploy)
 }
 
 // Check parses every template of d on its own, then lays d over the

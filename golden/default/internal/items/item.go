@@ -1,16 +1,19 @@
 // Package items is the service's example resource: its type, its rules, the
-// Store interface it is kept behind and the Service both APIs call. Copy it
-// to add the next resource.
+// Store interface it is kept behind, the Service both APIs call, its HTTP
+// handlers and gRPC server, and Register, which adds it to the
+// service (resource.go). A new resource is a package like this one and one
+// line in cmd/demo/resources.go.
 package items
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"time"
 	"unicode/utf8"
+
+	"example.com/demo/internal/resource"
 )
 
 // Item is one stored item.
@@ -30,17 +33,20 @@ type NewItem struct {
 // MaxNameLen bounds an item's name, in characters.
 const MaxNameLen = 200
 
-// ErrInvalid wraps every validation failure, so transports can map it to
-// 400 Bad Request or INVALID_ARGUMENT.
-var ErrInvalid = errors.New("invalid item")
+// ErrInvalid wraps every validation failure; it matches
+// resource.ErrInvalid, which transports answer with 400 Bad Request or
+// INVALID_ARGUMENT.
+var ErrInvalid = resource.Invalid("invalid item")
 
-// ErrNotFound reports an item that does not exist.
-var ErrNotFound = errors.New("item not found")
+// ErrNotFound reports an item that does not exist; it matches
+// resource.ErrNotFound.
+var ErrNotFound = resource.NotFound("item not found")
 
 // ErrUnavailable wraps failures to reach the store (connection refused or
-// lost, deadline spent waiting for it), so transports can answer 503 Service
-// Unavailable or UNAVAILABLE and clients know a retry may succeed.
-var ErrUnavailable = errors.New("store unavailable")
+// lost, deadline spent waiting for it); it matches resource.ErrUnavailable,
+// which transports answer with 503 Service Unavailable or UNAVAILABLE, so
+// clients know a retry may succeed.
+var ErrUnavailable = resource.Unavailable("store unavailable")
 
 // Validate reports the first rule n breaks.
 func (n NewItem) Validate() error {
@@ -71,6 +77,27 @@ func ValidID(id string) bool {
 		}
 	}
 	return true
+}
+
+// decodeCursor returns the ID a page cursor holds, "" for the first page.
+func decodeCursor(cursor string) (string, error) {
+	id, err := resource.DecodeCursor(cursor)
+	if err != nil {
+		return "", err
+	}
+	if id != "" && !ValidID(id) {
+		return "", resource.Invalid("invalid page cursor: pass back the one a previous page returned")
+	}
+	return id, nil
+}
+
+// nextCursor returns the cursor of the page after list, which asked for
+// size items: none when list was the last page.
+func nextCursor(list []Item, size int) string {
+	if len(list) == 0 {
+		return ""
+	}
+	return resource.NextCursor(len(list), size, list[len(list)-1].ID)
 }
 
 // NewID returns a random 128-bit identifier in hex.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,8 +19,6 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
-	demov1 "example.com/demo/api/proto/demo/v1"
-	"example.com/demo/internal/grpcapi"
 	"example.com/demo/internal/limiter"
 )
 
@@ -41,13 +41,14 @@ const readinessInterval = 5 * time.Second
 
 // newGRPCServer configures the gRPC server: message and stream limits,
 // keepalive, interceptors for metrics, panic recovery and load shedding,
-// the items service, the standard health service and, if enabled,
-// reflection.
+// the resources' services, the standard health service and, if enabled,
+// reflection. It returns the names of the resources' services, which the
+// health service reports on.
 //
-// No interceptor puts a deadline on calls: the items service bounds its
-// store calls, where calls block, as it does for HTTP, and a client's own
+// No interceptor puts a deadline on calls: resources bound their store
+// calls, where calls block, as they do for HTTP, and a client's own
 // deadline reaches the handler through its context.
-func (s *Server) newGRPCServer() (*grpc.Server, *health.Server) {
+func (s *Server) newGRPCServer() (*grpc.Server, *health.Server, []string) {
 	m := s.metrics.NewGRPC()
 	srv := grpc.NewServer(
 		grpc.MaxRecvMsgSize(s.cfg.GRPCMaxMsgBytes),
@@ -66,19 +67,28 @@ func (s *Server) newGRPCServer() (*grpc.Server, *health.Server) {
 		// of a shed call.
 		grpc.ChainUnaryInterceptor(m.UnaryServerInterceptor(), s.recoverUnary, s.shedUnary),
 		grpc.ChainStreamInterceptor(m.StreamServerInterceptor(), s.recoverStream, s.shedStream),
-		// Empty outside load-test builds (loadtest_hook_grpc.go).
-		grpc.ChainUnaryInterceptor(loadTestUnaryHooks()...),
+		// Empty unless WithUnaryInterceptors added some, as the load-test
+		// build does.
+		grpc.ChainUnaryInterceptor(s.interceptors...),
 	)
-	grpcapi.New(s.svc, s.log).Register(srv)
+	for _, r := range s.resources {
+		if r.RegisterGRPC != nil {
+			r.RegisterGRPC(srv)
+		}
+	}
+	// Read before health and reflection register: these are the
+	// resources' services alone.
+	services := slices.Sorted(maps.Keys(srv.GetServiceInfo()))
 	hs := health.NewServer()
 	// Until Serve starts, nothing is served yet.
-	hs.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
-	hs.SetServingStatus(demov1.ItemsService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
+	for _, name := range append([]string{""}, services...) {
+		hs.SetServingStatus(name, healthpb.HealthCheckResponse_NOT_SERVING)
+	}
 	healthpb.RegisterHealthServer(srv, hs)
 	if s.cfg.GRPCReflection {
 		reflection.Register(srv)
 	}
-	return srv, hs
+	return srv, hs, services
 }
 
 // recoverUnary answers a panicking unary handler with codes.Internal and
@@ -190,7 +200,7 @@ func (s *Server) watchReadiness(ctx context.Context) {
 	for {
 		st := healthpb.HealthCheckResponse_SERVING
 		checkCtx, cancel := context.WithTimeout(ctx, time.Second)
-		err := s.svc.Ready(checkCtx)
+		err := s.resourcesReady(checkCtx)
 		cancel()
 		if ctx.Err() != nil {
 			return
@@ -203,7 +213,9 @@ func (s *Server) watchReadiness(ctx context.Context) {
 		}
 		last = st
 		s.health.SetServingStatus("", st)
-		s.health.SetServingStatus(demov1.ItemsService_ServiceDesc.ServiceName, st)
+		for _, name := range s.services {
+			s.health.SetServingStatus(name, st)
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -25,6 +25,7 @@ import (
 	"example.com/demo/internal/config"
 	"example.com/demo/internal/items"
 	"example.com/demo/internal/metrics"
+	"example.com/demo/internal/resource"
 	"example.com/demo/internal/server"
 )
 
@@ -137,7 +138,9 @@ func startTarget(t *testing.T, store *probeStore, mutate func(*config.Config), o
 		t.Fatalf("test configuration: %v", err)
 	}
 	m := metrics.New()
-	srv := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), items.NewService(store, items.WithStoreTimeout(cfg.StoreTimeout)), m, opts...)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := items.NewService(store, items.WithStoreTimeout(cfg.StoreTimeout))
+	srv := server.New(cfg, log, m, []resource.Resource{items.Resource(svc, log, items.HTTPOptions{MaxBodyBytes: cfg.MaxBodyBytes})}, opts...)
 	if err := srv.Listen(); err != nil {
 		t.Fatalf("Listen: %v", err)
 	}

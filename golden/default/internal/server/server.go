@@ -1,9 +1,11 @@
 // Package server runs the service's listeners:
 //   - the public HTTP port: HTTP/1.1 and cleartext HTTP/2 on one listener;
-//   - the gRPC port: the items API, the standard health service and
-//     reflection;
+//   - the gRPC port: the resources' services, the standard health service
+//     and reflection;
 //   - the admin port: metrics, pprof and health.
 //
+// The server knows no resource: each registers its routes, its gRPC
+// services and its readiness check as a resource.Resource.
 // On shutdown it drains in-flight requests within a deadline.
 package server
 
@@ -22,21 +24,23 @@ import (
 	"google.golang.org/grpc/health"
 
 	"example.com/demo/internal/config"
-	"example.com/demo/internal/httpapi"
-	"example.com/demo/internal/items"
 	"example.com/demo/internal/limiter"
 	"example.com/demo/internal/metrics"
+	"example.com/demo/internal/resource"
 )
 
 // Server owns the service's listeners.
 type Server struct {
-	cfg      config.Config
-	log      *slog.Logger
-	svc      *items.Service
-	metrics  *metrics.Metrics
-	limiter  *limiter.Limiter
-	upstream *http.Client
-	ready    atomic.Bool
+	cfg       config.Config
+	log       *slog.Logger
+	resources []resource.Resource
+	metrics   *metrics.Metrics
+	limiter   *limiter.Limiter
+	// middleware wraps the public mux, innermost first (WithMiddleware).
+	middleware []func(http.Handler) http.Handler
+	// interceptors run after the built-in ones (WithUnaryInterceptors).
+	interceptors []grpc.UnaryServerInterceptor
+	ready        atomic.Bool
 
 	admin    *http.Server
 	adminLn  net.Listener
@@ -45,6 +49,7 @@ type Server struct {
 	grpc     *grpc.Server
 	grpcLn   net.Listener
 	health   *health.Server
+	services []string
 }
 
 // An Option adds an optional component to a Server.
@@ -57,14 +62,22 @@ func WithLimiter(l *limiter.Limiter) Option {
 	return func(s *Server) { s.limiter = l }
 }
 
-// WithUpstream turns on the example outbound call, made through c.
-func WithUpstream(c *http.Client) Option {
-	return func(s *Server) { s.upstream = c }
+// WithMiddleware wraps the public mux in mw, inside the metrics, shedding
+// and panic recovery, so what it adds is measured like the handlers. The
+// load-test build uses it to slow every request down.
+func WithMiddleware(mw func(http.Handler) http.Handler) Option {
+	return func(s *Server) { s.middleware = append(s.middleware, mw) }
 }
 
-// New returns a Server for svc; call Listen, then Serve.
-func New(cfg config.Config, log *slog.Logger, svc *items.Service, m *metrics.Metrics, opts ...Option) *Server {
-	s := &Server{cfg: cfg, log: log, svc: svc, metrics: m}
+// WithUnaryInterceptors adds interceptors after the built-in ones, so
+// metrics, panic recovery and shedding see what they do.
+func WithUnaryInterceptors(is ...grpc.UnaryServerInterceptor) Option {
+	return func(s *Server) { s.interceptors = append(s.interceptors, is...) }
+}
+
+// New returns a Server for resources; call Listen, then Serve.
+func New(cfg config.Config, log *slog.Logger, m *metrics.Metrics, resources []resource.Resource, opts ...Option) *Server {
+	s := &Server{cfg: cfg, log: log, resources: resources, metrics: m}
 	for _, o := range opts {
 		o(s)
 	}
@@ -74,7 +87,7 @@ func New(cfg config.Config, log *slog.Logger, svc *items.Service, m *metrics.Met
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	s.public = s.newPublicServer()
-	s.grpc, s.health = s.newGRPCServer()
+	s.grpc, s.health, s.services = s.newGRPCServer()
 	return s
 }
 
@@ -83,9 +96,17 @@ func New(cfg config.Config, log *slog.Logger, svc *items.Service, m *metrics.Met
 // limits on header size, body size and concurrent streams.
 func (s *Server) newPublicServer() *http.Server {
 	mux := http.NewServeMux()
-	httpapi.New(s.svc, s.log, httpapi.Options{MaxBodyBytes: s.cfg.MaxBodyBytes, Upstream: s.upstream}).Register(mux)
+	for _, r := range s.resources {
+		if r.RegisterHTTP != nil {
+			r.RegisterHTTP(mux)
+		}
+	}
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
+	var handler http.Handler = mux
+	for _, mw := range s.middleware {
+		handler = mw(handler)
+	}
 
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
@@ -98,10 +119,10 @@ func (s *Server) newPublicServer() *http.Server {
 		// Shedding sits inside the metrics and reads the status their
 		// writer records, so a request that timed out in the store (504)
 		// counts as overload without a second wrapped writer.
-		// There is no per-request deadline here: the items service bounds
-		// its store calls, where requests block, and a cache hit pays for
-		// no timer.
-		Handler:           s.metrics.Instrument(s.shed(s.recoverPanics(loadTestHook(mux)))),
+		// There is no per-request deadline here: resources bound their
+		// store calls, where requests block, and a cache hit pays for no
+		// timer.
+		Handler:           s.metrics.Instrument(s.shed(s.recoverPanics(handler))),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,
@@ -182,7 +203,7 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 // readyz reports whether the service should receive traffic: it is not
-// shutting down and its store answers.
+// shutting down and every resource is ready.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if !s.ready.Load() {
@@ -192,12 +213,25 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 	defer cancel()
-	if err := s.svc.Ready(ctx); err != nil {
+	if err := s.resourcesReady(ctx); err != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = fmt.Fprintf(w, "not ready: %v\n", err)
 		return
 	}
 	_, _ = w.Write([]byte("ok\n"))
+}
+
+// resourcesReady reports the first resource that is not ready.
+func (s *Server) resourcesReady(ctx context.Context) error {
+	for _, r := range s.resources {
+		if r.Ready == nil {
+			continue
+		}
+		if err := r.Ready(ctx); err != nil {
+			return fmt.Errorf("%s: %w", r.Name, err)
+		}
+	}
+	return nil
 }
 
 // Listen binds every listener, so a port conflict is reported before

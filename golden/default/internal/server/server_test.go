@@ -13,6 +13,7 @@ import (
 	"example.com/demo/internal/config"
 	"example.com/demo/internal/items"
 	"example.com/demo/internal/metrics"
+	"example.com/demo/internal/resource"
 	"example.com/demo/internal/server"
 	"example.com/demo/internal/store/memory"
 )
@@ -62,7 +63,8 @@ func start(t *testing.T, mutate func(*config.Config), opts ...server.Option) *ru
 	}
 	store := newGatedStore()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := server.New(cfg, log, items.NewService(store, items.WithStoreTimeout(cfg.StoreTimeout)), metrics.New(), opts...)
+	svc := items.NewService(store, items.WithStoreTimeout(cfg.StoreTimeout))
+	srv := server.New(cfg, log, metrics.New(), []resource.Resource{items.Resource(svc, log, items.HTTPOptions{MaxBodyBytes: cfg.MaxBodyBytes})}, opts...)
 	if err := srv.Listen(); err != nil {
 		t.Fatalf("Listen: %v", err)
 	}

@@ -1,4 +1,4 @@
-// Command minimal serves the items API.
+// Command minimal serves the resources listed in resources.go.
 //
 // Usage:
 //
@@ -21,21 +21,17 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"example.com/minimal/internal/config"
-	"example.com/minimal/internal/httpclient"
-	"example.com/minimal/internal/items"
-	"example.com/minimal/internal/lb"
 	"example.com/minimal/internal/limiter"
 	"example.com/minimal/internal/memstats"
 	"example.com/minimal/internal/metrics"
+	"example.com/minimal/internal/resource"
 	"example.com/minimal/internal/server"
-	"example.com/minimal/internal/store/memory"
 )
 
 // memoryLimitRatio is the share of the container's memory limit given to
@@ -78,19 +74,6 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return fmt.Errorf("register memory metrics: %w", err)
 	}
 
-	// Background work (health checks) runs until Serve returns, and run
-	// waits for it so nothing outlives the call.
-	ctx, cancel := context.WithCancel(ctx)
-	var background sync.WaitGroup
-	defer background.Wait()
-	defer cancel()
-
-	// The store timeout bounds requests where they block, in the store;
-	// nothing else puts a deadline on a request.
-	svcOpts := []items.Option{items.WithBatchWorkers(cfg.BatchWorkers), items.WithStoreTimeout(cfg.StoreTimeout)}
-	store := memory.New()
-	svc := items.NewService(store, svcOpts...)
-
 	lim, err := limiter.New(limiter.Options{Max: cfg.MaxConcurrency, LatencyThreshold: cfg.ShedLatency})
 	if err != nil {
 		return fmt.Errorf("concurrency limiter: %w", err)
@@ -98,53 +81,20 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err := lim.Register(reg); err != nil {
 		return fmt.Errorf("register limiter metrics: %w", err)
 	}
-	srvOpts := []server.Option{server.WithLimiter(lim)}
-	if cfg.Upstreams != "" {
-		client, bal, err := upstreamClient(cfg, reg)
-		if err != nil {
-			return err
-		}
-		background.Go(func() { bal.Run(ctx) })
-		srvOpts = append(srvOpts, server.WithUpstream(client))
-		log.Info("upstream calls enabled", "upstreams", cfg.Upstreams, "policy", cfg.UpstreamPolicy)
+	deps := resource.Deps{Settings: cfg.ResourceSettings(), Log: log, Metrics: m, Registerer: reg}
+	set := resource.NewSet(deps)
+	// Released when run returns, after Serve has drained the servers.
+	defer set.Close()
+	if err := registerResources(ctx, cfg, set); err != nil {
+		return err
 	}
 
-	srv := server.New(cfg, log, svc, m, srvOpts...)
+	srvOpts := append([]server.Option{server.WithLimiter(lim)}, loadTestOptions(lookup)...)
+	srv := server.New(cfg, log, m, set.Resources(), srvOpts...)
 	if err := srv.Listen(); err != nil {
 		return err
 	}
 	return srv.Serve(ctx)
-}
-
-// upstreamClient builds the client of the example outbound call: a tuned,
-// instrumented transport under a balancer over the configured upstreams.
-// The caller runs the balancer's health checks.
-func upstreamClient(cfg config.Config, reg prometheus.Registerer) (*http.Client, *lb.Balancer, error) {
-	targets, err := lb.ParseTargets(cfg.Upstreams)
-	if err != nil {
-		return nil, nil, fmt.Errorf("upstreams: %w", err)
-	}
-	policy, err := lb.ParsePolicy(cfg.UpstreamPolicy)
-	if err != nil {
-		return nil, nil, fmt.Errorf("upstream policy: %w", err)
-	}
-	opts := httpclient.DefaultOptions()
-	clientMetrics, err := httpclient.NewMetrics(reg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("register upstream client metrics: %w", err)
-	}
-	bal, err := lb.New(targets, lb.Options{
-		Policy:       policy,
-		HealthClient: &http.Client{Transport: httpclient.NewTransport(opts)},
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := bal.Register(reg); err != nil {
-		return nil, nil, fmt.Errorf("register balancer metrics: %w", err)
-	}
-	transport := clientMetrics.Instrument(bal.Transport(httpclient.NewTransport(opts)))
-	return &http.Client{Transport: transport, Timeout: opts.Timeout}, bal, nil
 }
 
 // healthcheck probes the admin port's /healthz, for container HEALTHCHECKs

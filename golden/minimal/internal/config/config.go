@@ -60,13 +60,6 @@ type Config struct {
 	ShedLatency time.Duration
 	// BatchWorkers bounds the concurrent lookups of one batch get.
 	BatchWorkers int
-	// Upstreams lists the base URLs of the upstream instances the example
-	// outbound call is balanced over, comma separated, each optionally
-	// followed by =WEIGHT. Empty turns the outbound call off.
-	Upstreams string
-	// UpstreamPolicy picks upstream endpoints: round-robin, weighted,
-	// least-connections or p2c.
-	UpstreamPolicy string
 }
 
 // Default returns the configuration used when nothing is set.
@@ -88,7 +81,6 @@ func Default() Config {
 		MaxConcurrency:       1000,
 		ShedLatency:          100 * time.Millisecond,
 		BatchWorkers:         8,
-		UpstreamPolicy:       "p2c",
 	}
 }
 
@@ -150,8 +142,6 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	dur(&cfg.ShedLatency, "shed-latency", "SHED_LATENCY", "request latency above which the concurrency limit is lowered")
 	batchWorkers := int64(cfg.BatchWorkers)
 	integer(&batchWorkers, "batch-workers", "BATCH_WORKERS", "concurrent lookups of one batch get")
-	str(&cfg.Upstreams, "upstreams", "UPSTREAMS", "upstream base URLs for the example outbound call, comma separated, each optionally =WEIGHT; empty turns it off")
-	str(&cfg.UpstreamPolicy, "upstream-policy", "UPSTREAM_POLICY", "upstream balancing: round-robin, weighted, least-connections or p2c")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}

@@ -18,7 +18,6 @@ func TestComponentSettings(t *testing.T) {
 	vars := map[string]string{
 		EnvPrefix + "MAX_CONCURRENCY": "64",
 		EnvPrefix + "SHED_LATENCY":    "250ms",
-		EnvPrefix + "UPSTREAMS":       "http://10.0.0.7:8080=2,http://10.0.0.8:8080",
 	}
 	cfg, err := Load([]string{"-batch-workers", "3"}, env(vars), io.Discard)
 	if err != nil {
@@ -26,9 +25,6 @@ func TestComponentSettings(t *testing.T) {
 	}
 	if cfg.MaxConcurrency != 64 || cfg.ShedLatency != 250*time.Millisecond || cfg.BatchWorkers != 3 {
 		t.Fatalf("got MaxConcurrency %d, ShedLatency %s, BatchWorkers %d", cfg.MaxConcurrency, cfg.ShedLatency, cfg.BatchWorkers)
-	}
-	if cfg.Upstreams != vars[EnvPrefix+"UPSTREAMS"] {
-		t.Errorf("Upstreams = %q", cfg.Upstreams)
 	}
 }
 

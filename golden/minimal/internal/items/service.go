@@ -2,11 +2,11 @@ package items
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"example.com/minimal/internal/resource"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -70,21 +70,9 @@ func (s *Service) storeContext(ctx context.Context) (context.Context, context.Ca
 // noCancel releases a context storeContext did not derive.
 func noCancel() {}
 
-// Encoded is an item together with its JSON encoding (newline-terminated,
-// as json.Encoder writes it).
-type Encoded struct {
-	Item Item
-	JSON []byte
-}
-
-// Encode encodes it once, for callers that serve the same item many times.
-func Encode(it Item) (Encoded, error) {
-	b, err := json.Marshal(it)
-	if err != nil {
-		return Encoded{}, fmt.Errorf("encode item %s: %w", it.ID, err)
-	}
-	return Encoded{Item: it, JSON: append(b, '\n')}, nil
-}
+// Encoded is an item together with its JSON encoding, which the HTTP read
+// path writes as it is.
+type Encoded = resource.Encoded[Item]
 
 // Create validates n and stores it as a new item.
 func (s *Service) Create(ctx context.Context, n NewItem) (Item, error) {
@@ -115,13 +103,18 @@ func (s *Service) GetEncoded(ctx context.Context, id string) (Encoded, error) {
 	if !ValidID(id) {
 		return Encoded{}, ErrNotFound
 	}
+	return s.loadEncoded(ctx, id)
+}
+
+// loadEncoded reads an item from the store and encodes it.
+func (s *Service) loadEncoded(ctx context.Context, id string) (Encoded, error) {
 	ctx, cancel := s.storeContext(ctx)
 	defer cancel()
 	it, err := s.store.Get(ctx, id)
 	if err != nil {
 		return Encoded{}, err
 	}
-	return Encode(it)
+	return resource.Encode(it)
 }
 
 // BatchGet looks up to MaxBatch items at once, at most batchWorkers
@@ -168,8 +161,8 @@ func (s *Service) BatchGet(ctx context.Context, ids []string) (found []Item, mis
 	return found, missing, nil
 }
 
-// List returns a page of items after the ID after; limit is clamped to
-// [1, MaxPageSize].
+// List returns a page of items after the ID after ("" for the first page);
+// limit is clamped to [1, MaxPageSize].
 func (s *Service) List(ctx context.Context, after string, limit int) ([]Item, error) {
 	limit = max(1, min(limit, MaxPageSize))
 	ctx, cancel := s.storeContext(ctx)

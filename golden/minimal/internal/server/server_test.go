@@ -13,6 +13,7 @@ import (
 	"example.com/minimal/internal/config"
 	"example.com/minimal/internal/items"
 	"example.com/minimal/internal/metrics"
+	"example.com/minimal/internal/resource"
 	"example.com/minimal/internal/server"
 	"example.com/minimal/internal/store/memory"
 )
@@ -61,7 +62,8 @@ func start(t *testing.T, mutate func(*config.Config), opts ...server.Option) *ru
 	}
 	store := newGatedStore()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := server.New(cfg, log, items.NewService(store, items.WithStoreTimeout(cfg.StoreTimeout)), metrics.New(), opts...)
+	svc := items.NewService(store, items.WithStoreTimeout(cfg.StoreTimeout))
+	srv := server.New(cfg, log, metrics.New(), []resource.Resource{items.Resource(svc, log, items.HTTPOptions{MaxBodyBytes: cfg.MaxBodyBytes})}, opts...)
 	if err := srv.Listen(); err != nil {
 		t.Fatalf("Listen: %v", err)
 	}

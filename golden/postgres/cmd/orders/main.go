@@ -1,4 +1,4 @@
-// Command orders serves the items API.
+// Command orders serves the resources listed in resources.go.
 //
 // Usage:
 //
@@ -29,16 +29,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"example.com/orders/internal/cache"
 	"example.com/orders/internal/config"
 	"example.com/orders/internal/httpclient"
-	"example.com/orders/internal/items"
 	"example.com/orders/internal/lb"
 	"example.com/orders/internal/limiter"
 	"example.com/orders/internal/memstats"
 	"example.com/orders/internal/metrics"
+	"example.com/orders/internal/resource"
 	"example.com/orders/internal/server"
-	"example.com/orders/internal/store/postgres"
 )
 
 // memoryLimitRatio is the share of the container's memory limit given to
@@ -84,50 +82,6 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return fmt.Errorf("register memory metrics: %w", err)
 	}
 
-	// Background work (health checks) runs until Serve returns, and run
-	// waits for it so nothing outlives the call.
-	ctx, cancel := context.WithCancel(ctx)
-	var background sync.WaitGroup
-	defer background.Wait()
-	defer cancel()
-
-	// The store timeout bounds requests where they block, in the store;
-	// nothing else puts a deadline on a request.
-	svcOpts := []items.Option{items.WithBatchWorkers(cfg.BatchWorkers), items.WithStoreTimeout(cfg.StoreTimeout)}
-	itemCache, err := cache.New(cache.Options[items.Encoded]{
-		MaxEntries: cfg.CacheEntries,
-		MaxBytes:   cfg.CacheMaxBytes,
-		Cost:       func(_ string, e items.Encoded) int64 { return e.Size() },
-		TTL:        cfg.CacheTTL,
-		// A load on a miss is a store read the cache runs detached from
-		// the request; bounding it here too gives it one timer, not two.
-		LoadTimeout: cfg.StoreTimeout,
-	})
-	if err != nil {
-		return fmt.Errorf("items cache: %w", err)
-	}
-	defer itemCache.Close()
-	if err := itemCache.Register(reg, "items"); err != nil {
-		return fmt.Errorf("register cache metrics: %w", err)
-	}
-	svcOpts = append(svcOpts, items.WithCache(itemCache))
-	store, err := postgres.Open(ctx, cfg.Database, log, m.Registry)
-	if err != nil {
-		return err
-	}
-	// Closed when run returns, after Serve has drained the servers.
-	defer store.Close()
-	if cfg.MigrateOnStart {
-		applied, err := postgres.Migrate(ctx, store.Pool())
-		if err != nil {
-			return fmt.Errorf("migrate database: %w; run `orders migrate status` to see where it stopped", err)
-		}
-		for _, mig := range applied {
-			log.Info("applied migration", "version", mig.Version, "name", mig.Name)
-		}
-	}
-	svc := items.NewService(store, svcOpts...)
-
 	lim, err := limiter.New(limiter.Options{Max: cfg.MaxConcurrency, LatencyThreshold: cfg.ShedLatency})
 	if err != nil {
 		return fmt.Errorf("concurrency limiter: %w", err)
@@ -135,18 +89,32 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err := lim.Register(reg); err != nil {
 		return fmt.Errorf("register limiter metrics: %w", err)
 	}
-	srvOpts := []server.Option{server.WithLimiter(lim)}
+	deps := resource.Deps{Settings: cfg.ResourceSettings(), Log: log, Metrics: m, Registerer: reg}
+
+	// Background work (health checks) runs until Serve returns, and run
+	// waits for it so nothing outlives the call.
+	ctx, cancel := context.WithCancel(ctx)
+	var background sync.WaitGroup
+	defer background.Wait()
+	defer cancel()
 	if cfg.Upstreams != "" {
 		client, bal, err := upstreamClient(cfg, reg)
 		if err != nil {
 			return err
 		}
 		background.Go(func() { bal.Run(ctx) })
-		srvOpts = append(srvOpts, server.WithUpstream(client))
+		deps.Upstream = client
 		log.Info("upstream calls enabled", "upstreams", cfg.Upstreams, "policy", cfg.UpstreamPolicy)
 	}
+	set := resource.NewSet(deps)
+	// Released when run returns, after Serve has drained the servers.
+	defer set.Close()
+	if err := registerResources(ctx, cfg, set); err != nil {
+		return err
+	}
 
-	srv := server.New(cfg, log, svc, m, srvOpts...)
+	srvOpts := append([]server.Option{server.WithLimiter(lim)}, loadTestOptions(lookup)...)
+	srv := server.New(cfg, log, m, set.Resources(), srvOpts...)
 	if err := srv.Listen(); err != nil {
 		return err
 	}

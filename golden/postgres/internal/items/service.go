@@ -2,7 +2,6 @@ package items
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"example.com/orders/internal/cache"
+	"example.com/orders/internal/resource"
 )
 
 // MaxPageSize bounds how many items one List call returns.
@@ -25,8 +25,8 @@ type Service struct {
 	now          func() time.Time
 	batchWorkers int
 	storeTimeout time.Duration
-	cache        *cache.Cache[Encoded]
-	load         func(context.Context, string) (Encoded, error)
+	// reads is nil without a cache.
+	reads *resource.CacheAside[Encoded]
 }
 
 // An Option configures a Service.
@@ -48,11 +48,12 @@ func WithStoreTimeout(d time.Duration) Option {
 	return func(s *Service) { s.storeTimeout = d }
 }
 
-// WithCache puts c in front of the store for reads (cache-aside): Get and
-// GetEncoded read through it, Delete invalidates it. c holds each item with
-// its JSON encoding, so a hit serves HTTP without encoding.
+// WithCache puts c in front of the store for reads (cache-aside, see
+// resource.CacheAside): Get and GetEncoded read through it, Delete
+// invalidates it. c holds each item with its JSON encoding, so a hit
+// serves HTTP without encoding.
 func WithCache(c *cache.Cache[Encoded]) Option {
-	return func(s *Service) { s.cache = c }
+	return func(s *Service) { s.reads = resource.NewCacheAside(c, s.loadEncoded) }
 }
 
 // NewService returns a Service over store.
@@ -61,8 +62,6 @@ func NewService(store Store, opts ...Option) *Service {
 	for _, o := range opts {
 		o(s)
 	}
-	// Made once: a method value built per call would allocate per GET.
-	s.load = s.loadEncoded
 	return s
 }
 
@@ -83,27 +82,9 @@ func (s *Service) storeContext(ctx context.Context) (context.Context, context.Ca
 // noCancel releases a context storeContext did not derive.
 func noCancel() {}
 
-// Encoded is an item together with its JSON encoding (newline-terminated,
-// as json.Encoder writes it).
-type Encoded struct {
-	Item Item
-	JSON []byte
-}
-
-// Encode encodes it once, for callers that serve the same item many times.
-func Encode(it Item) (Encoded, error) {
-	b, err := json.Marshal(it)
-	if err != nil {
-		return Encoded{}, fmt.Errorf("encode item %s: %w", it.ID, err)
-	}
-	return Encoded{Item: it, JSON: append(b, '\n')}, nil
-}
-
-// Size estimates the memory e holds, for a byte-bounded cache: the encoding,
-// the item's strings, and an allowance for the structures around them.
-func (e Encoded) Size() int64 {
-	return int64(len(e.JSON) + len(e.Item.ID) + len(e.Item.Name) + 128)
-}
+// Encoded is an item together with its JSON encoding, which the HTTP read
+// path writes as it is.
+type Encoded = resource.Encoded[Item]
 
 // Create validates n and stores it as a new item.
 func (s *Service) Create(ctx context.Context, n NewItem) (Item, error) {
@@ -124,9 +105,9 @@ func (s *Service) Get(ctx context.Context, id string) (Item, error) {
 	if !ValidID(id) {
 		return Item{}, ErrNotFound
 	}
-	if s.cache != nil {
+	if s.reads != nil {
 		e, err := s.GetEncoded(ctx, id)
-		return e.Item, err
+		return e.Value, err
 	}
 	ctx, cancel := s.storeContext(ctx)
 	defer cancel()
@@ -141,8 +122,8 @@ func (s *Service) GetEncoded(ctx context.Context, id string) (Encoded, error) {
 	if !ValidID(id) {
 		return Encoded{}, ErrNotFound
 	}
-	if s.cache != nil {
-		e, err := s.cache.GetOrLoad(ctx, id, s.load)
+	if s.reads != nil {
+		e, err := s.reads.Get(ctx, id)
 		if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrUnavailable) {
 			// The deadline ran out waiting on a load, that is on the
 			// database: report it as the store itself does, so clients
@@ -151,13 +132,7 @@ func (s *Service) GetEncoded(ctx context.Context, id string) (Encoded, error) {
 		}
 		return e, err
 	}
-	ctx, cancel := s.storeContext(ctx)
-	defer cancel()
-	it, err := s.store.Get(ctx, id)
-	if err != nil {
-		return Encoded{}, err
-	}
-	return Encode(it)
+	return s.loadEncoded(ctx, id)
 }
 
 // loadEncoded reads an item from the store and encodes it, for the cache.
@@ -168,7 +143,7 @@ func (s *Service) loadEncoded(ctx context.Context, id string) (Encoded, error) {
 	if err != nil {
 		return Encoded{}, err
 	}
-	return Encode(it)
+	return resource.Encode(it)
 }
 
 // BatchGet looks up to MaxBatch items at once, at most batchWorkers
@@ -215,8 +190,8 @@ func (s *Service) BatchGet(ctx context.Context, ids []string) (found []Item, mis
 	return found, missing, nil
 }
 
-// List returns a page of items after the ID after; limit is clamped to
-// [1, MaxPageSize].
+// List returns a page of items after the ID after ("" for the first page);
+// limit is clamped to [1, MaxPageSize].
 func (s *Service) List(ctx context.Context, after string, limit int) ([]Item, error) {
 	limit = max(1, min(limit, MaxPageSize))
 	ctx, cancel := s.storeContext(ctx)
@@ -232,11 +207,10 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	ctx, cancel := s.storeContext(ctx)
 	defer cancel()
 	err := s.store.Delete(ctx, id)
-	if s.cache != nil {
-		// Invalidate after the store changed, whatever the outcome: a
-		// failed delete may still have happened. A load that read the old
-		// item before this point will not cache it (see cache.Delete).
-		s.cache.Delete(id)
+	if s.reads != nil {
+		// After the store changed, whatever the outcome: a failed delete
+		// may still have happened.
+		s.reads.Invalidate(id)
 	}
 	return err
 }

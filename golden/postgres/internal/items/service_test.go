@@ -51,8 +51,8 @@ func TestGetEncodedIsTheItemsJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	var decoded items.Item
-	if err := json.Unmarshal(e.JSON, &decoded); err != nil || decoded != it || e.Item != it {
-		t.Fatalf("GetEncoded = %+v (%s), %v; want %+v", e.Item, e.JSON, err, it)
+	if err := json.Unmarshal(e.JSON, &decoded); err != nil || decoded != it || e.Value != it {
+		t.Fatalf("GetEncoded = %+v (%s), %v; want %+v", e.Value, e.JSON, err, it)
 	}
 	if e.JSON[len(e.JSON)-1] != '\n' {
 		t.Fatal("encoded JSON must end in a newline, as json.Encoder writes it")

@@ -25,6 +25,7 @@ import (
 	"example.com/orders/internal/config"
 	"example.com/orders/internal/items"
 	"example.com/orders/internal/metrics"
+	"example.com/orders/internal/resource"
 	"example.com/orders/internal/server"
 )
 
@@ -139,7 +140,9 @@ func startTarget(t *testing.T, store *probeStore, mutate func(*config.Config), o
 		t.Fatalf("test configuration: %v", err)
 	}
 	m := metrics.New()
-	srv := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), items.NewService(store, items.WithStoreTimeout(cfg.StoreTimeout)), m, opts...)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := items.NewService(store, items.WithStoreTimeout(cfg.StoreTimeout))
+	srv := server.New(cfg, log, m, []resource.Resource{items.Resource(svc, log, items.HTTPOptions{MaxBodyBytes: cfg.MaxBodyBytes})}, opts...)
 	if err := srv.Listen(); err != nil {
 		t.Fatalf("Listen: %v", err)
 	}

@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"example.com/orders/internal/cache"
 	"example.com/orders/internal/config"
 	"example.com/orders/internal/items"
 	"example.com/orders/internal/metrics"
 	"example.com/orders/internal/pgtest"
+	"example.com/orders/internal/resource"
 	"example.com/orders/internal/server"
 	"example.com/orders/internal/store/postgres"
 )
@@ -50,15 +50,14 @@ func TestDatabaseOutage(t *testing.T) {
 	if _, err := postgres.Migrate(context.Background(), store.Pool()); err != nil {
 		t.Fatal(err)
 	}
-	opts := []items.Option{items.WithStoreTimeout(cfg.StoreTimeout)}
-	// The cache in front, as in production: misses must still fail fast.
-	itemCache, err := cache.New(cache.Options[items.Encoded]{MaxEntries: 1000, TTL: time.Minute, LoadTimeout: cfg.StoreTimeout})
-	if err != nil {
+	// Registered as main registers it, cache in front: misses must
+	// still fail fast.
+	set := resource.NewSet(resource.Deps{Settings: cfg.ResourceSettings(), Log: log, Metrics: m, Registerer: m.Registry})
+	t.Cleanup(set.Close)
+	if err := items.Register(set, store); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(itemCache.Close)
-	opts = append(opts, items.WithCache(itemCache))
-	srv := server.New(cfg, log, items.NewService(store, opts...), m)
+	srv := server.New(cfg, log, m, set.Resources())
 	if err := srv.Listen(); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"example.com/orders/internal/config"
 	"example.com/orders/internal/items"
 	"example.com/orders/internal/metrics"
+	"example.com/orders/internal/resource"
 	"example.com/orders/internal/server"
 	"example.com/orders/internal/store/memory"
 )
@@ -61,7 +62,8 @@ func start(t *testing.T, mutate func(*config.Config), opts ...server.Option) *ru
 	}
 	store := newGatedStore()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := server.New(cfg, log, items.NewService(store, items.WithStoreTimeout(cfg.StoreTimeout)), metrics.New(), opts...)
+	svc := items.NewService(store, items.WithStoreTimeout(cfg.StoreTimeout))
+	srv := server.New(cfg, log, metrics.New(), []resource.Resource{items.Resource(svc, log, items.HTTPOptions{MaxBodyBytes: cfg.MaxBodyBytes})}, opts...)
 	if err := srv.Listen(); err != nil {
 		t.Fatalf("Listen: %v", err)
 	}

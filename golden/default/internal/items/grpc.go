@@ -1,0 +1,116 @@
+package items
+
+import (
+	"context"
+	"log/slog"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	demov1 "example.com/demo/api/proto/demo/v1"
+	"example.com/demo/internal/resource"
+)
+
+// GRPCServer implements demo.v1.ItemsService, from the messages generated
+// from api/proto/demo/v1/demo.proto. The rules live in Service, which the HTTP API
+// shares, and errors map to codes through resource.Status, so both
+// transports behave alike.
+type GRPCServer struct {
+	// Embedded by value, so a method added to the .proto answers
+	// Unimplemented until it is written here.
+	demov1.UnimplementedItemsServiceServer
+
+	svc *Service
+	log *slog.Logger
+}
+
+// NewGRPCServer returns a GRPCServer over svc. log records failures that
+// clients only see as codes.Internal.
+func NewGRPCServer(svc *Service, log *slog.Logger) *GRPCServer {
+	return &GRPCServer{svc: svc, log: log}
+}
+
+// Register registers the service with r.
+func (s *GRPCServer) Register(r grpc.ServiceRegistrar) {
+	demov1.RegisterItemsServiceServer(r, s)
+}
+
+// CreateItem stores a new item.
+func (s *GRPCServer) CreateItem(ctx context.Context, req *demov1.CreateItemRequest) (*demov1.Item, error) {
+	it, err := s.svc.Create(ctx, NewItem{Name: req.GetName(), Quantity: req.GetQuantity()})
+	if err != nil {
+		return nil, resource.Status(ctx, s.log, err)
+	}
+	return toProto(it), nil
+}
+
+// GetItem returns one item.
+func (s *GRPCServer) GetItem(ctx context.Context, req *demov1.GetItemRequest) (*demov1.Item, error) {
+	it, err := s.svc.Get(ctx, req.GetId())
+	if err != nil {
+		return nil, resource.Status(ctx, s.log, err)
+	}
+	return toProto(it), nil
+}
+
+// ListItems returns a page of items. The page token is the opaque cursor
+// the previous page returned.
+func (s *GRPCServer) ListItems(ctx context.Context, req *demov1.ListItemsRequest) (*demov1.ListItemsResponse, error) {
+	size, err := resource.PageSize(int(req.GetPageSize()), MaxPageSize)
+	if err != nil {
+		return nil, resource.Status(ctx, s.log, err)
+	}
+	after, err := decodeCursor(req.GetPageToken())
+	if err != nil {
+		return nil, resource.Status(ctx, s.log, err)
+	}
+	list, err := s.svc.List(ctx, after, size)
+	if err != nil {
+		return nil, resource.Status(ctx, s.log, err)
+	}
+	resp := &demov1.ListItemsResponse{Items: make([]*demov1.Item, len(list)), NextPageToken: nextCursor(list, size)}
+	for i, it := range list {
+		resp.Items[i] = toProto(it)
+	}
+	return resp, nil
+}
+
+// DeleteItem removes one item.
+func (s *GRPCServer) DeleteItem(ctx context.Context, req *demov1.DeleteItemRequest) (*demov1.DeleteItemResponse, error) {
+	if err := s.svc.Delete(ctx, req.GetId()); err != nil {
+		return nil, resource.Status(ctx, s.log, err)
+	}
+	return &demov1.DeleteItemResponse{}, nil
+}
+
+// StreamItems sends every item in ID order. It reads one page at a time, so
+// memory stays bounded however many items there are, and it stops as soon
+// as the client goes away.
+func (s *GRPCServer) StreamItems(_ *demov1.StreamItemsRequest, stream demov1.ItemsService_StreamItemsServer) error {
+	ctx := stream.Context()
+	after := ""
+	for {
+		list, err := s.svc.List(ctx, after, MaxPageSize)
+		if err != nil {
+			return resource.Status(ctx, s.log, err)
+		}
+		for _, it := range list {
+			if err := stream.Send(toProto(it)); err != nil {
+				return err
+			}
+		}
+		if len(list) < MaxPageSize {
+			return nil
+		}
+		after = list[len(list)-1].ID
+	}
+}
+
+func toProto(it Item) *demov1.Item {
+	return &demov1.Item{
+		Id:         it.ID,
+		Name:       it.Name,
+		Quantity:   it.Quantity,
+		CreateTime: timestamppb.New(it.CreatedAt),
+	}
+}
