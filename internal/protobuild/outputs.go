@@ -16,7 +16,7 @@ import (
 // paths=source_relative.
 func OutputPaths(source string) []string {
 	stem := strings.TrimSuffix(source, ".proto")
-	return []string{stem + ".pb.go", stem + "_grpc.pb.go"}
+	return []string{stem + ".pb.go", stem + "_grpc.pb.go", stem + "_http.pb.go"}
 }
 
 // GeneratedFrom reports the .proto that the Go file src was generated

@@ -130,7 +130,7 @@ func compile(names []string, srcs map[string]string) (linker.Files, error) {
 	)
 	c := protocompile.Compiler{
 		Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
-			Accessor: protocompile.SourceAccessorFromMap(srcs),
+			Accessor: withGoogleAPIs(srcs),
 		}),
 		Reporter: rep,
 		// protoc hands plugins descriptors with comments; protoc-gen-go copies
@@ -266,6 +266,9 @@ func generate(req *pluginpb.CodeGeneratorRequest) ([]File, error) {
 		}
 		gengo.GenerateFile(gen, f)
 		generateGRPC(gen, f)
+	}
+	if err := generateHTTP(gen); err != nil {
+		return nil, err
 	}
 	resp := gen.Response()
 	if resp.Error != nil {
