@@ -24,9 +24,11 @@ var googleAPIs embed.FS
 const GoogleAPIsModule = "google.golang.org/genproto/googleapis/api"
 
 // GoogleAPIsModuleVersion is the version of GoogleAPIsModule the embedded
-// files were checked against: the test in testdata/httpmod reads the
+// files are checked against: the test in testdata/httpmod reads the
 // google.api.http option of perfgen's output through that module's Go types.
-const GoogleAPIsModuleVersion = "v0.0.0-20260630182238-925bb5da69e7"
+// It is the version gRPC-Go v1.85.0 itself requires, so pinning it adds no
+// upgrade to a project that uses gRPC.
+const GoogleAPIsModuleVersion = "v0.0.0-20260817212433-ac3dfec99bb1"
 
 // withGoogleAPIs returns an accessor that opens the sources first and then
 // the embedded google/api files, so a project's own copy of those wins.

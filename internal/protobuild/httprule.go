@@ -249,6 +249,22 @@ func pathPattern(tmpl string, in *protogen.Message) (string, []*protogen.Field, 
 	if tmpl != "/" && strings.HasSuffix(tmpl, "/") {
 		return "", nil, fmt.Errorf("must not end with / (ServeMux would match every path below it)")
 	}
+	// A variable with a pattern may hold slashes: find those before
+	// splitting into segments.
+	for rest := tmpl; ; {
+		open := strings.IndexByte(rest, '{')
+		if open < 0 {
+			break
+		}
+		end := strings.IndexByte(rest[open:], '}')
+		if end < 0 {
+			break
+		}
+		if v := rest[open : open+end+1]; strings.Contains(v, "=") {
+			return "", nil, fmt.Errorf("variable %s has a path pattern; only {field} variables matching one segment are supported", v)
+		}
+		rest = rest[open+end+1:]
+	}
 	var fields []*protogen.Field
 	segs := strings.Split(tmpl[1:], "/")
 	for i, seg := range segs {
