@@ -28,7 +28,6 @@ import (
 	"github.com/bufbuild/protocompile"
 	"github.com/bufbuild/protocompile/linker"
 	"github.com/bufbuild/protocompile/reporter"
-	gengo "google.golang.org/protobuf/cmd/protoc-gen-go/internal_gengo"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -264,7 +263,7 @@ func generate(req *pluginpb.CodeGeneratorRequest) ([]File, error) {
 		if !f.Generate {
 			continue
 		}
-		gengo.GenerateFile(gen, f)
+		generateMessages(gen, f)
 		generateGRPC(gen, f)
 	}
 	if err := generateHTTP(gen); err != nil {
