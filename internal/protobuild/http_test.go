@@ -155,6 +155,13 @@ func TestHTTPBindingsInAModule(t *testing.T) {
 		t.Log("staticcheck is not on PATH; make tools installs it")
 	}
 	mustRun(goTool, "test", "-count=1", "-timeout=5m", "./...")
+	if os.Getenv("PERFGEN_JSON_BENCH") != "" {
+		// The table in docs/performance.md: PERFGEN_JSON_BENCH=1 go test
+		// ./internal/protobuild -run TestHTTPBindingsInAModule -v
+		out, err := run(goTool, "test", "-run=^$", "-bench=.", "-benchmem", "-count=5", ".")
+		require.NoError(t, err, out)
+		t.Log("\n" + out)
+	}
 
 	t.Run("a Strict server missing a method does not compile", func(t *testing.T) {
 		dir := filepath.Join(mod, "missing")

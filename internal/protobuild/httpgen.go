@@ -32,7 +32,9 @@ type httpService struct {
 // generateHTTP writes <name>_http.pb.go for every file to generate that has
 // services with google.api.http bindings, or messages those bindings carry
 // as JSON: the JSON encoders and decoders of those messages, and for each
-// service Register<Service>HTTP, which adds its routes to a ServeMux.
+// service Register<Service>HTTP, which adds its routes to a ServeMux. When
+// there are bindings it also writes OpenAPIFile, the OpenAPI document of
+// all of them.
 func generateHTTP(gen *protogen.Plugin) error {
 	services := map[*protogen.File][]httpService{}
 	var diags []Diagnostic
@@ -82,6 +84,12 @@ func generateHTTP(gen *protogen.Plugin) error {
 			continue
 		}
 		if err := writeHTTPFile(gen, f, msgs, services[f]); err != nil {
+			return err
+		}
+	}
+	if len(all) > 0 {
+		doc := gen.NewGeneratedFile(OpenAPIFile, "")
+		if _, err := doc.Write(writeOpenAPI(gen, services, messages)); err != nil {
 			return err
 		}
 	}
