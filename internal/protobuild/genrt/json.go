@@ -12,7 +12,6 @@ package genrt
 
 import (
 	"encoding/base64"
-	"errors"
 	"math"
 	"strconv"
 	"time"
@@ -707,11 +706,4 @@ func jsonMapKeyBool(key []byte) (bool, error) {
 		return false, nil
 	}
 	return false, &jsonError{msg: "map key " + strconv.Quote(string(key)) + " is not true or false"}
-}
-
-// jsonIsError reports whether err is a malformed body, which is the
-// client's fault, rather than a failure to read it.
-func jsonIsError(err error) bool {
-	var je *jsonError
-	return errors.As(err, &je)
 }
