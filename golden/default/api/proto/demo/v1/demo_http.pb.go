@@ -1178,13 +1178,6 @@ func demoJSONMapKeyBool(key []byte) (bool, error) {
 	return false, &demoJSONError{msg: "map key " + strconv.Quote(string(key)) + " is not true or false"}
 }
 
-// demoJSONIsError reports whether err is a malformed body, which is the
-// client's fault, rather than a failure to read it.
-func demoJSONIsError(err error) bool {
-	var je *demoJSONError
-	return errors.As(err, &je)
-}
-
 // demoHTTPCodes maps each gRPC status code, by number, to its name and the
 // HTTP status that stands for it: the table of google.rpc.Code and
 // grpc-gateway.
