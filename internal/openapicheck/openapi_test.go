@@ -73,7 +73,7 @@ func TestDocumentsAreValidOpenAPI31(t *testing.T) {
 			for _, p := range problems {
 				t.Errorf("%s: %s", p.Message, p.Reason)
 				for _, se := range p.SchemaValidationErrors {
-					t.Errorf("  %s at %s", se.Reason, se.Location)
+					t.Errorf("  %s at %s (line %d)", se.Reason, se.FieldPath, se.Line)
 				}
 			}
 			assert.True(t, ok)
@@ -116,4 +116,19 @@ func TestRequestsMatchTheSchemas(t *testing.T) {
 		}
 		assert.Equal(t, tt.valid, ok, "%s %s %s: %v", tt.method, tt.target, tt.body, reasons)
 	}
+}
+
+// TestValidatorRejectsABrokenDocument shows the check can fail: the
+// generated document with its required info object removed.
+func TestValidatorRejectsABrokenDocument(t *testing.T) {
+	doc := string(documents(t)["protobuild testdata"])
+	start := strings.Index(doc, "\ninfo:\n")
+	end := strings.Index(doc, "\npaths:\n")
+	require.True(t, start > 0 && end > start)
+	parsed, err := libopenapi.NewDocument([]byte(doc[:start] + doc[end:]))
+	require.NoError(t, err)
+	v, errs := validator.NewValidator(parsed)
+	require.Empty(t, errs)
+	ok, _ := v.ValidateDocument()
+	assert.False(t, ok, "a document without info passed")
 }
