@@ -496,16 +496,18 @@ func (w httpFile) decodeField(f *protogen.Field) {
 			g.P("return err")
 			g.P("}")
 		default:
-			bits := bitSize(key.Desc.Kind())
+			helper := "jsonMapKeyInt"
 			if unsigned(key.Desc.Kind()) {
-				g.P("kn, err := ", w.rtName("jsonMapKeyUint"), "(mk, ", bits, ")")
+				helper = "jsonMapKeyUint"
+			}
+			if bitSize(key.Desc.Kind()) == 32 {
+				g.P("k, err := ", w.rtName(helper+"32"), "(mk)")
 			} else {
-				g.P("kn, err := ", w.rtName("jsonMapKeyInt"), "(mk, ", bits, ")")
+				g.P("k, err := ", w.rtName(helper), "(mk, 64)")
 			}
 			g.P("if err != nil {")
 			g.P("return err")
 			g.P("}")
-			g.P("k := ", w.goScalarType(key), "(kn)")
 		}
 		g.P(v, "[k] = ", w.readValue(val, "return err"))
 		g.P("return nil")
@@ -556,11 +558,11 @@ func (w httpFile) readValue(f *protogen.Field, onErr string) string {
 	case protoreflect.BytesKind:
 		return read("d.bytes()", "")
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
-		return read("d.int(32)", "int32")
+		return read("d.int32()", "")
 	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
 		return read("d.int(64)", "")
 	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
-		return read("d.uint(32)", "uint32")
+		return read("d.uint32()", "")
 	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
 		return read("d.uint(64)", "")
 	case protoreflect.FloatKind:

@@ -225,11 +225,11 @@ func (w httpFile) setParam(f *protogen.Field, name, src, onErr string) {
 	case protoreflect.BoolKind:
 		parse(w.rtName("httpParseBool")+"("+name+", "+src+")", "")
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
-		parse(w.rtName("httpParseInt")+"("+name+", "+src+", 32)", "int32")
+		parse(w.rtName("httpParseInt32")+"("+name+", "+src+")", "")
 	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
 		parse(w.rtName("httpParseInt")+"("+name+", "+src+", 64)", "")
 	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
-		parse(w.rtName("httpParseUint")+"("+name+", "+src+", 32)", "uint32")
+		parse(w.rtName("httpParseUint32")+"("+name+", "+src+")", "")
 	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
 		parse(w.rtName("httpParseUint")+"("+name+", "+src+", 64)", "")
 	case protoreflect.FloatKind:

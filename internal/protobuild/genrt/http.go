@@ -125,6 +125,20 @@ func httpParseInt(name, s string, bits int) (int64, error) {
 	return v, nil
 }
 
+// httpParseInt32 parses a path or query parameter of a 32-bit integer
+// field.
+func httpParseInt32(name, s string) (int32, error) {
+	v, err := httpParseInt(name, s, 32)
+	return int32(v), err // #nosec G115 -- ParseInt checked the range
+}
+
+// httpParseUint32 parses a path or query parameter of a 32-bit unsigned
+// integer field.
+func httpParseUint32(name, s string) (uint32, error) {
+	v, err := httpParseUint(name, s, 32)
+	return uint32(v), err // #nosec G115 -- ParseUint checked the range
+}
+
 // httpParseUint parses a path or query parameter of an unsigned integer
 // field.
 func httpParseUint(name, s string, bits int) (uint64, error) {
@@ -166,5 +180,5 @@ func httpParseEnum(name, s string, values map[string]int32) (int32, error) {
 	if err != nil {
 		return 0, &jsonError{msg: "parameter " + strconv.Quote(name) + ": " + strconv.Quote(s) + " is not a value of the enum"}
 	}
-	return int32(v), nil
+	return int32(v), nil // #nosec G115 -- ParseInt checked the range
 }

@@ -120,7 +120,7 @@ func jsonAppendTimestamp(b []byte, seconds int64, nanos int32) []byte {
 		}
 		var frac [9]byte
 		for i, n := 8, nanos; i >= 0; i-- {
-			frac[i] = '0' + byte(n%10)
+			frac[i] = '0' + byte(n%10) // #nosec G115 -- a digit, 0 to 9
 			n /= 10
 		}
 		b = append(append(b, '.'), frac[:digits]...)
@@ -561,6 +561,18 @@ func (d *jsonDecoder) int(bits int) (int64, error) {
 	return int64(f), nil
 }
 
+// int32 reads a 32-bit integer.
+func (d *jsonDecoder) int32() (int32, error) {
+	v, err := d.int(32)
+	return int32(v), err // #nosec G115 -- int checked the range
+}
+
+// uint32 reads a 32-bit unsigned integer.
+func (d *jsonDecoder) uint32() (uint32, error) {
+	v, err := d.uint(32)
+	return uint32(v), err // #nosec G115 -- uint checked the range
+}
+
 // uint reads an unsigned integer of the given bit size, written as a
 // number or a string.
 func (d *jsonDecoder) uint(bits int) (uint64, error) {
@@ -659,7 +671,7 @@ func (d *jsonDecoder) enum(values map[string]int32) (int32, error) {
 		return 0, d.errorf("%q is not a value of the enum", string(s))
 	}
 	v, err := d.int(32)
-	return int32(v), err
+	return int32(v), err // #nosec G115 -- int checked the range
 }
 
 // timestamp reads an RFC 3339 time as the seconds and nanoseconds of a
@@ -676,7 +688,7 @@ func (d *jsonDecoder) timestamp() (int64, int32, error) {
 	if y := t.UTC().Year(); y < 1 || y > 9999 {
 		return 0, 0, d.errorf("%q is outside years 1 to 9999", string(s))
 	}
-	return t.Unix(), int32(t.Nanosecond()), nil
+	return t.Unix(), int32(t.Nanosecond()), nil // #nosec G115 -- below 1e9
 }
 
 // jsonMapKeyInt parses a map key of an integer type.
@@ -695,6 +707,18 @@ func jsonMapKeyUint(key []byte, bits int) (uint64, error) {
 		return 0, &jsonError{msg: "map key " + strconv.Quote(string(key)) + " is not an unsigned " + strconv.Itoa(bits) + "-bit integer"}
 	}
 	return v, nil
+}
+
+// jsonMapKeyInt32 parses a map key of a 32-bit integer type.
+func jsonMapKeyInt32(key []byte) (int32, error) {
+	v, err := jsonMapKeyInt(key, 32)
+	return int32(v), err // #nosec G115 -- ParseInt checked the range
+}
+
+// jsonMapKeyUint32 parses a map key of a 32-bit unsigned integer type.
+func jsonMapKeyUint32(key []byte) (uint32, error) {
+	v, err := jsonMapKeyUint(key, 32)
+	return uint32(v), err // #nosec G115 -- ParseUint checked the range
 }
 
 // jsonMapKeyBool parses a map key of type bool.

@@ -153,11 +153,11 @@ func (h *itemsServiceHTTP) listItemsParams(r *http.Request, in *ListItemsRequest
 	for name, values := range query {
 		switch name {
 		case "pageSize", "page_size":
-			n, err := demoHTTPParseInt(name, values[len(values)-1], 32)
+			n, err := demoHTTPParseInt32(name, values[len(values)-1])
 			if err != nil {
 				return err
 			}
-			in.PageSize = int32(n)
+			in.PageSize = n
 		case "pageToken", "page_token":
 			in.PageToken = values[len(values)-1]
 		default:
@@ -590,7 +590,7 @@ func demoJSONAppendTimestamp(b []byte, seconds int64, nanos int32) []byte {
 		}
 		var frac [9]byte
 		for i, n := 8, nanos; i >= 0; i-- {
-			frac[i] = '0' + byte(n%10)
+			frac[i] = '0' + byte(n%10) // #nosec G115 -- a digit, 0 to 9
 			n /= 10
 		}
 		b = append(append(b, '.'), frac[:digits]...)
@@ -1031,6 +1031,18 @@ func (d *demoJSONDecoder) int(bits int) (int64, error) {
 	return int64(f), nil
 }
 
+// int32 reads a 32-bit integer.
+func (d *demoJSONDecoder) int32() (int32, error) {
+	v, err := d.int(32)
+	return int32(v), err // #nosec G115 -- int checked the range
+}
+
+// uint32 reads a 32-bit unsigned integer.
+func (d *demoJSONDecoder) uint32() (uint32, error) {
+	v, err := d.uint(32)
+	return uint32(v), err // #nosec G115 -- uint checked the range
+}
+
 // uint reads an unsigned integer of the given bit size, written as a
 // number or a string.
 func (d *demoJSONDecoder) uint(bits int) (uint64, error) {
@@ -1129,7 +1141,7 @@ func (d *demoJSONDecoder) enum(values map[string]int32) (int32, error) {
 		return 0, d.errorf("%q is not a value of the enum", string(s))
 	}
 	v, err := d.int(32)
-	return int32(v), err
+	return int32(v), err // #nosec G115 -- int checked the range
 }
 
 // timestamp reads an RFC 3339 time as the seconds and nanoseconds of a
@@ -1146,7 +1158,7 @@ func (d *demoJSONDecoder) timestamp() (int64, int32, error) {
 	if y := t.UTC().Year(); y < 1 || y > 9999 {
 		return 0, 0, d.errorf("%q is outside years 1 to 9999", string(s))
 	}
-	return t.Unix(), int32(t.Nanosecond()), nil
+	return t.Unix(), int32(t.Nanosecond()), nil // #nosec G115 -- below 1e9
 }
 
 // demoJSONMapKeyInt parses a map key of an integer type.
@@ -1165,6 +1177,18 @@ func demoJSONMapKeyUint(key []byte, bits int) (uint64, error) {
 		return 0, &demoJSONError{msg: "map key " + strconv.Quote(string(key)) + " is not an unsigned " + strconv.Itoa(bits) + "-bit integer"}
 	}
 	return v, nil
+}
+
+// demoJSONMapKeyInt32 parses a map key of a 32-bit integer type.
+func demoJSONMapKeyInt32(key []byte) (int32, error) {
+	v, err := demoJSONMapKeyInt(key, 32)
+	return int32(v), err // #nosec G115 -- ParseInt checked the range
+}
+
+// demoJSONMapKeyUint32 parses a map key of a 32-bit unsigned integer type.
+func demoJSONMapKeyUint32(key []byte) (uint32, error) {
+	v, err := demoJSONMapKeyUint(key, 32)
+	return uint32(v), err // #nosec G115 -- ParseUint checked the range
 }
 
 // demoJSONMapKeyBool parses a map key of type bool.
@@ -1296,6 +1320,20 @@ func demoHTTPParseInt(name, s string, bits int) (int64, error) {
 	return v, nil
 }
 
+// demoHTTPParseInt32 parses a path or query parameter of a 32-bit integer
+// field.
+func demoHTTPParseInt32(name, s string) (int32, error) {
+	v, err := demoHTTPParseInt(name, s, 32)
+	return int32(v), err // #nosec G115 -- ParseInt checked the range
+}
+
+// demoHTTPParseUint32 parses a path or query parameter of a 32-bit unsigned
+// integer field.
+func demoHTTPParseUint32(name, s string) (uint32, error) {
+	v, err := demoHTTPParseUint(name, s, 32)
+	return uint32(v), err // #nosec G115 -- ParseUint checked the range
+}
+
 // demoHTTPParseUint parses a path or query parameter of an unsigned integer
 // field.
 func demoHTTPParseUint(name, s string, bits int) (uint64, error) {
@@ -1337,5 +1375,5 @@ func demoHTTPParseEnum(name, s string, values map[string]int32) (int32, error) {
 	if err != nil {
 		return 0, &demoJSONError{msg: "parameter " + strconv.Quote(name) + ": " + strconv.Quote(s) + " is not a value of the enum"}
 	}
-	return int32(v), nil
+	return int32(v), nil // #nosec G115 -- ParseInt checked the range
 }
