@@ -5,7 +5,6 @@ package demov1
 
 import (
 	context "context"
-	base64 "encoding/base64"
 	errors "errors"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -487,8 +486,6 @@ func (x *DeleteItemResponse) decodeJSON(d *demoJSONDecoder) error {
 	return d.object(d.unknown)
 }
 
-// The JSON runtime of this file's generated code; see docs/api.md.
-
 const demoJSONHex = "0123456789abcdef"
 
 // demoJSONAppendString appends s as a JSON string. Invalid UTF-8 is written as
@@ -539,40 +536,6 @@ func demoJSONAppendString(b []byte, s string) []byte {
 func demoJSONAppendQuotedInt(b []byte, v int64) []byte {
 	b = append(b, '"')
 	b = strconv.AppendInt(b, v, 10)
-	return append(b, '"')
-}
-
-// demoJSONAppendQuotedUint is demoJSONAppendQuotedInt for unsigned integers.
-func demoJSONAppendQuotedUint(b []byte, v uint64) []byte {
-	b = append(b, '"')
-	b = strconv.AppendUint(b, v, 10)
-	return append(b, '"')
-}
-
-// demoJSONAppendFloat appends f, a float of the given bit size, as a JSON
-// number, or as the strings "NaN", "Infinity" and "-Infinity" that proto3
-// JSON uses for the values JSON has no number for.
-func demoJSONAppendFloat(b []byte, f float64, bits int) []byte {
-	switch {
-	case math.IsNaN(f):
-		return append(b, `"NaN"`...)
-	case math.IsInf(f, 1):
-		return append(b, `"Infinity"`...)
-	case math.IsInf(f, -1):
-		return append(b, `"-Infinity"`...)
-	}
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	return strconv.AppendFloat(b, f, format, -1, bits)
-}
-
-// demoJSONAppendBytes appends v as a base64 JSON string (standard alphabet,
-// padded).
-func demoJSONAppendBytes(b []byte, v []byte) []byte {
-	b = append(b, '"')
-	b = base64.StdEncoding.AppendEncode(b, v)
 	return append(b, '"')
 }
 
@@ -778,48 +741,6 @@ func (d *demoJSONDecoder) array(elem func() error) error {
 	}
 }
 
-// raw reads any JSON value and returns its text, for a message whose
-// decoder is generated in another file.
-func (d *demoJSONDecoder) raw() ([]byte, error) {
-	start := d.pos
-	d.skipSpace()
-	if err := d.skip(); err != nil {
-		return nil, err
-	}
-	return d.data[start:d.pos], nil
-}
-
-// skip reads any JSON value.
-func (d *demoJSONDecoder) skip() error {
-	var err error
-	switch d.peek() {
-	case '{':
-		err = d.object(func([]byte) error { return d.skip() })
-	case '[':
-		err = d.array(d.skip)
-	case '"':
-		_, err = d.rawString()
-	case 't', 'f':
-		_, err = d.bool()
-	case 'n':
-		if !d.null() {
-			err = d.errorf("want a JSON value")
-		}
-	default:
-		_, err = d.number()
-	}
-	return err
-}
-
-// demoJSONAppendEnum appends an enum value as its name, or as its number when
-// it has none (a value added to the enum after this code was generated).
-func demoJSONAppendEnum(b []byte, v int32, names map[int32]string) []byte {
-	if name, ok := names[v]; ok {
-		return demoJSONAppendString(b, name)
-	}
-	return strconv.AppendInt(b, int64(v), 10)
-}
-
 // unknown is the error for a member the message does not have. Unknown
 // fields are rejected, not skipped: a misspelt field would otherwise be
 // dropped without a word.
@@ -949,23 +870,6 @@ func (d *demoJSONDecoder) string() (string, error) {
 	return string(s), err
 }
 
-// bool reads true or false.
-func (d *demoJSONDecoder) bool() (bool, error) {
-	switch d.peek() {
-	case 't':
-		if len(d.data)-d.pos >= 4 && string(d.data[d.pos:d.pos+4]) == "true" {
-			d.pos += 4
-			return true, nil
-		}
-	case 'f':
-		if len(d.data)-d.pos >= 5 && string(d.data[d.pos:d.pos+5]) == "false" {
-			d.pos += 5
-			return false, nil
-		}
-	}
-	return false, d.errorf("want true or false")
-}
-
 // number reads a JSON number token, or the contents of a JSON string when
 // quoted is allowed and the value is one: proto3 JSON accepts integers and
 // floats either way.
@@ -1031,68 +935,6 @@ func (d *demoJSONDecoder) int(bits int) (int64, error) {
 	return int64(f), nil
 }
 
-// int32 reads a 32-bit integer.
-func (d *demoJSONDecoder) int32() (int32, error) {
-	v, err := d.int(32)
-	return int32(v), err // #nosec G115 -- int checked the range
-}
-
-// uint32 reads a 32-bit unsigned integer.
-func (d *demoJSONDecoder) uint32() (uint32, error) {
-	v, err := d.uint(32)
-	return uint32(v), err // #nosec G115 -- uint checked the range
-}
-
-// uint reads an unsigned integer of the given bit size, written as a
-// number or a string.
-func (d *demoJSONDecoder) uint(bits int) (uint64, error) {
-	quoted := d.peek() == '"'
-	tok, err := d.number()
-	if err != nil {
-		return 0, err
-	}
-	if quoted && !demoJSONIsNumber(tok) {
-		return 0, d.errorf("%q is not an unsigned %s-bit integer", string(tok), strconv.Itoa(bits))
-	}
-	if v, err := strconv.ParseUint(string(tok), 10, bits); err == nil {
-		return v, nil
-	}
-	f, err := strconv.ParseFloat(string(tok), 64)
-	if err != nil || f != math.Trunc(f) || f < 0 || f >= math.Ldexp(1, bits) {
-		return 0, d.errorf("%q is not an unsigned %s-bit integer", string(tok), strconv.Itoa(bits))
-	}
-	return uint64(f), nil
-}
-
-// float reads a float of the given bit size: a number, a number in a
-// string, or "NaN", "Infinity" or "-Infinity".
-func (d *demoJSONDecoder) float(bits int) (float64, error) {
-	quoted := d.peek() == '"'
-	tok, err := d.number()
-	if err != nil {
-		return 0, err
-	}
-	switch string(tok) {
-	case "NaN":
-		if quoted {
-			return math.NaN(), nil
-		}
-	case "Infinity":
-		if quoted {
-			return math.Inf(1), nil
-		}
-	case "-Infinity":
-		if quoted {
-			return math.Inf(-1), nil
-		}
-	}
-	f, err := strconv.ParseFloat(string(tok), bits)
-	if err != nil || (quoted && !demoJSONIsNumber(tok)) {
-		return 0, d.errorf("%q is not a %s-bit float", string(tok), strconv.Itoa(bits))
-	}
-	return f, nil
-}
-
 // demoJSONIsNumber reports whether s is a JSON number, so a quoted float
 // cannot use Go-only syntax such as "0x1p3" or "inf".
 func demoJSONIsNumber(s []byte) bool {
@@ -1102,46 +944,6 @@ func demoJSONIsNumber(s []byte) bool {
 	}
 	_, err := d.number()
 	return err == nil && d.pos == len(s)
-}
-
-// bytes reads a base64 string, standard or URL alphabet, padded or not.
-func (d *demoJSONDecoder) bytes() ([]byte, error) {
-	s, err := d.rawString()
-	if err != nil {
-		return nil, err
-	}
-	enc := base64.StdEncoding
-	for _, c := range s {
-		if c == '-' || c == '_' {
-			enc = base64.URLEncoding
-			break
-		}
-	}
-	if len(s)%4 != 0 {
-		enc = enc.WithPadding(base64.NoPadding)
-	}
-	out := make([]byte, enc.DecodedLen(len(s)))
-	n, err := enc.Decode(out, s)
-	if err != nil {
-		return nil, d.errorf("not base64: %s", err.Error())
-	}
-	return out[:n], nil
-}
-
-// enum reads an enum value: its name, or its number.
-func (d *demoJSONDecoder) enum(values map[string]int32) (int32, error) {
-	if d.peek() == '"' {
-		s, err := d.rawString()
-		if err != nil {
-			return 0, err
-		}
-		if v, ok := values[string(s)]; ok {
-			return v, nil
-		}
-		return 0, d.errorf("%q is not a value of the enum", string(s))
-	}
-	v, err := d.int(32)
-	return int32(v), err // #nosec G115 -- int checked the range
 }
 
 // timestamp reads an RFC 3339 time as the seconds and nanoseconds of a
@@ -1159,47 +961,6 @@ func (d *demoJSONDecoder) timestamp() (int64, int32, error) {
 		return 0, 0, d.errorf("%q is outside years 1 to 9999", string(s))
 	}
 	return t.Unix(), int32(t.Nanosecond()), nil // #nosec G115 -- below 1e9
-}
-
-// demoJSONMapKeyInt parses a map key of an integer type.
-func demoJSONMapKeyInt(key []byte, bits int) (int64, error) {
-	v, err := strconv.ParseInt(string(key), 10, bits)
-	if err != nil {
-		return 0, &demoJSONError{msg: "map key " + strconv.Quote(string(key)) + " is not a " + strconv.Itoa(bits) + "-bit integer"}
-	}
-	return v, nil
-}
-
-// demoJSONMapKeyUint parses a map key of an unsigned integer type.
-func demoJSONMapKeyUint(key []byte, bits int) (uint64, error) {
-	v, err := strconv.ParseUint(string(key), 10, bits)
-	if err != nil {
-		return 0, &demoJSONError{msg: "map key " + strconv.Quote(string(key)) + " is not an unsigned " + strconv.Itoa(bits) + "-bit integer"}
-	}
-	return v, nil
-}
-
-// demoJSONMapKeyInt32 parses a map key of a 32-bit integer type.
-func demoJSONMapKeyInt32(key []byte) (int32, error) {
-	v, err := demoJSONMapKeyInt(key, 32)
-	return int32(v), err // #nosec G115 -- ParseInt checked the range
-}
-
-// demoJSONMapKeyUint32 parses a map key of a 32-bit unsigned integer type.
-func demoJSONMapKeyUint32(key []byte) (uint32, error) {
-	v, err := demoJSONMapKeyUint(key, 32)
-	return uint32(v), err // #nosec G115 -- ParseUint checked the range
-}
-
-// demoJSONMapKeyBool parses a map key of type bool.
-func demoJSONMapKeyBool(key []byte) (bool, error) {
-	switch string(key) {
-	case "true":
-		return true, nil
-	case "false":
-		return false, nil
-	}
-	return false, &demoJSONError{msg: "map key " + strconv.Quote(string(key)) + " is not true or false"}
 }
 
 // demoHTTPCodes maps each gRPC status code, by number, to its name and the
@@ -1325,55 +1086,4 @@ func demoHTTPParseInt(name, s string, bits int) (int64, error) {
 func demoHTTPParseInt32(name, s string) (int32, error) {
 	v, err := demoHTTPParseInt(name, s, 32)
 	return int32(v), err // #nosec G115 -- ParseInt checked the range
-}
-
-// demoHTTPParseUint32 parses a path or query parameter of a 32-bit unsigned
-// integer field.
-func demoHTTPParseUint32(name, s string) (uint32, error) {
-	v, err := demoHTTPParseUint(name, s, 32)
-	return uint32(v), err // #nosec G115 -- ParseUint checked the range
-}
-
-// demoHTTPParseUint parses a path or query parameter of an unsigned integer
-// field.
-func demoHTTPParseUint(name, s string, bits int) (uint64, error) {
-	v, err := strconv.ParseUint(s, 10, bits)
-	if err != nil {
-		return 0, &demoJSONError{msg: "parameter " + strconv.Quote(name) + ": " + strconv.Quote(s) + " is not an unsigned " + strconv.Itoa(bits) + "-bit integer"}
-	}
-	return v, nil
-}
-
-// demoHTTPParseFloat parses a path or query parameter of a float field.
-func demoHTTPParseFloat(name, s string, bits int) (float64, error) {
-	d := demoJSONDecoder{data: []byte(strconv.Quote(s))}
-	v, err := d.float(bits)
-	if err != nil {
-		return 0, &demoJSONError{msg: "parameter " + strconv.Quote(name) + ": " + strconv.Quote(s) + " is not a " + strconv.Itoa(bits) + "-bit float"}
-	}
-	return v, nil
-}
-
-// demoHTTPParseBool parses a path or query parameter of a bool field.
-func demoHTTPParseBool(name, s string) (bool, error) {
-	switch s {
-	case "true", "1":
-		return true, nil
-	case "false", "0":
-		return false, nil
-	}
-	return false, &demoJSONError{msg: "parameter " + strconv.Quote(name) + ": " + strconv.Quote(s) + " is not true or false"}
-}
-
-// demoHTTPParseEnum parses a path or query parameter of an enum field: a value
-// name or number.
-func demoHTTPParseEnum(name, s string, values map[string]int32) (int32, error) {
-	if v, ok := values[s]; ok {
-		return v, nil
-	}
-	v, err := strconv.ParseInt(s, 10, 32)
-	if err != nil {
-		return 0, &demoJSONError{msg: "parameter " + strconv.Quote(name) + ": " + strconv.Quote(s) + " is not a value of the enum"}
-	}
-	return int32(v), nil // #nosec G115 -- ParseInt checked the range
 }
