@@ -14,13 +14,13 @@ GOVULNCHECK_VERSION := v1.7.0
 VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
 BIN := $(CURDIR)/bin
 
-.PHONY: build test test-short unit e2e deploycheck golden tools perf clean
+.PHONY: build test test-short unit e2e deploycheck openapicheck golden tools perf clean
 
 build:
 	$(GO) build -o $(BIN)/perfgen .
 
 ## test: everything CI checks: unit and CLI tests, golden drift, deploy outputs, the end-to-end matrix.
-test: unit deploycheck e2e
+test: unit deploycheck openapicheck e2e
 
 ## test-short: the inner loop to run before pushing: go vet, the unit tests, the CLI scripts and
 ## golden drift, with whatever tools are already in bin/ or on PATH (tests needing a missing one
@@ -39,6 +39,11 @@ unit: tools
 deploycheck:
 	@command -v shellcheck >/dev/null || { apt-get update -qq && apt-get install -y -qq shellcheck; }
 	cd internal/deploycheck && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+## openapicheck: validate the OpenAPI documents perfgen proto writes with libopenapi-validator
+## (its own module, so the validator's dependencies stay out of perfgen's go.mod).
+openapicheck:
+	cd internal/openapicheck && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## golden: rewrite the golden trees from the current templates (read the diff after).
 golden:

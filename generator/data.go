@@ -2,6 +2,8 @@ package generator
 
 import (
 	"strings"
+
+	"github.com/perfgen/perfgen/internal/protobuild"
 )
 
 // DataVersion identifies the shape of Data. Custom template directories
@@ -17,6 +19,9 @@ const GoVersion = "1.26.0"
 type Versions struct {
 	GRPC       string
 	Protobuf   string
+	// GoogleAPIs holds the Go code of google/api/annotations.proto, which
+	// the .proto imports for its HTTP bindings.
+	GoogleAPIs string
 	Pgx        string
 	Prometheus string
 	XSync      string
@@ -36,6 +41,7 @@ type Versions struct {
 var pinned = Versions{
 	GRPC:       "v1.85.0",
 	Protobuf:   "v1.36.12",
+	GoogleAPIs: protobuild.GoogleAPIsModuleVersion,
 	Pgx:        "v5.13.0",
 	Prometheus: "v1.25.0",
 	XSync:      "v0.25.0",

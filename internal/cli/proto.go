@@ -29,9 +29,12 @@ func newProtoCmd(env *Env) *cobra.Command {
 		Use:   "proto [DIR]",
 		Short: "Generate Go code from .proto files, without protoc",
 		Long: `Proto compiles every .proto file under DIR and writes its Go code beside
-it: messages in NAME.pb.go, exactly as protoc-gen-go writes them, and gRPC
-client and server stubs in NAME_grpc.pb.go for files that declare services.
-Neither protoc nor any plugin is needed.
+it: messages in NAME.pb.go, exactly as protoc-gen-go writes them, gRPC client
+and server stubs in NAME_grpc.pb.go for files that declare services, and in
+NAME_http.pb.go the HTTP/JSON handlers of methods with google.api.http options
+and the JSON codec of the messages they carry (docs/api.md), with the OpenAPI
+document of those bindings in openapi.yaml. Neither protoc nor any plugin is
+needed.
 
 DIR defaults to the project's api/proto inside a project perfgen generated
 (found from any directory in it by its .perfgen.yaml, as perfgen sync finds
@@ -40,8 +43,8 @@ it), and to the current directory elsewhere.
 DIR is the import root, like protoc's -I: a file's path under DIR is how other
 files import it, and it is the path registered in the Go protobuf registry,
 so keep DIR the same for every run. The well-known types
-(google/protobuf/timestamp.proto and the others protoc ships) are always
-available. Every file needs a go_package option; generated files go beside
+(google/protobuf/timestamp.proto and the others protoc ships) and
+google/api/annotations.proto are always available. Every file needs a go_package option; generated files go beside
 the .proto, as protoc's paths=source_relative puts them.
 
 Directories whose names start with "." or "_", and testdata, are skipped, as
@@ -49,8 +52,8 @@ the go command skips them. Files whose content would not change are not
 touched; the others are replaced atomically. Compile errors are printed as
 file.proto:line:col: message, with paths relative to the current directory.
 
-Go code that no .proto makes any more is deleted: a NAME.pb.go or
-NAME_grpc.pb.go under DIR goes when its header says "Code generated ...
+Go code that no .proto makes any more is deleted: a NAME.pb.go,
+NAME_grpc.pb.go or NAME_http.pb.go under DIR goes when its header says "Code generated ...
 DO NOT EDIT." and names, on its "source:" line, the NAME.proto beside it (as
 a path under DIR), and that file no longer exists or no longer makes it (the
 stubs of a .proto that lost its services). Anything else, such as a file you

@@ -25,7 +25,8 @@ const (
 // established, so code written against either generator compiles against
 // the other and their clients and servers interoperate: the same method
 // names, the same ServiceDesc, an Unimplemented<Service>Server that must be
-// embedded by value, and Register<Service>Server.
+// embedded by value, and Register<Service>Server. Strict<Service>Server and
+// RegisterStrict<Service>Server are perfgen's addition.
 func generateGRPC(gen *protogen.Plugin, file *protogen.File) {
 	if len(file.Services) == 0 {
 		return
@@ -261,22 +262,40 @@ func (w serviceWriter) clientMethod(m *protogen.Method, impl string, index int) 
 	g.P("}")
 }
 
+func (w serviceWriter) strictName() string { return "Strict" + w.serverName() }
+
+// server writes the two server interfaces. Strict<Service>Server is the
+// methods alone: an implementation registered through it must have every
+// one, so a method added to the .proto is a compile error naming it, and the
+// generated HTTP handlers take it too, so a method is written once for both
+// transports. <Service>Server adds the embedding requirement of
+// protoc-gen-go-grpc, for implementations that would rather answer a new
+// method with UNIMPLEMENTED.
 func (w serviceWriter) server() {
 	g := w.g
 	name := w.serverName()
+	strict := w.strictName()
 	g.P()
-	g.P("// ", name, " is the server API of the ", w.fullName(), " service.")
-	g.P("// Implementations must embed Unimplemented", name, " by value, so that")
-	g.P("// adding a method to the service does not break them.")
+	g.P("// ", strict, " is the server API of the ", w.fullName(), " service:")
+	g.P("// every method, with no default. Register an implementation with")
+	g.P("// Register", strict, " and a method added to the service is a compile")
+	g.P("// error naming it, instead of an UNIMPLEMENTED answer at run time.")
 	if w.s.Comments.Leading != "" || w.serviceDeprecated() {
 		g.P("//")
 		w.comments(w.s.Comments, w.serviceDeprecated())
 	}
-	g.P("type ", name, " interface {")
+	g.P("type ", strict, " interface {")
 	for _, m := range w.s.Methods {
 		w.comments(m.Comments, methodDeprecated(m))
 		g.P(w.serverSignature(m))
 	}
+	g.P("}")
+	g.P()
+	g.P("// ", name, " is the server API of the ", w.fullName(), " service as")
+	g.P("// protoc-gen-go-grpc declares it. Implementations must embed Unimplemented", name)
+	g.P("// by value, so that adding a method to the service does not break them.")
+	g.P("type ", name, " interface {")
+	g.P(strict)
 	g.P("mustEmbedUnimplemented", name, "()")
 	g.P("}")
 	for _, m := range w.s.Methods {
@@ -329,11 +348,18 @@ func (w serviceWriter) register() {
 	g.P("}")
 	g.P("s.RegisterService(&", w.descName(), ", srv)")
 	g.P("}")
+	g.P()
+	g.P("// Register", w.strictName(), " registers srv with s, which is usually a")
+	g.P("// *grpc.Server. srv implements every method itself: a method added to the")
+	g.P("// service fails the build until srv has it.")
+	g.P("func Register", w.strictName(), "(s ", grpcPackage.Ident("ServiceRegistrar"), ", srv ", w.strictName(), ") {")
+	g.P("s.RegisterService(&", w.descName(), ", srv)")
+	g.P("}")
 }
 
 func (w serviceWriter) handler(m *protogen.Method) {
 	g := w.g
-	server := w.serverName()
+	server := w.strictName()
 	in := g.QualifiedGoIdent(m.Input.GoIdent)
 	out := g.QualifiedGoIdent(m.Output.GoIdent)
 	g.P()
@@ -377,7 +403,8 @@ func (w serviceWriter) serviceDesc() {
 	g.P("// exported for introspection and for registering by hand.")
 	g.P("var ", w.descName(), " = ", grpcPackage.Ident("ServiceDesc"), "{")
 	g.P("ServiceName: ", strconv.Quote(w.fullName()), ",")
-	g.P("HandlerType: (*", w.serverName(), ")(nil),")
+	// The methods alone, so that both Register functions can use it.
+	g.P("HandlerType: (*", w.strictName(), ")(nil),")
 	g.P("Methods: []", grpcPackage.Ident("MethodDesc"), "{")
 	for _, m := range w.s.Methods {
 		if streaming(m) {

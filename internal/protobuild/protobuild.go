@@ -28,7 +28,6 @@ import (
 	"github.com/bufbuild/protocompile"
 	"github.com/bufbuild/protocompile/linker"
 	"github.com/bufbuild/protocompile/reporter"
-	gengo "google.golang.org/protobuf/cmd/protoc-gen-go/internal_gengo"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -130,7 +129,7 @@ func compile(names []string, srcs map[string]string) (linker.Files, error) {
 	)
 	c := protocompile.Compiler{
 		Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
-			Accessor: protocompile.SourceAccessorFromMap(srcs),
+			Accessor: withGoogleAPIs(srcs),
 		}),
 		Reporter: rep,
 		// protoc hands plugins descriptors with comments; protoc-gen-go copies
@@ -264,8 +263,11 @@ func generate(req *pluginpb.CodeGeneratorRequest) ([]File, error) {
 		if !f.Generate {
 			continue
 		}
-		gengo.GenerateFile(gen, f)
+		generateMessages(gen, f)
 		generateGRPC(gen, f)
+	}
+	if err := generateHTTP(gen); err != nil {
+		return nil, err
 	}
 	resp := gen.Response()
 	if resp.Error != nil {

@@ -7,6 +7,7 @@
 package demov1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -419,7 +420,7 @@ var File_demo_v1_demo_proto protoreflect.FileDescriptor
 
 const file_demo_v1_demo_proto_rawDesc = "" +
 	"\n" +
-	"\x12demo/v1/demo.proto\x12\ademo.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x83\x01\n" +
+	"\x12demo/v1/demo.proto\x12\ademo.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x83\x01\n" +
 	"\x04Item\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
@@ -441,14 +442,14 @@ const file_demo_v1_demo_proto_rawDesc = "" +
 	"\x11DeleteItemRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x14\n" +
 	"\x12DeleteItemResponse\"\x14\n" +
-	"\x12StreamItemsRequest2\xc2\x02\n" +
-	"\fItemsService\x127\n" +
+	"\x12StreamItemsRequest2\x9b\x03\n" +
+	"\fItemsService\x12M\n" +
 	"\n" +
-	"CreateItem\x12\x1a.demo.v1.CreateItemRequest\x1a\r.demo.v1.Item\x121\n" +
-	"\aGetItem\x12\x17.demo.v1.GetItemRequest\x1a\r.demo.v1.Item\x12B\n" +
-	"\tListItems\x12\x19.demo.v1.ListItemsRequest\x1a\x1a.demo.v1.ListItemsResponse\x12E\n" +
+	"CreateItem\x12\x1a.demo.v1.CreateItemRequest\x1a\r.demo.v1.Item\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/items\x12I\n" +
+	"\aGetItem\x12\x17.demo.v1.GetItemRequest\x1a\r.demo.v1.Item\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/items/{id}\x12U\n" +
+	"\tListItems\x12\x19.demo.v1.ListItemsRequest\x1a\x1a.demo.v1.ListItemsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/items\x12]\n" +
 	"\n" +
-	"DeleteItem\x12\x1a.demo.v1.DeleteItemRequest\x1a\x1b.demo.v1.DeleteItemResponse\x12;\n" +
+	"DeleteItem\x12\x1a.demo.v1.DeleteItemRequest\x1a\x1b.demo.v1.DeleteItemResponse\"\x16\x82\xd3\xe4\x93\x02\x10*\x0e/v1/items/{id}\x12;\n" +
 	"\vStreamItems\x12\x1b.demo.v1.StreamItemsRequest\x1a\r.demo.v1.Item0\x01B+Z)example.com/demo/api/proto/demo/v1;demov1b\x06proto3"
 
 var (

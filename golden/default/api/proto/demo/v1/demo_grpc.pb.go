@@ -25,8 +25,8 @@ const (
 
 // ItemsServiceClient calls the demo.v1.ItemsService service.
 //
-// ItemsService stores items. It is the gRPC face of the same service the
-// HTTP API serves, over the same store.
+// ItemsService stores items. Each method with a google.api.http option
+// is also served as HTTP/JSON, by the same implementation.
 type ItemsServiceClient interface {
 	// CreateItem stores a new item and returns it with its ID and creation
 	// time. An invalid item fails with INVALID_ARGUMENT.
@@ -38,7 +38,8 @@ type ItemsServiceClient interface {
 	// DeleteItem removes one item, or fails with NOT_FOUND.
 	DeleteItem(ctx context.Context, in *DeleteItemRequest, opts ...grpc.CallOption) (*DeleteItemResponse, error)
 	// StreamItems sends every item in ID order, reading the store a page at a
-	// time, so a client can read the whole collection without paging.
+	// time, so a client can read the whole collection without paging. It is
+	// gRPC only: streaming methods have no HTTP binding.
 	StreamItems(ctx context.Context, in *StreamItemsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Item], error)
 }
 
@@ -107,13 +108,14 @@ func (c *itemsServiceClient) StreamItems(ctx context.Context, in *StreamItemsReq
 // ItemsService_StreamItemsClient is the stream type of ItemsService.StreamItems on the client side.
 type ItemsService_StreamItemsClient = grpc.ServerStreamingClient[Item]
 
-// ItemsServiceServer is the server API of the demo.v1.ItemsService service.
-// Implementations must embed UnimplementedItemsServiceServer by value, so that
-// adding a method to the service does not break them.
+// StrictItemsServiceServer is the server API of the demo.v1.ItemsService service:
+// every method, with no default. Register an implementation with
+// RegisterStrictItemsServiceServer and a method added to the service is a compile
+// error naming it, instead of an UNIMPLEMENTED answer at run time.
 //
-// ItemsService stores items. It is the gRPC face of the same service the
-// HTTP API serves, over the same store.
-type ItemsServiceServer interface {
+// ItemsService stores items. Each method with a google.api.http option
+// is also served as HTTP/JSON, by the same implementation.
+type StrictItemsServiceServer interface {
 	// CreateItem stores a new item and returns it with its ID and creation
 	// time. An invalid item fails with INVALID_ARGUMENT.
 	CreateItem(context.Context, *CreateItemRequest) (*Item, error)
@@ -124,8 +126,16 @@ type ItemsServiceServer interface {
 	// DeleteItem removes one item, or fails with NOT_FOUND.
 	DeleteItem(context.Context, *DeleteItemRequest) (*DeleteItemResponse, error)
 	// StreamItems sends every item in ID order, reading the store a page at a
-	// time, so a client can read the whole collection without paging.
+	// time, so a client can read the whole collection without paging. It is
+	// gRPC only: streaming methods have no HTTP binding.
 	StreamItems(*StreamItemsRequest, grpc.ServerStreamingServer[Item]) error
+}
+
+// ItemsServiceServer is the server API of the demo.v1.ItemsService service as
+// protoc-gen-go-grpc declares it. Implementations must embed UnimplementedItemsServiceServer
+// by value, so that adding a method to the service does not break them.
+type ItemsServiceServer interface {
+	StrictItemsServiceServer
 	mustEmbedUnimplementedItemsServiceServer()
 }
 
@@ -178,17 +188,24 @@ func RegisterItemsServiceServer(s grpc.ServiceRegistrar, srv ItemsServiceServer)
 	s.RegisterService(&ItemsService_ServiceDesc, srv)
 }
 
+// RegisterStrictItemsServiceServer registers srv with s, which is usually a
+// *grpc.Server. srv implements every method itself: a method added to the
+// service fails the build until srv has it.
+func RegisterStrictItemsServiceServer(s grpc.ServiceRegistrar, srv StrictItemsServiceServer) {
+	s.RegisterService(&ItemsService_ServiceDesc, srv)
+}
+
 func _ItemsService_CreateItem_Handler(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
 	in := new(CreateItemRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(ItemsServiceServer).CreateItem(ctx, in)
+		return srv.(StrictItemsServiceServer).CreateItem(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{Server: srv, FullMethod: ItemsService_CreateItem_FullMethodName}
 	handler := func(ctx context.Context, req any) (any, error) {
-		return srv.(ItemsServiceServer).CreateItem(ctx, req.(*CreateItemRequest))
+		return srv.(StrictItemsServiceServer).CreateItem(ctx, req.(*CreateItemRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -199,11 +216,11 @@ func _ItemsService_GetItem_Handler(srv any, ctx context.Context, dec func(any) e
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(ItemsServiceServer).GetItem(ctx, in)
+		return srv.(StrictItemsServiceServer).GetItem(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{Server: srv, FullMethod: ItemsService_GetItem_FullMethodName}
 	handler := func(ctx context.Context, req any) (any, error) {
-		return srv.(ItemsServiceServer).GetItem(ctx, req.(*GetItemRequest))
+		return srv.(StrictItemsServiceServer).GetItem(ctx, req.(*GetItemRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -214,11 +231,11 @@ func _ItemsService_ListItems_Handler(srv any, ctx context.Context, dec func(any)
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(ItemsServiceServer).ListItems(ctx, in)
+		return srv.(StrictItemsServiceServer).ListItems(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{Server: srv, FullMethod: ItemsService_ListItems_FullMethodName}
 	handler := func(ctx context.Context, req any) (any, error) {
-		return srv.(ItemsServiceServer).ListItems(ctx, req.(*ListItemsRequest))
+		return srv.(StrictItemsServiceServer).ListItems(ctx, req.(*ListItemsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -229,11 +246,11 @@ func _ItemsService_DeleteItem_Handler(srv any, ctx context.Context, dec func(any
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(ItemsServiceServer).DeleteItem(ctx, in)
+		return srv.(StrictItemsServiceServer).DeleteItem(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{Server: srv, FullMethod: ItemsService_DeleteItem_FullMethodName}
 	handler := func(ctx context.Context, req any) (any, error) {
-		return srv.(ItemsServiceServer).DeleteItem(ctx, req.(*DeleteItemRequest))
+		return srv.(StrictItemsServiceServer).DeleteItem(ctx, req.(*DeleteItemRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -243,7 +260,7 @@ func _ItemsService_StreamItems_Handler(srv any, stream grpc.ServerStream) error 
 	if err := stream.RecvMsg(in); err != nil {
 		return err
 	}
-	return srv.(ItemsServiceServer).StreamItems(in, &grpc.GenericServerStream[StreamItemsRequest, Item]{ServerStream: stream})
+	return srv.(StrictItemsServiceServer).StreamItems(in, &grpc.GenericServerStream[StreamItemsRequest, Item]{ServerStream: stream})
 }
 
 // ItemsService_ServiceDesc describes the demo.v1.ItemsService service to gRPC.
@@ -251,7 +268,7 @@ func _ItemsService_StreamItems_Handler(srv any, stream grpc.ServerStream) error 
 // exported for introspection and for registering by hand.
 var ItemsService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "demo.v1.ItemsService",
-	HandlerType: (*ItemsServiceServer)(nil),
+	HandlerType: (*StrictItemsServiceServer)(nil),
 	Methods: []grpc.MethodDesc{
 		{
 			MethodName: "CreateItem",

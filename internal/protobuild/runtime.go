@@ -1,0 +1,270 @@
+package protobuild
+
+import (
+	"bytes"
+	_ "embed"
+	"go/ast"
+	"go/parser"
+	"go/printer"
+	"go/token"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"google.golang.org/protobuf/compiler/protogen"
+)
+
+// The runtime of the HTTP/JSON code, copied into each generated file (see
+// package genrt for why it is a copy and not an import).
+var (
+	//go:embed genrt/json.go
+	jsonRuntime []byte
+	//go:embed genrt/http.go
+	httpRuntime []byte
+)
+
+// runtimeCopy writes the declarations of the genrt sources that a
+// generated file uses into it, each top-level name prefixed with prefix
+// ("jsonDecoder" becomes prefix+"JSONDecoder"), and each package it uses
+// qualified as g imports it.
+type runtimeCopy struct {
+	g      *protogen.GeneratedFile
+	prefix string
+	// used holds the runtime names the generated code refers to: the roots
+	// of the declarations copied.
+	used map[string]bool
+}
+
+// name returns the generated name of the runtime's top-level name, and
+// records that the file uses it.
+func (c runtimeCopy) name(name string) string {
+	c.used[name] = true
+	return c.rename(name)
+}
+
+func (c runtimeCopy) rename(name string) string {
+	for _, word := range []string{"json", "http"} {
+		if rest, ok := strings.CutPrefix(name, word); ok {
+			return c.prefix + strings.ToUpper(word) + rest
+		}
+	}
+	panic("genrt declares " + name + ", which does not start with json or http")
+}
+
+// A runtimeDecl is one declaration of genrt: a top-level one, or a method.
+type runtimeDecl struct {
+	// names are the top-level names it declares, or Type.method for a
+	// method.
+	names []string
+	// text is its source, comments included.
+	text string
+	// uses are the names of the other declarations its text refers to.
+	uses []string
+	// imports are the paths of the packages its text refers to.
+	imports []string
+}
+
+// runtimeDecls are the declarations of genrt/json.go and genrt/http.go, in
+// source order.
+var runtimeDecls = parseRuntime(jsonRuntime, httpRuntime)
+
+// runtimeNames lists every top-level name genrt declares, longest first, so
+// that no name is replaced inside a longer one.
+var runtimeNames = func() []string {
+	var names []string
+	for _, d := range runtimeDecls {
+		for _, n := range d.names {
+			if !strings.Contains(n, ".") {
+				names = append(names, n)
+			}
+		}
+	}
+	slices.SortFunc(names, func(a, b string) int { return len(b) - len(a) })
+	return names
+}()
+
+// selectorPattern finds x.name selectors, which may be method calls or
+// method values.
+var selectorPattern = regexp.MustCompile(`\.(\w+)\b`)
+
+func wordPattern(word string) *regexp.Regexp {
+	return regexp.MustCompile(`(^|[^.\w])` + regexp.QuoteMeta(word) + `\b`)
+}
+
+func parseRuntime(sources ...[]byte) []*runtimeDecl {
+	var decls []*runtimeDecl
+	byType := map[string]*runtimeDecl{}
+	imports := map[string]string{} // local name -> path
+	for _, src := range sources {
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, "genrt.go", src, parser.ParseComments)
+		if err != nil {
+			panic("genrt does not parse: " + err.Error())
+		}
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			imports[path[strings.LastIndex(path, "/")+1:]] = path
+		}
+		for _, d := range f.Decls {
+			var buf bytes.Buffer
+			if err := printer.Fprint(&buf, fset, &printer.CommentedNode{Node: d, Comments: f.Comments}); err != nil {
+				panic(err)
+			}
+			switch d := d.(type) {
+			case *ast.GenDecl:
+				if d.Tok == token.IMPORT {
+					continue
+				}
+				rd := &runtimeDecl{text: buf.String()}
+				for _, s := range d.Specs {
+					switch s := s.(type) {
+					case *ast.TypeSpec:
+						rd.names = append(rd.names, s.Name.Name)
+						byType[s.Name.Name] = rd
+					case *ast.ValueSpec:
+						for _, n := range s.Names {
+							rd.names = append(rd.names, n.Name)
+						}
+					}
+				}
+				decls = append(decls, rd)
+			case *ast.FuncDecl:
+				if d.Recv == nil {
+					decls = append(decls, &runtimeDecl{names: []string{d.Name.Name}, text: buf.String()})
+					continue
+				}
+				recv := d.Recv.List[0].Type
+				if star, ok := recv.(*ast.StarExpr); ok {
+					recv = star.X
+				}
+				typ := recv.(*ast.Ident).Name
+				if byType[typ] == nil {
+					panic("genrt declares a method before its type")
+				}
+				decls = append(decls, &runtimeDecl{names: []string{typ + "." + d.Name.Name}, text: buf.String(), uses: []string{typ}})
+			}
+		}
+	}
+	var names []string
+	methods := map[string][]string{} // method name -> Type.method
+	for _, d := range decls {
+		for _, n := range d.names {
+			if typ, m, ok := strings.Cut(n, "."); ok {
+				methods[m] = append(methods[m], typ+"."+m)
+			} else {
+				names = append(names, n)
+			}
+		}
+	}
+	for _, d := range decls {
+		for _, n := range names {
+			if !slices.Contains(d.names, n) && wordPattern(n).MatchString(d.text) {
+				d.uses = append(d.uses, n)
+			}
+		}
+		for _, m := range selectorPattern.FindAllStringSubmatch(d.text, -1) {
+			for _, full := range methods[m[1]] {
+				if !slices.Contains(d.uses, full) && !slices.Contains(d.names, full) {
+					d.uses = append(d.uses, full)
+				}
+			}
+		}
+		for local, path := range imports {
+			if regexp.MustCompile(`(^|[^.\w])` + regexp.QuoteMeta(local) + `\.`).MatchString(d.text) {
+				d.imports = append(d.imports, path)
+			}
+		}
+		slices.Sort(d.imports)
+	}
+	return decls
+}
+
+// write copies the runtime declarations the file uses, and those they use.
+func (c runtimeCopy) write() {
+	needed := map[string]bool{}
+	var visit func(name string)
+	visit = func(name string) {
+		if needed[name] {
+			return
+		}
+		for _, d := range runtimeDecls {
+			if slices.Contains(d.names, name) {
+				for _, n := range d.names {
+					needed[n] = true
+				}
+				for _, u := range d.uses {
+					visit(u)
+				}
+			}
+		}
+	}
+	for name := range c.used {
+		visit(name)
+	}
+	// The generated code calls the decoder's methods (d.string(), d.object):
+	// find them in what it has written so far. The other types keep every
+	// method, since one may be there for an interface (Error).
+	content, err := c.g.Content()
+	for _, d := range runtimeDecls {
+		typ, m, ok := strings.Cut(d.names[0], ".")
+		if !ok || !needed[typ] {
+			continue
+		}
+		if typ != "jsonDecoder" || err != nil || regexp.MustCompile(`\bd\.`+m+`\b`).Match(content) {
+			visit(d.names[0])
+		}
+	}
+	var renames []*regexp.Regexp
+	var renamed []string
+	for _, n := range runtimeNames {
+		renames = append(renames, wordPattern(n))
+		renamed = append(renamed, "${1}"+c.rename(n))
+	}
+	for _, d := range runtimeDecls {
+		if !needed[d.names[0]] {
+			continue
+		}
+		text := d.text
+		for _, path := range d.imports {
+			local := path[strings.LastIndex(path, "/")+1:]
+			ident := c.g.QualifiedGoIdent(protogen.GoIdent{GoName: "X", GoImportPath: protogen.GoImportPath(path)})
+			if q := strings.TrimSuffix(ident, "X"); q != local+"." {
+				text = regexp.MustCompile(`(^|[^.\w])`+regexp.QuoteMeta(local)+`\.`).ReplaceAllString(text, "${1}"+q)
+			}
+		}
+		for i, re := range renames {
+			text = re.ReplaceAllString(text, renamed[i])
+		}
+		c.g.P()
+		c.g.P(text)
+	}
+}
+
+// lowerCamel turns a file or service name into an unexported Go
+// identifier: "items_v2" and "items-v2" become "itemsV2".
+func lowerCamel(s string) string {
+	var b strings.Builder
+	upper := false
+	for _, r := range s {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if b.Len() == 0 {
+				b.WriteRune(unicode.ToLower(r))
+			} else if upper {
+				b.WriteRune(unicode.ToUpper(r))
+			} else {
+				b.WriteRune(r)
+			}
+			upper = false
+		default:
+			upper = true
+		}
+	}
+	out := b.String()
+	if out == "" || unicode.IsDigit(rune(out[0])) {
+		out = "file" + strings.ToUpper(out[:min(1, len(out))]) + out[min(1, len(out)):]
+	}
+	return out
+}
