@@ -36,7 +36,7 @@ var (
 )
 
 // Conditions lists every named condition, for exported manifests.
-var Conditions = []Condition{Always, IfHTTP, IfGRPC, IfAPI, IfMemory, IfPostgres, IfCache, IfDocker, IfCompose, IfK8s, IfSysctl, IfSystemd, Never}
+var Conditions = []Condition{Always, IfHTTP, IfGRPC, IfAPI, IfMemory, IfPostgres, IfCache, IfDocker, IfCompose, IfK8s, IfSysctl, IfSystemd, IfMonitoring, Never}
 
 // All returns a condition that holds when every one of cs holds. Its name
 // joins theirs with "+".
@@ -101,7 +101,7 @@ const (
 // Manifest is the table of every file perfgen can generate. A file exists in
 // a project exactly when its entry's condition holds; the manifest test fails
 // on a template no entry uses and on an entry whose template is missing.
-var Manifest = concat(serviceManifest, componentManifest, grpcManifest, postgresManifest, deployManifest, benchManifest, syncManifest, hardeningManifest)
+var Manifest = concat(serviceManifest, componentManifest, grpcManifest, postgresManifest, deployManifest, monitoringManifest, benchManifest, syncManifest, hardeningManifest)
 
 func concat(tables ...[]Entry) []Entry {
 	var out []Entry

@@ -1,0 +1,19 @@
+package generator
+
+// IfMonitoring holds when the project has a deploy output that runs
+// Prometheus: docker compose starts one, and a Kubernetes cluster has one.
+// The plain rules file (and its promtool unit tests) comes with either, not
+// only with compose: it is what a Prometheus without the Operator loads
+// (a Helm chart's rule files, a VM's /etc/prometheus), and the tests of the
+// PrometheusRule's identical groups.
+var IfMonitoring = Condition{"monitoring", func(d *Data) bool { return d.Compose || d.K8s }}
+
+// monitoringManifest lists the alerting and recording rules and the
+// dashboard computed from the project's SLOs.
+var monitoringManifest = []Entry{
+	// The alert rules read the latency histogram's bucket at the SLO target.
+	{"service/internal/metrics/buckets_test.go.tmpl", "internal/metrics/buckets_test.go", Always, modeFile},
+	{"deploy/prometheus/rules.yaml.tmpl", "deploy/prometheus/rules.yaml", IfMonitoring, modeFile},
+	{"deploy/prometheus/rules_test.yaml.tmpl", "deploy/prometheus/rules_test.yaml", IfMonitoring, modeFile},
+	{"deploy/k8s/monitoring/prometheusrule.yaml.tmpl", "deploy/k8s/monitoring/prometheusrule.yaml", IfK8s, modeFile},
+}
