@@ -61,8 +61,10 @@ type Monitoring struct {
 	// fire per instance; JobAlerts those that fire per job.
 	InstanceAlerts, JobAlerts []string
 
-	// Dashboard is the Grafana dashboard's layout.
-	Dashboard Dashboard
+	// Dashboard is the Grafana dashboard's layout; GrafanaImage the
+	// compose file's Grafana, which provisions it.
+	Dashboard    Dashboard
+	GrafanaImage string
 	// texts are the alerts' annotations by alert name; the rules and their
 	// unit tests read them through Summary and Description.
 	texts map[string]alertText
@@ -173,6 +175,7 @@ func newMonitoring(d *Data) Monitoring {
 		m.JobAlerts = append(m.JobAlerts, "CacheHitRatioCollapsed")
 	}
 	m.Dashboard = newDashboard(d, m)
+	m.GrafanaImage = "grafana/grafana:12.0.0"
 	m.texts = alertTexts(d, m)
 	return m
 }

@@ -16,4 +16,9 @@ var monitoringManifest = []Entry{
 	{"deploy/prometheus/rules.yaml.tmpl", "deploy/prometheus/rules.yaml", IfMonitoring, modeFile},
 	{"deploy/prometheus/rules_test.yaml.tmpl", "deploy/prometheus/rules_test.yaml", IfMonitoring, modeFile},
 	{"deploy/k8s/monitoring/prometheusrule.yaml.tmpl", "deploy/k8s/monitoring/prometheusrule.yaml", IfK8s, modeFile},
+	// The dashboard comes with the rules, to import into any Grafana;
+	// compose also provisions it into its own.
+	{"deploy/grafana/dashboard.json.tmpl", "deploy/grafana/{{.Name}}.json", IfMonitoring, modeFile},
+	{"deploy/grafana/datasource.yaml.tmpl", "deploy/grafana/provisioning/datasources/prometheus.yaml", IfCompose, modeFile},
+	{"deploy/grafana/dashboards.yaml.tmpl", "deploy/grafana/provisioning/dashboards/{{.Name}}.yaml", IfCompose, modeFile},
 }
