@@ -9,8 +9,13 @@ package generator
 var IfMonitoring = Condition{"monitoring", func(d *Data) bool { return d.Compose || d.K8s }}
 
 // monitoringManifest lists the alerting and recording rules and the
-// dashboard computed from the project's SLOs.
+// dashboard computed from the project's SLOs, and the profiling the admin
+// port serves.
 var monitoringManifest = []Entry{
+	{"service/internal/profiling/profiling.go.tmpl", "internal/profiling/profiling.go", Always, modeFile},
+	{"service/internal/profiling/profiling_test.go.tmpl", "internal/profiling/profiling_test.go", Always, modeFile},
+	// The whole-process tests run the HTTP service (startRun).
+	{"service/cmd/profiling_test.go.tmpl", "cmd/{{.Name}}/profiling_test.go", IfHTTP, modeFile},
 	// The alert rules read the latency histogram's bucket at the SLO target.
 	{"service/internal/metrics/buckets_test.go.tmpl", "internal/metrics/buckets_test.go", Always, modeFile},
 	{"deploy/prometheus/rules.yaml.tmpl", "deploy/prometheus/rules.yaml", IfMonitoring, modeFile},

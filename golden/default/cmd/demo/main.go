@@ -35,6 +35,7 @@ import (
 	"example.com/demo/internal/limiter"
 	"example.com/demo/internal/memstats"
 	"example.com/demo/internal/metrics"
+	"example.com/demo/internal/profiling"
 	"example.com/demo/internal/server"
 	"example.com/demo/internal/store/memory"
 )
@@ -117,6 +118,14 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return fmt.Errorf("register limiter metrics: %w", err)
 	}
 	srvOpts := []server.Option{server.WithLimiter(lim)}
+
+	profiling.SetRates(cfg.BlockProfileRate, cfg.MutexProfileFraction)
+	flight, err := profiling.StartFlightRecorder(cfg.FlightRecorder)
+	if err != nil {
+		return fmt.Errorf("flight recorder: %w", err)
+	}
+	defer flight.Stop()
+	srvOpts = append(srvOpts, server.WithAdminRoute("GET /debug/flightrecorder", flight))
 	if cfg.Upstreams != "" {
 		client, bal, err := upstreamClient(cfg, reg)
 		if err != nil {

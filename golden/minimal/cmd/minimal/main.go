@@ -34,6 +34,7 @@ import (
 	"example.com/minimal/internal/limiter"
 	"example.com/minimal/internal/memstats"
 	"example.com/minimal/internal/metrics"
+	"example.com/minimal/internal/profiling"
 	"example.com/minimal/internal/server"
 	"example.com/minimal/internal/store/memory"
 )
@@ -99,6 +100,14 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return fmt.Errorf("register limiter metrics: %w", err)
 	}
 	srvOpts := []server.Option{server.WithLimiter(lim)}
+
+	profiling.SetRates(cfg.BlockProfileRate, cfg.MutexProfileFraction)
+	flight, err := profiling.StartFlightRecorder(cfg.FlightRecorder)
+	if err != nil {
+		return fmt.Errorf("flight recorder: %w", err)
+	}
+	defer flight.Stop()
+	srvOpts = append(srvOpts, server.WithAdminRoute("GET /debug/flightrecorder", flight))
 	if cfg.Upstreams != "" {
 		client, bal, err := upstreamClient(cfg, reg)
 		if err != nil {

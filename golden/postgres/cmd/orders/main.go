@@ -37,6 +37,7 @@ import (
 	"example.com/orders/internal/limiter"
 	"example.com/orders/internal/memstats"
 	"example.com/orders/internal/metrics"
+	"example.com/orders/internal/profiling"
 	"example.com/orders/internal/server"
 	"example.com/orders/internal/store/postgres"
 )
@@ -136,6 +137,14 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return fmt.Errorf("register limiter metrics: %w", err)
 	}
 	srvOpts := []server.Option{server.WithLimiter(lim)}
+
+	profiling.SetRates(cfg.BlockProfileRate, cfg.MutexProfileFraction)
+	flight, err := profiling.StartFlightRecorder(cfg.FlightRecorder)
+	if err != nil {
+		return fmt.Errorf("flight recorder: %w", err)
+	}
+	defer flight.Stop()
+	srvOpts = append(srvOpts, server.WithAdminRoute("GET /debug/flightrecorder", flight))
 	if cfg.Upstreams != "" {
 		client, bal, err := upstreamClient(cfg, reg)
 		if err != nil {
