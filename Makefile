@@ -53,8 +53,8 @@ golden:
 e2e: tools
 	PERFGEN_E2E=1 PATH="$(BIN):$$PATH" $(GO) test ./e2e -count=1 -timeout 40m -v
 
-## tools: the pinned tools the tests run: staticcheck for generated projects, and protoc with
-## the official plugins that perfgen's pure-Go protobuf output is compared against.
+## tools: the pinned tools the tests run: staticcheck for generated projects, protoc with
+## the official plugins that perfgen's pure-Go protobuf output is compared against, and promtool.
 tools:
 	@mkdir -p $(BIN)
 	@test -x $(BIN)/staticcheck || GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -64,6 +64,9 @@ tools:
 	@test -x $(BIN)/govulncheck || GOBIN=$(BIN) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
 	@test -x $(BIN)/indexdb || GOBIN=$(BIN) $(GO) install golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION)
 	@command -v protoc >/dev/null || { apt-get update -qq && apt-get install -y -qq protobuf-compiler; }
+	@# promtool checks and unit-tests the generated alert rules: Debian 12's prometheus 2.42 package
+	@# (a prebuilt binary; go install of cmd/promtool compiles the whole Prometheus server).
+	@command -v promtool >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus; }
 
 ## perf: the generated service against bare net/http and grpc-go, alternating in one run, pinned to
 ## CPUs 0 and 1, driven by wrk, h2load and cmd/loadgen; rewrites docs/performance.md's "Generated

@@ -102,6 +102,8 @@ type Data struct {
 	ProtoRoot string
 	// Deployment holds the settings the deployment outputs share.
 	Deployment Deployment
+	// Monitoring holds the alert rules' and the dashboard's settings.
+	Monitoring Monitoring
 
 	// Answers is the project's answers file, as written to .perfgen.yaml.
 	Answers string
@@ -142,6 +144,7 @@ func NewData(s Spec) (*Data, error) {
 		Spec:           s,
 	}
 	d.Deployment = newDeployment(d)
+	d.Monitoring = newMonitoring(d)
 	return d, nil
 }
 

@@ -31,6 +31,12 @@ var (
 	IfK8s      = Condition{"k8s", func(d *Data) bool { return d.K8s }}
 	IfSysctl   = Condition{"sysctl", func(d *Data) bool { return d.Sysctl }}
 	IfSystemd  = Condition{"systemd", func(d *Data) bool { return d.Systemd }}
+	// IfMonitoring holds when the project has a deploy output that runs
+	// Prometheus: docker compose starts one, and a Kubernetes cluster has
+	// one. The plain rules file (and its promtool unit tests) comes with
+	// either, not only with compose: it is what a Prometheus without the
+	// Operator loads, and the tests of the PrometheusRule's identical groups.
+	IfMonitoring = Condition{"monitoring", func(d *Data) bool { return d.Compose || d.K8s }}
 	// IfAPI holds when the service has a public API, HTTP or gRPC: the
 	// load-test harness needs one and drives whichever the service has.
 	IfAPI = Condition{"api", func(d *Data) bool { return d.HTTP || d.GRPC }}
@@ -39,7 +45,7 @@ var (
 )
 
 // Conditions lists every named condition, for exported manifests.
-var Conditions = []Condition{Always, IfHTTP, IfGRPC, IfAPI, IfMemory, IfPostgres, IfCache, IfUpstream, IfDocker, IfCompose, IfK8s, IfSysctl, IfSystemd, Never}
+var Conditions = []Condition{Always, IfHTTP, IfGRPC, IfAPI, IfMemory, IfPostgres, IfCache, IfUpstream, IfDocker, IfCompose, IfK8s, IfSysctl, IfSystemd, IfMonitoring, Never}
 
 // All returns a condition that holds when every one of cs holds. Its name
 // joins theirs with "+".
@@ -195,6 +201,8 @@ var Manifest = []Entry{
 	{"service/internal/metrics/metrics.go.tmpl", "internal/metrics/metrics.go", Always, modeFile},
 	{"service/internal/metrics/metrics_test.go.tmpl", "internal/metrics/metrics_test.go", Always, modeFile},
 	{"service/internal/metrics/grpc.go.tmpl", "internal/metrics/grpc.go", IfGRPC, modeFile},
+	// The alert rules read the latency histogram's bucket at the SLO target.
+	{"service/internal/metrics/buckets_test.go.tmpl", "internal/metrics/buckets_test.go", Always, modeFile},
 	{"service/internal/counter/counter.go.tmpl", "internal/counter/counter.go", Always, modeFile},
 	{"service/internal/counter/counter_test.go.tmpl", "internal/counter/counter_test.go", Always, modeFile},
 	{"service/internal/cache/cache.go.tmpl", "internal/cache/cache.go", IfCache, modeFile},
@@ -208,6 +216,11 @@ var Manifest = []Entry{
 	{"service/internal/memstats/memstats.go.tmpl", "internal/memstats/memstats.go", Always, modeFile},
 	{"service/internal/memstats/memlimit.go.tmpl", "internal/memstats/memlimit.go", Always, modeFile},
 	{"service/internal/memstats/memstats_test.go.tmpl", "internal/memstats/memstats_test.go", Always, modeFile},
+	// Block and mutex profile rates and the flight recorder the admin port
+	// serves; the whole-process tests run the HTTP service (startRun).
+	{"service/internal/profiling/profiling.go.tmpl", "internal/profiling/profiling.go", Always, modeFile},
+	{"service/internal/profiling/profiling_test.go.tmpl", "internal/profiling/profiling_test.go", Always, modeFile},
+	{"service/cmd/profiling_test.go.tmpl", "cmd/{{.Name}}/profiling_test.go", IfHTTP, modeFile},
 
 	// The benchmark and load-test harness: the load generator, its
 	// objectives and request mix, the orchestration script, and the
@@ -256,6 +269,16 @@ var Manifest = []Entry{
 	{"deploy/k8s/base/networkpolicy.yaml.tmpl", "deploy/k8s/base/networkpolicy.yaml", IfK8s, modeFile},
 	{"deploy/k8s/monitoring/kustomization.yaml.tmpl", "deploy/k8s/monitoring/kustomization.yaml", IfK8s, modeFile},
 	{"deploy/k8s/monitoring/servicemonitor.yaml.tmpl", "deploy/k8s/monitoring/servicemonitor.yaml", IfK8s, modeFile},
+	{"deploy/k8s/monitoring/prometheusrule.yaml.tmpl", "deploy/k8s/monitoring/prometheusrule.yaml", IfK8s, modeFile},
+
+	// Alerting and recording rules and the dashboard, computed from the
+	// project's SLOs. The dashboard comes with the rules, to import into any
+	// Grafana; compose also provisions it into its own.
+	{"deploy/prometheus/rules.yaml.tmpl", "deploy/prometheus/rules.yaml", IfMonitoring, modeFile},
+	{"deploy/prometheus/rules_test.yaml.tmpl", "deploy/prometheus/rules_test.yaml", IfMonitoring, modeFile},
+	{"deploy/grafana/dashboard.json.tmpl", "deploy/grafana/{{.Name}}.json", IfMonitoring, modeFile},
+	{"deploy/grafana/datasource.yaml.tmpl", "deploy/grafana/provisioning/datasources/prometheus.yaml", IfCompose, modeFile},
+	{"deploy/grafana/dashboards.yaml.tmpl", "deploy/grafana/provisioning/dashboards/{{.Name}}.yaml", IfCompose, modeFile},
 
 	{"deploy/compose/docker-compose.yaml.tmpl", "docker-compose.yaml", IfCompose, modeFile},
 	{"deploy/compose/prometheus.yml.tmpl", "deploy/prometheus/prometheus.yml", IfCompose, modeFile},

@@ -51,7 +51,7 @@ func checkCompose(t *testing.T, p project) {
 	proj, dir := loadCompose(t, p)
 	name := p.spec.Name
 
-	want := []string{name, "prometheus"}
+	want := []string{name, "prometheus", "grafana"}
 	if data.Postgres {
 		want = append(want, "postgres")
 	}
@@ -123,12 +123,79 @@ func checkCompose(t *testing.T, p project) {
 	assert.Equal(t, "deploy/prometheus/prometheus.yml", filepath.ToSlash(rel))
 	targets := prometheusTargets(t, p.file(t, "deploy/prometheus/prometheus.yml"))
 	assert.Equal(t, []string{fmt.Sprintf("%s:%d", name, data.Ports.Admin)}, targets)
+	checkComposeMonitoring(t, p, proj, dir)
+}
+
+// checkComposeMonitoring checks that Prometheus loads the SLO rules and that
+// Grafana gets the data source and the dashboard at the paths its
+// provisioning files name.
+func checkComposeMonitoring(t *testing.T, p project, proj *types.Project, dir string) {
+	mounts := func(service string) map[string]string {
+		svc, err := proj.GetService(service)
+		require.NoError(t, err)
+		out := map[string]string{}
+		for _, v := range svc.Volumes {
+			if v.Type == types.VolumeTypeBind {
+				rel, err := filepath.Rel(dir, v.Source)
+				require.NoError(t, err)
+				out[v.Target] = filepath.ToSlash(rel)
+				assert.True(t, v.ReadOnly, "%s mounts %s writable", service, rel)
+			}
+		}
+		return out
+	}
+	var cfg prometheusConfig
+	require.NoError(t, yaml.Unmarshal(p.file(t, "deploy/prometheus/prometheus.yml"), &cfg))
+	require.Len(t, cfg.RuleFiles, 1)
+	prom := mounts("prometheus")
+	assert.Equal(t, rulesPath, prom[cfg.RuleFiles[0]], "Prometheus's rule_files must be the mounted rules.yaml")
+	parseRules(t, p.file(t, rulesPath))
+
+	graf := mounts("grafana")
+	assert.Equal(t, "deploy/grafana/provisioning", graf["/etc/grafana/provisioning"])
+	var provider struct {
+		APIVersion int `yaml:"apiVersion"`
+		Providers  []struct {
+			Name    string `yaml:"name"`
+			Type    string `yaml:"type"`
+			Options struct {
+				Path string `yaml:"path"`
+			} `yaml:"options"`
+		} `yaml:"providers"`
+	}
+	src := p.file(t, "deploy/grafana/provisioning/dashboards/"+p.spec.Name+".yaml")
+	require.NoError(t, yaml.Unmarshal(src, &provider))
+	require.Len(t, provider.Providers, 1)
+	assert.Equal(t, "file", provider.Providers[0].Type)
+	dashboard := provider.Providers[0].Options.Path + "/" + p.spec.Name + ".json"
+	assert.Equal(t, dashboardPath(p), graf[dashboard], "Grafana's dashboard provider must find the dashboard")
+
+	var datasources struct {
+		Datasources []struct {
+			Type string `yaml:"type"`
+			URL  string `yaml:"url"`
+		} `yaml:"datasources"`
+	}
+	require.NoError(t, yaml.Unmarshal(p.file(t, "deploy/grafana/provisioning/datasources/prometheus.yaml"), &datasources))
+	require.Len(t, datasources.Datasources, 1)
+	assert.Equal(t, "prometheus", datasources.Datasources[0].Type)
+	u, err := url.Parse(datasources.Datasources[0].URL)
+	require.NoError(t, err)
+	promSvc, err := proj.GetService("prometheus")
+	require.NoError(t, err)
+	assert.Equal(t, "prometheus", u.Hostname(), "the data source must name the compose service")
+	var port string
+	for _, pc := range promSvc.Ports {
+		port = strconv.Itoa(int(pc.Target))
+	}
+	assert.Equal(t, port, u.Port(), "the data source must use Prometheus's container port")
 }
 
 // prometheusConfig is the part of Prometheus's configuration the generated
 // file uses; decoding rejects any other field.
 type prometheusConfig struct {
-	Global struct {
+	RuleFiles []string `yaml:"rule_files"`
+	Global    struct {
 		ScrapeInterval     string `yaml:"scrape_interval"`
 		EvaluationInterval string `yaml:"evaluation_interval"`
 	} `yaml:"global"`

@@ -99,6 +99,7 @@ type cluster struct {
 	netpol         *networkingv1.NetworkPolicy
 	configMap      *corev1.ConfigMap
 	serviceMonitor *monitoringv1.ServiceMonitor
+	prometheusRule *monitoringv1.PrometheusRule
 }
 
 func collect(t *testing.T, objs []runtime.Object) cluster {
@@ -130,6 +131,9 @@ func collect(t *testing.T, objs []runtime.Object) cluster {
 		case *monitoringv1.ServiceMonitor:
 			one("ServiceMonitor", c.serviceMonitor != nil)
 			c.serviceMonitor = o
+		case *monitoringv1.PrometheusRule:
+			one("PrometheusRule", c.prometheusRule != nil)
+			c.prometheusRule = o
 		default:
 			t.Errorf("unexpected object %T", o)
 		}
@@ -183,9 +187,11 @@ func checkKubernetes(t *testing.T, p project) {
 	require.NotNil(t, base.netpol)
 	require.NotNil(t, base.configMap)
 	assert.Nil(t, base.serviceMonitor, "the base must apply on clusters without the Prometheus Operator's CRDs")
+	assert.Nil(t, base.prometheusRule, "the base must apply on clusters without the Prometheus Operator's CRDs")
 
 	monitoring := collect(t, decodeAll(t, "kustomize build monitoring", kustomizeBuild(t, p, "deploy/k8s/monitoring")))
 	require.NotNil(t, monitoring.serviceMonitor)
+	require.NotNil(t, monitoring.prometheusRule, "the monitoring overlay must carry the SLO alerts")
 	require.NotNil(t, monitoring.deployment, "the monitoring overlay must include the base")
 
 	checkDeployment(t, data, base)

@@ -33,6 +33,7 @@ import (
 	"example.com/demo/internal/limiter"
 	"example.com/demo/internal/memstats"
 	"example.com/demo/internal/metrics"
+	"example.com/demo/internal/profiling"
 	"example.com/demo/internal/resource"
 	"example.com/demo/internal/server"
 )
@@ -108,7 +109,17 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return err
 	}
 
-	srvOpts := append([]server.Option{server.WithLimiter(lim)}, loadTestOptions(lookup)...)
+	profiling.SetRates(cfg.BlockProfileRate, cfg.MutexProfileFraction)
+	flight, err := profiling.StartFlightRecorder(cfg.FlightRecorder)
+	if err != nil {
+		return fmt.Errorf("flight recorder: %w", err)
+	}
+	defer flight.Stop()
+
+	srvOpts := append([]server.Option{
+		server.WithLimiter(lim),
+		server.WithAdminRoute("GET /debug/flightrecorder", flight),
+	}, loadTestOptions(lookup)...)
 	srv := server.New(cfg, log, m, set.Resources(), srvOpts...)
 	if err := srv.Listen(); err != nil {
 		return err

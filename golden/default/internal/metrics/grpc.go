@@ -30,7 +30,7 @@ func (m *Metrics) NewGRPC() *GRPC {
 			Namespace: Namespace,
 			Name:      "grpc_server_handling_seconds",
 			Help:      "gRPC call latency by full method name; a stream counts until it ends.",
-			Buckets:   []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+			Buckets:   LatencyBuckets,
 		}, []string{"method"}),
 		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: Namespace,

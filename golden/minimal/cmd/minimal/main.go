@@ -30,6 +30,7 @@ import (
 	"example.com/minimal/internal/limiter"
 	"example.com/minimal/internal/memstats"
 	"example.com/minimal/internal/metrics"
+	"example.com/minimal/internal/profiling"
 	"example.com/minimal/internal/resource"
 	"example.com/minimal/internal/server"
 )
@@ -89,7 +90,17 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return err
 	}
 
-	srvOpts := append([]server.Option{server.WithLimiter(lim)}, loadTestOptions(lookup)...)
+	profiling.SetRates(cfg.BlockProfileRate, cfg.MutexProfileFraction)
+	flight, err := profiling.StartFlightRecorder(cfg.FlightRecorder)
+	if err != nil {
+		return fmt.Errorf("flight recorder: %w", err)
+	}
+	defer flight.Stop()
+
+	srvOpts := append([]server.Option{
+		server.WithLimiter(lim),
+		server.WithAdminRoute("GET /debug/flightrecorder", flight),
+	}, loadTestOptions(lookup)...)
 	srv := server.New(cfg, log, m, set.Resources(), srvOpts...)
 	if err := srv.Listen(); err != nil {
 		return err

@@ -33,7 +33,9 @@ type Server struct {
 	limiter   *limiter.Limiter
 	// middleware wraps the public mux, innermost first (WithMiddleware).
 	middleware []func(http.Handler) http.Handler
-	ready      atomic.Bool
+	// adminRoutes are the admin port's handlers beyond its own.
+	adminRoutes []adminRoute
+	ready       atomic.Bool
 
 	admin    *http.Server
 	adminLn  net.Listener
@@ -49,6 +51,18 @@ type Option func(*Server)
 // still be seen alive.
 func WithLimiter(l *limiter.Limiter) Option {
 	return func(s *Server) { s.limiter = l }
+}
+
+// WithAdminRoute serves h on the admin port at pattern, beside metrics,
+// pprof and health.
+func WithAdminRoute(pattern string, h http.Handler) Option {
+	return func(s *Server) { s.adminRoutes = append(s.adminRoutes, adminRoute{pattern, h}) }
+}
+
+// adminRoute is one handler added to the admin port.
+type adminRoute struct {
+	pattern string
+	handler http.Handler
 }
 
 // WithMiddleware wraps the public mux in mw, inside the metrics, shedding
@@ -174,6 +188,9 @@ func (s *Server) adminHandler() http.Handler {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	for _, r := range s.adminRoutes {
+		mux.Handle(r.pattern, r.handler)
+	}
 	return mux
 }
 

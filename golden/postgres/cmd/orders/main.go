@@ -35,6 +35,7 @@ import (
 	"example.com/orders/internal/limiter"
 	"example.com/orders/internal/memstats"
 	"example.com/orders/internal/metrics"
+	"example.com/orders/internal/profiling"
 	"example.com/orders/internal/resource"
 	"example.com/orders/internal/server"
 )
@@ -113,7 +114,17 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return err
 	}
 
-	srvOpts := append([]server.Option{server.WithLimiter(lim)}, loadTestOptions(lookup)...)
+	profiling.SetRates(cfg.BlockProfileRate, cfg.MutexProfileFraction)
+	flight, err := profiling.StartFlightRecorder(cfg.FlightRecorder)
+	if err != nil {
+		return fmt.Errorf("flight recorder: %w", err)
+	}
+	defer flight.Stop()
+
+	srvOpts := append([]server.Option{
+		server.WithLimiter(lim),
+		server.WithAdminRoute("GET /debug/flightrecorder", flight),
+	}, loadTestOptions(lookup)...)
 	srv := server.New(cfg, log, m, set.Resources(), srvOpts...)
 	if err := srv.Listen(); err != nil {
 		return err

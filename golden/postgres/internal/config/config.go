@@ -35,6 +35,15 @@ type Config struct {
 	// ShutdownDelay is how long the service reports not-ready before it
 	// stops accepting, so load balancers stop routing to it first.
 	ShutdownDelay time.Duration
+	// BlockProfileRate samples one blocking event per this many nanoseconds
+	// spent blocked, for /debug/pprof/block; MutexProfileFraction one in
+	// this many contended mutex events, for /debug/pprof/mutex. Zero turns
+	// either off.
+	BlockProfileRate, MutexProfileFraction int
+	// FlightRecorder keeps at least this much of the recent execution trace
+	// in memory, for /debug/flightrecorder on the admin port; zero turns it
+	// off.
+	FlightRecorder time.Duration
 	// StoreTimeout bounds the store calls of one request, where a request
 	// blocks; past it the request fails as timed out. Requests that never
 	// reach the store (cache hits) pay nothing for it, and a client's
@@ -93,6 +102,8 @@ func Default() Config {
 		ShutdownTimeout:      15 * time.Second,
 		ShutdownDelay:        0,
 		StoreTimeout:         10 * time.Second,
+		BlockProfileRate:     100_000,
+		MutexProfileFraction: 10,
 		ReadHeaderTimeout:    5 * time.Second,
 		ReadTimeout:          15 * time.Second,
 		WriteTimeout:         15 * time.Second,
@@ -166,6 +177,10 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	dur(&cfg.ShutdownTimeout, "shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long in-flight requests may finish after SIGTERM")
 	dur(&cfg.ShutdownDelay, "shutdown-delay", "SHUTDOWN_DELAY", "how long to report not-ready before draining")
 	dur(&cfg.StoreTimeout, "store-timeout", "STORE_TIMEOUT", "longest a request's store calls may take before the request fails")
+	blockRate, mutexFraction := int64(cfg.BlockProfileRate), int64(cfg.MutexProfileFraction)
+	integer(&blockRate, "block-profile-rate", "BLOCK_PROFILE_RATE", "sample one blocking event per this many nanoseconds blocked (/debug/pprof/block); 0 turns it off")
+	integer(&mutexFraction, "mutex-profile-fraction", "MUTEX_PROFILE_FRACTION", "sample one in this many contended mutex events (/debug/pprof/mutex); 0 turns it off")
+	dur(&cfg.FlightRecorder, "flight-recorder", "FLIGHT_RECORDER", "keep this much recent execution trace in memory for /debug/flightrecorder; 0 turns it off")
 	dur(&cfg.ReadHeaderTimeout, "read-header-timeout", "READ_HEADER_TIMEOUT", "time allowed to read request headers")
 	dur(&cfg.ReadTimeout, "read-timeout", "READ_TIMEOUT", "time allowed to read a whole request")
 	dur(&cfg.WriteTimeout, "write-timeout", "WRITE_TIMEOUT", "time allowed to write a response")
@@ -212,6 +227,7 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	cfg.MaxHeaderBytes = int(maxHeader)
 	cfg.MaxConcurrentStreams = int(streams)
 	cfg.MaxConcurrency = int(maxConcurrency)
+	cfg.BlockProfileRate, cfg.MutexProfileFraction = int(blockRate), int(mutexFraction)
 	cfg.BatchWorkers = int(batchWorkers)
 	cfg.CacheEntries = int(cacheEntries)
 	// The service's own variable wins over the conventional one, for hosts
@@ -285,6 +301,9 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownDelay < 0 {
 		return fmt.Errorf("shutdown-delay %s: must not be negative", c.ShutdownDelay)
+	}
+	if c.BlockProfileRate < 0 || c.MutexProfileFraction < 0 || c.FlightRecorder < 0 {
+		return errors.New("block-profile-rate, mutex-profile-fraction and flight-recorder must not be negative; 0 turns each off")
 	}
 	if c.MaxHeaderBytes <= 0 || c.MaxBodyBytes <= 0 || c.MaxConcurrentStreams <= 0 {
 		return errors.New("max-header-bytes, max-body-bytes and max-concurrent-streams must be positive")

@@ -75,6 +75,8 @@ func TestInvalidValues(t *testing.T) {
 		{"bad log level", []string{"-log-level", "loud"}, nil, "log level"},
 		{"stray argument", []string{"serve"}, nil, "unexpected argument"},
 		{"zero store timeout", []string{"-store-timeout", "0s"}, nil, "store-timeout 0s: must be positive"},
+		{"negative block profile rate", []string{"-block-profile-rate", "-1"}, nil, "must not be negative"},
+		{"negative flight recorder window", nil, map[string]string{EnvPrefix + "FLIGHT_RECORDER": "-5s"}, "must not be negative"},
 		{"bad integer in env", nil, map[string]string{EnvPrefix + "MAX_BODY_BYTES": "1MB"}, "not an integer"},
 		{"zero body limit", []string{"-max-body-bytes", "0"}, nil, "must be positive"},
 		{"store call outlives write", []string{"-store-timeout", "20s", "-write-timeout", "10s"}, nil, "store-timeout 20s must be shorter than write-timeout"},
