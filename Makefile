@@ -8,8 +8,8 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 # The security scan of generated projects: gosec, and govulncheck against an
 # offline vulnerability database indexed from a pinned golang.org/x/vulndb.
-GOSEC_VERSION := v2.29.0
-GOVULNCHECK_VERSION := v1.7.0
+GOSEC_VERSION := v2.30.0
+GOVULNCHECK_VERSION := v1.10.0
 # Keep equal to VulnDBVersion in e2e/security_test.go.
 VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
 BIN := $(CURDIR)/bin
@@ -48,8 +48,9 @@ tools:
 	@test -x $(BIN)/staticcheck || GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	@test -x $(BIN)/protoc-gen-go || GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 	@test -x $(BIN)/protoc-gen-go-grpc || GOBIN=$(BIN) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
-	@test -x $(BIN)/gosec || GOBIN=$(BIN) $(GO) install github.com/securego/gosec/v2/cmd/gosec@$(GOSEC_VERSION)
-	@test -x $(BIN)/govulncheck || GOBIN=$(BIN) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+	@# The scanners are reinstalled when their pin moves: a newer one finds more.
+	@$(GO) version -m $(BIN)/gosec 2>/dev/null | grep -q '^	mod	github.com/securego/gosec/v2	$(GOSEC_VERSION)	' || GOBIN=$(BIN) $(GO) install github.com/securego/gosec/v2/cmd/gosec@$(GOSEC_VERSION)
+	@$(GO) version -m $(BIN)/govulncheck 2>/dev/null | grep -q '^	mod	golang.org/x/vuln	$(GOVULNCHECK_VERSION)	' || GOBIN=$(BIN) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
 	@test -x $(BIN)/indexdb || GOBIN=$(BIN) $(GO) install golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION)
 	@command -v protoc >/dev/null || { apt-get update -qq && apt-get install -y -qq protobuf-compiler; }
 

@@ -214,15 +214,7 @@ func checkDeployment(t *testing.T, data *generator.Data, c cluster) {
 		"the CPU limit cannot carry the SLO rate")
 	assert.Zero(t, ctr.Resources.Limits.Cpu().MilliValue()%1000, "a whole-core CPU limit makes GOMAXPROCS exact")
 
-	// GOMEMLIMIT and GOMAXPROCS come from the limits through the downward API.
-	fields := map[string]string{}
-	for _, e := range ctr.Env {
-		if e.ValueFrom != nil && e.ValueFrom.ResourceFieldRef != nil {
-			assert.Equal(t, ctr.Name, e.ValueFrom.ResourceFieldRef.ContainerName)
-			fields[e.Name] = e.ValueFrom.ResourceFieldRef.Resource
-		}
-	}
-	assert.Equal(t, map[string]string{"GOMEMLIMIT": "limits.memory", "GOMAXPROCS": "limits.cpu"}, fields)
+	// GOMEMLIMIT and GOMAXPROCS are left to the binary: runtime_test.go.
 	if data.Postgres {
 		var dsn *corev1.EnvVar
 		for i := range ctr.Env {
