@@ -12,6 +12,8 @@ GOSEC_VERSION := v2.30.0
 GOVULNCHECK_VERSION := v1.10.0
 # Keep equal to VulnDBVersion in e2e/security_test.go.
 VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
+# kube-score grades the Kubernetes manifests in `make deploycheck`.
+KUBE_SCORE_VERSION := v1.20.0
 BIN := $(CURDIR)/bin
 
 .PHONY: build test unit e2e deploycheck golden tools perf clean
@@ -31,7 +33,9 @@ unit: tools
 ## and official types (its own module, so their dependencies stay out of perfgen's go.mod).
 deploycheck:
 	@command -v shellcheck >/dev/null || { apt-get update -qq && apt-get install -y -qq shellcheck; }
-	cd internal/deploycheck && $(GO) vet ./... && $(GO) test -count=1 ./...
+	@mkdir -p $(BIN)
+	@$(GO) version -m $(BIN)/kube-score 2>/dev/null | grep -q '^	mod	github.com/zegl/kube-score	$(KUBE_SCORE_VERSION)	' || GOBIN=$(BIN) $(GO) install github.com/zegl/kube-score/cmd/kube-score@$(KUBE_SCORE_VERSION)
+	cd internal/deploycheck && $(GO) vet ./... && PATH="$(BIN):$$PATH" $(GO) test -count=1 ./...
 
 ## golden: rewrite the golden trees from the current templates (read the diff after).
 golden:
