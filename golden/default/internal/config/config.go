@@ -66,8 +66,9 @@ type Config struct {
 	// most requests served at once before new ones are shed. The default is
 	// the SLO's rate times its P95 latency (Little's law).
 	MaxConcurrency int
-	// ShedLatency is the latency above which a completed request lowers
-	// the concurrency limit; the default is the SLO's P95.
+	// ShedLatency is the latency that never counts as queueing: the
+	// concurrency limit falls only when recent latency is above it and
+	// above twice the no-load latency. The default is the SLO's P95.
 	ShedLatency time.Duration
 	// BatchWorkers bounds the concurrent lookups of one batch get.
 	BatchWorkers int
@@ -187,7 +188,7 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	boolean(&cfg.GRPCReflection, "grpc-reflection", "GRPC_REFLECTION", "serve gRPC reflection for grpcurl and similar tools")
 	maxConcurrency := int64(cfg.MaxConcurrency)
 	integer(&maxConcurrency, "max-concurrency", "MAX_CONCURRENCY", "most requests served at once; the adaptive limit stays below it")
-	dur(&cfg.ShedLatency, "shed-latency", "SHED_LATENCY", "request latency above which the concurrency limit is lowered")
+	dur(&cfg.ShedLatency, "shed-latency", "SHED_LATENCY", "request latency under which the concurrency limit is never lowered (above it, only latency twice the no-load latency lowers it)")
 	batchWorkers := int64(cfg.BatchWorkers)
 	integer(&batchWorkers, "batch-workers", "BATCH_WORKERS", "concurrent lookups of one batch get")
 	cacheEntries := int64(cfg.CacheEntries)

@@ -101,7 +101,7 @@ func (s *Server) newPublicServer() *http.Server {
 		// There is no per-request deadline here: the items service bounds
 		// its store calls, where requests block, and a cache hit pays for
 		// no timer.
-		Handler:           s.metrics.Instrument(s.shed(s.recoverPanics(loadTestHook(mux)))),
+		Handler:           s.metrics.Instrument(s.shed(mux, s.recoverPanics(loadTestHook(mux)))),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,
@@ -123,12 +123,13 @@ func (s *Server) newPublicServer() *http.Server {
 }
 
 // shed applies the concurrency limiter, if any, to everything but the
-// health probes.
-func (s *Server) shed(next http.Handler) http.Handler {
+// health probes. A shed request is matched against routes, so the metrics
+// count it under its route.
+func (s *Server) shed(routes *http.ServeMux, next http.Handler) http.Handler {
 	if s.limiter == nil {
 		return next
 	}
-	limited := s.limiter.Middleware(next)
+	limited := s.limiter.RoutedMiddleware(routes, next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 			next.ServeHTTP(w, r)
