@@ -19,6 +19,8 @@ var componentManifest = []Entry{
 	{"service/internal/pool/pool_test.go.tmpl", "internal/pool/pool_test.go", Always, modeFile},
 	{"service/internal/limiter/limiter.go.tmpl", "internal/limiter/limiter.go", Always, modeFile},
 	{"service/internal/limiter/limiter_test.go.tmpl", "internal/limiter/limiter_test.go", Always, modeFile},
+	{"service/internal/connlimit/connlimit.go.tmpl", "internal/connlimit/connlimit.go", IfHTTP, modeFile},
+	{"service/internal/connlimit/connlimit_test.go.tmpl", "internal/connlimit/connlimit_test.go", IfHTTP, modeFile},
 	{"service/internal/httpclient/httpclient.go.tmpl", "internal/httpclient/httpclient.go", Always, modeFile},
 	{"service/internal/httpclient/httpclient_test.go.tmpl", "internal/httpclient/httpclient_test.go", Always, modeFile},
 	{"service/internal/lb/lb.go.tmpl", "internal/lb/lb.go", Always, modeFile},

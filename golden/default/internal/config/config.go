@@ -66,6 +66,9 @@ type Config struct {
 	// most requests served at once before new ones are shed. The default is
 	// the SLO's rate times its P95 latency (Little's law).
 	MaxConcurrency int
+	// MaxConns caps the public HTTP port's open connections; 0 derives the
+	// cap from the file limit, less a reserve (internal/connlimit).
+	MaxConns int
 	// ShedLatency is the latency that never counts as queueing: the
 	// concurrency limit falls only when recent latency is above it and
 	// above twice the no-load latency. The default is the SLO's P95.
@@ -188,6 +191,8 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	boolean(&cfg.GRPCReflection, "grpc-reflection", "GRPC_REFLECTION", "serve gRPC reflection for grpcurl and similar tools")
 	maxConcurrency := int64(cfg.MaxConcurrency)
 	integer(&maxConcurrency, "max-concurrency", "MAX_CONCURRENCY", "most requests served at once; the adaptive limit stays below it")
+	publicConns := int64(cfg.MaxConns)
+	integer(&publicConns, "max-conns", "MAX_CONNS", "most open connections on the public HTTP port, past which idle keep-alives are closed and then new connections refused (0: the file limit less a reserve)")
 	dur(&cfg.ShedLatency, "shed-latency", "SHED_LATENCY", "request latency under which the concurrency limit is never lowered (above it, only latency twice the no-load latency lowers it)")
 	batchWorkers := int64(cfg.BatchWorkers)
 	integer(&batchWorkers, "batch-workers", "BATCH_WORKERS", "concurrent lookups of one batch get")
@@ -208,6 +213,7 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	cfg.GRPCMaxMsgBytes = int(grpcMsg)
 	cfg.GRPCMaxConcurrentStreams = int(grpcStreams)
 	cfg.MaxConcurrency = int(maxConcurrency)
+	cfg.MaxConns = int(publicConns)
 	cfg.BatchWorkers = int(batchWorkers)
 	cfg.CacheEntries = int(cacheEntries)
 	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
@@ -263,6 +269,9 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownDelay < 0 {
 		return fmt.Errorf("shutdown-delay %s: must not be negative", c.ShutdownDelay)
+	}
+	if c.MaxConns < 0 {
+		return fmt.Errorf("max-conns %d: must not be negative (0 derives it from the file limit)", c.MaxConns)
 	}
 	if c.MaxHeaderBytes <= 0 || c.MaxBodyBytes <= 0 || c.MaxConcurrentStreams <= 0 {
 		return errors.New("max-header-bytes, max-body-bytes and max-concurrent-streams must be positive")

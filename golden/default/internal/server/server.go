@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/health"
 
 	"example.com/demo/internal/config"
+	"example.com/demo/internal/connlimit"
 	"example.com/demo/internal/httpapi"
 	"example.com/demo/internal/items"
 	"example.com/demo/internal/limiter"
@@ -36,6 +37,7 @@ type Server struct {
 	metrics  *metrics.Metrics
 	limiter  *limiter.Limiter
 	upstream *http.Client
+	conns    *connlimit.Budget
 	ready    atomic.Bool
 
 	admin    *http.Server
@@ -60,6 +62,21 @@ func WithLimiter(l *limiter.Limiter) Option {
 // WithUpstream turns on the example outbound call, made through c.
 func WithUpstream(c *http.Client) Option {
 	return func(s *Server) { s.upstream = c }
+}
+
+// WithConnBudget keeps the public HTTP port's open connections within b.
+// The admin port stays outside it, so probes answer during a flood.
+func WithConnBudget(b *connlimit.Budget) Option {
+	return func(s *Server) { s.conns = b }
+}
+
+// connState is the public server's ConnState hook: the connection
+// budget's, which needs to know the idle connections.
+func (s *Server) connState() func(net.Conn, http.ConnState) {
+	if s.conns == nil {
+		return nil
+	}
+	return s.conns.ConnState
 }
 
 // New returns a Server for svc; call Listen, then Serve.
@@ -103,6 +120,7 @@ func (s *Server) newPublicServer() *http.Server {
 		// no timer.
 		Handler:           s.metrics.Instrument(s.shed(mux, s.recoverPanics(loadTestHook(mux)))),
 		Protocols:         &protocols,
+		ConnState:         s.connState(),
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,
 		WriteTimeout:      s.cfg.WriteTimeout,
@@ -213,6 +231,9 @@ func (s *Server) Listen() error {
 	if s.publicLn, err = lc.Listen(ctx, "tcp", s.cfg.HTTPAddr); err != nil {
 		_ = s.adminLn.Close()
 		return fmt.Errorf("http listener: %w", err)
+	}
+	if s.conns != nil {
+		s.publicLn = s.conns.Listener(s.publicLn)
 	}
 	if s.grpcLn, err = lc.Listen(ctx, "tcp", s.cfg.GRPCAddr); err != nil {
 		_ = s.adminLn.Close()

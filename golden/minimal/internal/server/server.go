@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"example.com/minimal/internal/config"
+	"example.com/minimal/internal/connlimit"
 	"example.com/minimal/internal/httpapi"
 	"example.com/minimal/internal/items"
 	"example.com/minimal/internal/limiter"
@@ -31,6 +32,7 @@ type Server struct {
 	metrics  *metrics.Metrics
 	limiter  *limiter.Limiter
 	upstream *http.Client
+	conns    *connlimit.Budget
 	ready    atomic.Bool
 
 	admin    *http.Server
@@ -52,6 +54,21 @@ func WithLimiter(l *limiter.Limiter) Option {
 // WithUpstream turns on the example outbound call, made through c.
 func WithUpstream(c *http.Client) Option {
 	return func(s *Server) { s.upstream = c }
+}
+
+// WithConnBudget keeps the public HTTP port's open connections within b.
+// The admin port stays outside it, so probes answer during a flood.
+func WithConnBudget(b *connlimit.Budget) Option {
+	return func(s *Server) { s.conns = b }
+}
+
+// connState is the public server's ConnState hook: the connection
+// budget's, which needs to know the idle connections.
+func (s *Server) connState() func(net.Conn, http.ConnState) {
+	if s.conns == nil {
+		return nil
+	}
+	return s.conns.ConnState
 }
 
 // New returns a Server for svc; call Listen, then Serve.
@@ -94,6 +111,7 @@ func (s *Server) newPublicServer() *http.Server {
 		// no timer.
 		Handler:           s.metrics.Instrument(s.shed(mux, s.recoverPanics(loadTestHook(mux)))),
 		Protocols:         &protocols,
+		ConnState:         s.connState(),
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,
 		WriteTimeout:      s.cfg.WriteTimeout,
@@ -204,6 +222,9 @@ func (s *Server) Listen() error {
 	if s.publicLn, err = lc.Listen(ctx, "tcp", s.cfg.HTTPAddr); err != nil {
 		_ = s.adminLn.Close()
 		return fmt.Errorf("http listener: %w", err)
+	}
+	if s.conns != nil {
+		s.publicLn = s.conns.Listener(s.publicLn)
 	}
 	return nil
 }

@@ -31,6 +31,7 @@ import (
 
 	"example.com/orders/internal/cache"
 	"example.com/orders/internal/config"
+	"example.com/orders/internal/connlimit"
 	"example.com/orders/internal/httpclient"
 	"example.com/orders/internal/items"
 	"example.com/orders/internal/lb"
@@ -136,6 +137,23 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return fmt.Errorf("register limiter metrics: %w", err)
 	}
 	srvOpts := []server.Option{server.WithLimiter(lim)}
+	// The public port's connections stay within the file limit, so a
+	// connection flood cannot starve the admin port, the store and the
+	// upstreams of descriptors.
+	connCap := cfg.MaxConns
+	if connCap == 0 {
+		if connCap, err = connlimit.FromFileLimit(); err != nil {
+			return err
+		}
+	}
+	conns, err := connlimit.New(connCap)
+	if err != nil {
+		return err
+	}
+	if err := conns.Register(reg); err != nil {
+		return fmt.Errorf("register connection metrics: %w", err)
+	}
+	srvOpts = append(srvOpts, server.WithConnBudget(conns))
 	if cfg.Upstreams != "" {
 		client, bal, err := upstreamClient(cfg, reg)
 		if err != nil {
