@@ -8,10 +8,12 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 # The security scan of generated projects: gosec, and govulncheck against an
 # offline vulnerability database indexed from a pinned golang.org/x/vulndb.
-GOSEC_VERSION := v2.29.0
-GOVULNCHECK_VERSION := v1.7.0
+GOSEC_VERSION := v2.30.0
+GOVULNCHECK_VERSION := v1.10.0
 # Keep equal to VulnDBVersion in e2e/security_test.go.
 VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
+# kube-score grades the Kubernetes manifests in `make deploycheck`.
+KUBE_SCORE_VERSION := v1.20.0
 BIN := $(CURDIR)/bin
 
 .PHONY: build test test-short unit e2e deploycheck openapicheck golden tools perf clean
@@ -38,7 +40,9 @@ unit: tools
 ## and official types (its own module, so their dependencies stay out of perfgen's go.mod).
 deploycheck:
 	@command -v shellcheck >/dev/null || { apt-get update -qq && apt-get install -y -qq shellcheck; }
-	cd internal/deploycheck && $(GO) vet ./... && $(GO) test -count=1 ./...
+	@mkdir -p $(BIN)
+	@$(GO) version -m $(BIN)/kube-score 2>/dev/null | grep -q '^	mod	github.com/zegl/kube-score	$(KUBE_SCORE_VERSION)	' || GOBIN=$(BIN) $(GO) install github.com/zegl/kube-score/cmd/kube-score@$(KUBE_SCORE_VERSION)
+	cd internal/deploycheck && $(GO) vet ./... && PATH="$(BIN):$$PATH" $(GO) test -count=1 ./...
 
 ## openapicheck: validate the OpenAPI documents perfgen proto writes with libopenapi-validator
 ## (its own module, so the validator's dependencies stay out of perfgen's go.mod).
@@ -60,8 +64,9 @@ tools:
 	@test -x $(BIN)/staticcheck || GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	@test -x $(BIN)/protoc-gen-go || GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 	@test -x $(BIN)/protoc-gen-go-grpc || GOBIN=$(BIN) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
-	@test -x $(BIN)/gosec || GOBIN=$(BIN) $(GO) install github.com/securego/gosec/v2/cmd/gosec@$(GOSEC_VERSION)
-	@test -x $(BIN)/govulncheck || GOBIN=$(BIN) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+	@# The scanners are reinstalled when their pin moves: a newer one finds more.
+	@$(GO) version -m $(BIN)/gosec 2>/dev/null | grep -q '^	mod	github.com/securego/gosec/v2	$(GOSEC_VERSION)	' || GOBIN=$(BIN) $(GO) install github.com/securego/gosec/v2/cmd/gosec@$(GOSEC_VERSION)
+	@$(GO) version -m $(BIN)/govulncheck 2>/dev/null | grep -q '^	mod	golang.org/x/vuln	$(GOVULNCHECK_VERSION)	' || GOBIN=$(BIN) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
 	@test -x $(BIN)/indexdb || GOBIN=$(BIN) $(GO) install golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION)
 	@command -v protoc >/dev/null || { apt-get update -qq && apt-get install -y -qq protobuf-compiler; }
 	@# promtool checks and unit-tests the generated alert rules: Debian 12's prometheus 2.42 package

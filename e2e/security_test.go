@@ -33,10 +33,10 @@ const VulnDBVersion = "v0.0.0-20261105234957-e22db6528018"
 // and echo requests on purpose); a suppression needs a `#nosec RULE -- why`
 // comment on the line, in the template.
 // govulncheck runs offline against a vulnerability database built from the
-// pinned golang.org/x/vulndb module and must find no vulnerable symbol of a
-// third-party module that the project calls. Standard-library findings are
-// logged, not failed: they depend on the Go toolchain the user builds with,
-// not on anything perfgen generates.
+// pinned golang.org/x/vulndb module, under the toolchain the generated go.mod
+// declares (GOTOOLCHAIN set to it, whatever the machine's own Go is), and
+// must find no vulnerable symbol that the project calls: neither of a
+// third-party module nor of the standard library of that toolchain.
 func TestSecurityScan(t *testing.T) {
 	gosec := lookTool(t, "gosec")
 	govulncheck := lookTool(t, "govulncheck")
@@ -51,12 +51,19 @@ func TestSecurityScan(t *testing.T) {
 			rules = append(rules, is.RuleID)
 		}
 		require.Contains(t, rules, "G204", "gosec missed a command built from a variable")
-		_, thirdParty := calledVulns(runGovulncheck(t, dir, govulncheck, db))
+		_, thirdParty := calledVulns(runGovulncheck(t, dir, govulncheck, db, ""))
 		i := slices.IndexFunc(thirdParty, func(v calledVuln) bool { return v.OSV == canaryVuln && v.Module == "golang.org/x/text" })
 		require.GreaterOrEqual(t, i, 0, "govulncheck with the offline database missed %s, a called vulnerability of golang.org/x/text@v0.3.5", canaryVuln)
 		// Its fix fits the go directive, so a project calling it would fail.
 		needs := fixNeedsGo(t, thirdParty[i].Module, thirdParty[i].Fixed)
 		require.LessOrEqual(t, version.Compare("go"+needs, "go"+generator.GoVersion), 0, "the fix %s needs go %s", thirdParty[i].Fixed, needs)
+
+		// Under a toolchain with a known vulnerability in the standard
+		// library, the same module calls it: the scan does look at the
+		// standard library of the toolchain it is given.
+		stdlib, _ := calledVulns(runGovulncheck(t, dir, govulncheck, db, canaryToolchain))
+		require.True(t, slices.ContainsFunc(stdlib, func(v calledVuln) bool { return v.OSV == canaryStdlibVuln }),
+			"govulncheck under %s missed %s, a called vulnerability of html/template; found %s", canaryToolchain, canaryStdlibVuln, describe(stdlib))
 	})
 
 	entries, err := os.ReadDir(filepath.Join("..", "golden"))
@@ -77,7 +84,9 @@ func TestSecurityScan(t *testing.T) {
 			})
 
 			t.Run("govulncheck", func(t *testing.T) {
-				stdlib, thirdParty := calledVulns(runGovulncheck(t, dir, govulncheck, db))
+				toolchain := declaredToolchain(t, dir)
+				require.Equal(t, generator.GoToolchain, toolchain, "go.mod's toolchain line")
+				stdlib, thirdParty := calledVulns(runGovulncheck(t, dir, govulncheck, db, toolchain))
 				var blocked []calledVuln
 				for _, v := range thirdParty {
 					needs := fixNeedsGo(t, v.Module, v.Fixed)
@@ -93,9 +102,9 @@ func TestSecurityScan(t *testing.T) {
 					t.Logf("third-party findings whose fix needs a newer Go than generated projects declare (not failed; they fail as soon as the fix fits the go directive):\n  %s",
 						describe(blocked))
 				}
-				if len(stdlib) > 0 {
-					t.Logf("standard library findings with %s (not failed: they depend on the toolchain the user builds with):\n  %s",
-						goVersion(t), describe(stdlib))
+				for _, v := range stdlib {
+					t.Errorf("%s: the project calls %s of the standard library of %s; raise GoToolchain in generator/data.go to a release with the fix (%s)",
+						v.OSV, v.symbols(), toolchain, v.Fixed)
 				}
 			})
 		})
@@ -106,8 +115,16 @@ func TestSecurityScan(t *testing.T) {
 // fixed in v0.3.7.
 const canaryVuln = "GO-2021-0113"
 
-// canaryModule writes a module that calls a known-vulnerable function and
-// runs a command built from its input, and downloads its dependencies.
+// canaryToolchain and canaryStdlibVuln: html/template in go1.26.8 misreads
+// "yield" in JavaScript contexts (GO-2026-6600, fixed in go1.26.9).
+const (
+	canaryToolchain  = "go1.26.8"
+	canaryStdlibVuln = "GO-2026-6600"
+)
+
+// canaryModule writes a module that calls a known-vulnerable function of a
+// module and of the standard library, and runs a command built from its
+// input, and downloads its dependencies.
 func canaryModule(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -119,6 +136,7 @@ func canaryModule(t *testing.T) string {
 
 import (
 	"fmt"
+	"html/template"
 	"os"
 	"os/exec"
 
@@ -128,6 +146,7 @@ import (
 func main() {
 	fmt.Println(language.Parse(os.Args[1]))
 	_ = exec.Command(os.Args[2]).Run()
+	_ = template.Must(template.New("page").Parse(os.Args[3])).Execute(os.Stdout, nil)
 }
 `)
 	goCmd(t, dir, 5*time.Minute, "mod", "tidy")
@@ -308,15 +327,22 @@ type vulnFinding struct {
 }
 
 // runGovulncheck scans dir against db with the module proxy switched off and
-// returns every finding.
-func runGovulncheck(t *testing.T, dir, govulncheck, db string) []vulnFinding {
+// returns every finding. A toolchain other than "" is the Go release whose
+// standard library the scan checks: it is fetched first (through the module
+// proxy, like `go` does under GOTOOLCHAIN) and govulncheck runs with
+// GOTOOLCHAIN set to it.
+func runGovulncheck(t *testing.T, dir, govulncheck, db, toolchain string) []vulnFinding {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, govulncheck, "-db", "file://"+filepath.ToSlash(db), "-format", "json", "./...")
 	cmd.Dir = dir
-	// Offline: the modules are in the cache since `go mod tidy`.
+	// Offline: the modules are in the cache since `go mod tidy`, the
+	// toolchain since useToolchain.
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off")
+	if toolchain != "" {
+		cmd.Env = append(cmd.Env, useToolchain(t, dir, toolchain))
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(t, cmd.Run(), "govulncheck:\n%s", stderr.String())
@@ -346,9 +372,34 @@ func runGovulncheck(t *testing.T, dir, govulncheck, db string) []vulnFinding {
 	return findings
 }
 
-func goVersion(t *testing.T) string {
+// declaredToolchain returns the toolchain line of dir's go.mod.
+func declaredToolchain(t *testing.T, dir string) string {
 	t.Helper()
-	return strings.TrimSpace(run(t, ".", time.Minute, "go", "env", "GOVERSION"))
+	name := filepath.Join(dir, "go.mod")
+	data, err := os.ReadFile(name)
+	require.NoError(t, err)
+	// Parse, not ParseLax: the lax parser skips the toolchain line.
+	f, err := modfile.Parse(name, data, nil)
+	require.NoError(t, err)
+	require.NotNil(t, f.Toolchain, "%s declares no toolchain: the Go that builds it is whatever the user has", name)
+	return f.Toolchain.Name
+}
+
+// useToolchain makes sure the go command in dir runs as toolchain (fetching
+// it when the machine's Go is another release) and returns the GOTOOLCHAIN
+// setting that selects it.
+func useToolchain(t *testing.T, dir, toolchain string) string {
+	t.Helper()
+	env := "GOTOOLCHAIN=" + toolchain
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "env", "GOVERSION")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s go env GOVERSION:\n%s", env, out)
+	require.Equal(t, toolchain, strings.TrimSpace(string(out)), "%s did not select %s", env, toolchain)
+	return env
 }
 
 func rel(dir, path string) string {

@@ -14,6 +14,13 @@ const DataVersion = 1
 // GoVersion is the Go language version generated projects declare.
 const GoVersion = "1.26.0"
 
+// GoToolchain is the toolchain line of the generated go.mod: the newest Go
+// 1.26 release in which no standard-library code a generated project calls
+// has a known vulnerability (the security scan in e2e checks it). The go
+// command switches to it under GOTOOLCHAIN=auto; GoVersion stays the
+// language floor.
+const GoToolchain = "go1.26.11"
+
 // Versions pins every third-party module a generated project requires, so
 // the same answers always produce the same go.mod.
 type Versions struct {
@@ -69,6 +76,8 @@ type Data struct {
 	Module string
 	// GoVersion is the go directive of the generated go.mod.
 	GoVersion string
+	// Toolchain is the toolchain directive of the generated go.mod.
+	Toolchain string
 	// EnvPrefix prefixes the service's environment variables, e.g. "ORDERS_API_".
 	EnvPrefix string
 
@@ -122,6 +131,7 @@ func NewData(s Spec) (*Data, error) {
 		Name:           s.Name,
 		Module:         s.Module,
 		GoVersion:      GoVersion,
+		Toolchain:      GoToolchain,
 		EnvPrefix:      strings.ToUpper(strings.ReplaceAll(s.Name, "-", "_")) + "_",
 		HTTP:           s.Transport == TransportHTTP || s.Transport == TransportBoth,
 		GRPC:           s.Transport == TransportGRPC || s.Transport == TransportBoth,

@@ -23,8 +23,9 @@ type Deployment struct {
 	// admin last.
 	Ports []NamedPort
 
-	// Replicas is the Deployment's replica count and the autoscaler's
-	// minimum; MaxReplicas is the autoscaler's maximum.
+	// Replicas is the autoscaler's minimum (the Deployment sets no count of
+	// its own, so applying it never resets a scaled-out service);
+	// MaxReplicas is the autoscaler's maximum.
 	Replicas, MaxReplicas int
 	// CPUMillis is each replica's CPU request and limit in millicores: the
 	// cores one replica needs to carry the SLO rate alone, at RPSPerCore
@@ -33,6 +34,9 @@ type Deployment struct {
 	// MemoryMiB is each replica's memory request and limit, the SLO's RSS
 	// bound.
 	MemoryMiB int
+	// EphemeralStorageMiB is each replica's ephemeral-storage request and
+	// limit: its logs kept on the node and the /tmp emptyDir, TmpMiB.
+	EphemeralStorageMiB, TmpMiB int
 	// CPUTargetPercent is the autoscaler's CPU utilization target, the SLO's
 	// CPU bound.
 	CPUTargetPercent int
@@ -152,6 +156,8 @@ func newDeployment(d *Data) Deployment {
 		CPUMillis:              cores * 1000,
 		RPSPerCore:             rpsPerCore,
 		MemoryMiB:              s.SLO.RSSMiB,
+		EphemeralStorageMiB:    256,
+		TmpMiB:                 64,
 		CPUTargetPercent:       s.SLO.CPUPercent,
 		ShutdownDelaySeconds:   shutdownDelaySeconds,
 		ShutdownTimeoutSeconds: shutdownTimeoutSeconds,

@@ -127,6 +127,8 @@ var Manifest = []Entry{
 	{"service/cmd/main.go.tmpl", "cmd/{{.Name}}/main.go", Always, modeFile},
 	{"service/cmd/main_test.go.tmpl", "cmd/{{.Name}}/main_test.go", Always, modeFile},
 	{"service/cmd/resources.go.tmpl", "cmd/{{.Name}}/resources.go", Always, modeFile},
+	// The whole-process tests run the HTTP service (startRun).
+	{"service/cmd/process_test.go.tmpl", "cmd/{{.Name}}/process_test.go", IfHTTP, modeFile},
 	{"service/cmd/components_test.go.tmpl", "cmd/{{.Name}}/components_test.go", IfUpstream, modeFile},
 	{"service/cmd/migrate.go.tmpl", "cmd/{{.Name}}/migrate.go", IfPostgres, modeFile},
 	{"service/cmd/migrate_test.go.tmpl", "cmd/{{.Name}}/migrate_test.go", IfPostgres, modeFile},
@@ -209,6 +211,8 @@ var Manifest = []Entry{
 	{"service/internal/cache/cache_test.go.tmpl", "internal/cache/cache_test.go", IfCache, modeFile},
 	{"service/internal/limiter/limiter.go.tmpl", "internal/limiter/limiter.go", Always, modeFile},
 	{"service/internal/limiter/limiter_test.go.tmpl", "internal/limiter/limiter_test.go", Always, modeFile},
+	{"service/internal/connlimit/connlimit.go.tmpl", "internal/connlimit/connlimit.go", IfHTTP, modeFile},
+	{"service/internal/connlimit/connlimit_test.go.tmpl", "internal/connlimit/connlimit_test.go", IfHTTP, modeFile},
 	{"service/internal/httpclient/httpclient.go.tmpl", "internal/httpclient/httpclient.go", IfUpstream, modeFile},
 	{"service/internal/httpclient/httpclient_test.go.tmpl", "internal/httpclient/httpclient_test.go", IfUpstream, modeFile},
 	{"service/internal/lb/lb.go.tmpl", "internal/lb/lb.go", IfUpstream, modeFile},

@@ -202,8 +202,10 @@ func checkKubernetes(t *testing.T, p project) {
 
 func checkDeployment(t *testing.T, data *generator.Data, c cluster) {
 	d := c.deployment
-	require.NotNil(t, d.Spec.Replicas)
-	assert.GreaterOrEqual(t, *d.Spec.Replicas, int32(2), "one replica is an outage on every restart")
+	// The replica count is the autoscaler's (scale_test.go).
+	require.NotNil(t, c.hpa.Spec.MinReplicas)
+	assert.GreaterOrEqual(t, *c.hpa.Spec.MinReplicas, int32(2), "one replica is an outage on every restart")
+	replicas := *c.hpa.Spec.MinReplicas
 	pod := d.Spec.Template.Spec
 	require.Len(t, pod.Containers, 1)
 	ctr := pod.Containers[0]
@@ -220,15 +222,7 @@ func checkDeployment(t *testing.T, data *generator.Data, c cluster) {
 		"the CPU limit cannot carry the SLO rate")
 	assert.Zero(t, ctr.Resources.Limits.Cpu().MilliValue()%1000, "a whole-core CPU limit makes GOMAXPROCS exact")
 
-	// GOMEMLIMIT and GOMAXPROCS come from the limits through the downward API.
-	fields := map[string]string{}
-	for _, e := range ctr.Env {
-		if e.ValueFrom != nil && e.ValueFrom.ResourceFieldRef != nil {
-			assert.Equal(t, ctr.Name, e.ValueFrom.ResourceFieldRef.ContainerName)
-			fields[e.Name] = e.ValueFrom.ResourceFieldRef.Resource
-		}
-	}
-	assert.Equal(t, map[string]string{"GOMEMLIMIT": "limits.memory", "GOMAXPROCS": "limits.cpu"}, fields)
+	// GOMEMLIMIT and GOMAXPROCS are left to the binary: runtime_test.go.
 	if data.Postgres {
 		var dsn *corev1.EnvVar
 		for i := range ctr.Env {
@@ -337,8 +331,6 @@ func checkDeployment(t *testing.T, data *generator.Data, c cluster) {
 	hpa := c.hpa
 	assert.Equal(t, "Deployment", hpa.Spec.ScaleTargetRef.Kind)
 	assert.Equal(t, d.Name, hpa.Spec.ScaleTargetRef.Name)
-	require.NotNil(t, hpa.Spec.MinReplicas)
-	assert.Equal(t, *d.Spec.Replicas, *hpa.Spec.MinReplicas)
 	assert.Greater(t, hpa.Spec.MaxReplicas, *hpa.Spec.MinReplicas)
 	require.Len(t, hpa.Spec.Metrics, 1)
 	m := hpa.Spec.Metrics[0]
@@ -353,13 +345,13 @@ func checkDeployment(t *testing.T, data *generator.Data, c cluster) {
 	pdb := c.pdb
 	switch {
 	case pdb.Spec.MaxUnavailable != nil:
-		n, err := intOrPercent(pdb.Spec.MaxUnavailable.String(), *d.Spec.Replicas)
+		n, err := intOrPercent(pdb.Spec.MaxUnavailable.String(), replicas)
 		require.NoError(t, err)
-		assert.True(t, n >= 1 && n < *d.Spec.Replicas, "maxUnavailable %s of %d replicas", pdb.Spec.MaxUnavailable, *d.Spec.Replicas)
+		assert.True(t, n >= 1 && n < replicas, "maxUnavailable %s of %d replicas", pdb.Spec.MaxUnavailable, replicas)
 	case pdb.Spec.MinAvailable != nil:
-		n, err := intOrPercent(pdb.Spec.MinAvailable.String(), *d.Spec.Replicas)
+		n, err := intOrPercent(pdb.Spec.MinAvailable.String(), replicas)
 		require.NoError(t, err)
-		assert.True(t, n >= 1 && n < *d.Spec.Replicas, "minAvailable %s of %d replicas", pdb.Spec.MinAvailable, *d.Spec.Replicas)
+		assert.True(t, n >= 1 && n < replicas, "minAvailable %s of %d replicas", pdb.Spec.MinAvailable, replicas)
 	default:
 		t.Error("PodDisruptionBudget sets neither maxUnavailable nor minAvailable")
 	}

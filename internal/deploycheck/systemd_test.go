@@ -58,7 +58,6 @@ func TestSystemdUnit(t *testing.T) {
 		assert.Equal(t, []string{v}, d[k], k)
 	}
 	// Memory follows the SLO, and SIGKILL waits for the drain.
-	assert.Equal(t, []string{fmt.Sprintf("GOMEMLIMIT=%dMiB", data.SLO.RSSMiB)}, d["Environment"])
 	assert.Equal(t, []string{fmt.Sprintf("%dM", data.SLO.RSSMiB)}, d["MemoryMax"])
 	require.Len(t, d["TimeoutStopSec"], 1)
 	stop, err := time.ParseDuration(d["TimeoutStopSec"][0])

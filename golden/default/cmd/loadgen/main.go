@@ -8,7 +8,10 @@
 //
 // It prints the objectives table, writes LABEL.json, LABEL.md and
 // LABEL-latency.svg under -out, and exits 1 when an objective is missed,
-// naming it.
+// naming it. It sends load only to this machine's loopback addresses unless
+// -allow-remote is given. SIGINT or SIGTERM stops the run: the report of
+// what ran is printed and written, marked interrupted, and loadgen exits 1
+// (a second SIGINT exits at once).
 package main
 
 import (
@@ -17,6 +20,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -30,6 +35,12 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// The first signal stops the run and writes the partial report;
+		// restoring the default makes a second one exit at once.
+		<-ctx.Done()
+		stop()
+	}()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(os.Stderr, "loadgen: %v\n", err)
@@ -60,6 +71,7 @@ type options struct {
 	interval    time.Duration
 	out         string
 	label       string
+	allowRemote bool
 }
 
 // closedLoopCap bounds a closed-loop run's request count when -max-requests
@@ -89,6 +101,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.interval, "sample-interval", 250*time.Millisecond, "how often to read the service's CPU and RSS")
 	fs.StringVar(&o.out, "out", "bench/results", `directory for the JSON and markdown reports and the chart ("" to skip)`)
 	fs.StringVar(&o.label, "label", "", "name of the run in reports and file names (default: the transport)")
+	fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow an -addr that is not a loopback address of this machine (only against a service you run)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -150,6 +163,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := cfg.Check(); err != nil {
 		return err
 	}
+	if !o.allowRemote {
+		if err := checkLoopback(ctx, o.addr); err != nil {
+			return err
+		}
+	}
 	conns := o.connections
 	if conns == 0 {
 		conns = 4
@@ -184,6 +202,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	res, runErr := loadtest.Run(ctx, target, cfg)
+	interrupted := runErr == nil && ctx.Err() != nil
+	if interrupted {
+		// The measured window ends where the run was stopped.
+		if now := time.Now(); now.Before(res.End) {
+			res.End = now
+			res.Window = max(now.Sub(res.Start), 0)
+		}
+	}
 	var usage *loadtest.ServerUsage
 	var serverErr error
 	if monitor != nil {
@@ -203,14 +229,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if runErr != nil {
 		return runErr
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("interrupted: %w", err)
-	}
 
 	report := loadtest.NewReport(o.label, loadtest.Transport(o.transport), o.addr, cfg, conns, res, usage, slo)
 	if serverErr != nil {
 		report.ServerError = serverErr.Error()
 	}
+	report.Interrupted = interrupted
 	if err := report.WriteTable(stdout); err != nil {
 		return err
 	}
@@ -219,12 +243,48 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	if interrupted {
+		where := ""
+		if o.out != "" {
+			where = "; partial report written to " + o.out
+		}
+		return fmt.Errorf("%s: interrupted after %s of the %s window%s", o.label, res.Window.Round(time.Millisecond), cfg.Duration, where)
+	}
 	if missed := loadtest.Missed(report.Checks); len(missed) > 0 {
 		names := make([]string, len(missed))
 		for i, c := range missed {
 			names[i] = fmt.Sprintf("%s (measured %s, target %s)", c.Objective, c.Measured, c.Target)
 		}
 		return fmt.Errorf("%s: objectives missed: %s", o.label, strings.Join(names, "; "))
+	}
+	return nil
+}
+
+// checkLoopback refuses a target that is not on this machine's loopback:
+// a load test aimed at a shared or production address by mistake is an
+// attack on it. A host name passes when every address it resolves to is a
+// loopback address.
+func checkLoopback(ctx context.Context, addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("-addr %q: %w", addr, err)
+	}
+	refuse := func(why string) error {
+		return fmt.Errorf("-addr %s %s; loadgen sends load only to loopback addresses (127.0.0.0/8, ::1, localhost) unless you pass -allow-remote", addr, why)
+	}
+	if host == "" || host == "localhost" {
+		return nil // "" dials this machine, as ":8080" does
+	}
+	var ips []netip.Addr
+	if ip, err := netip.ParseAddr(host); err == nil {
+		ips = []netip.Addr{ip}
+	} else if ips, err = net.DefaultResolver.LookupNetIP(ctx, "ip", host); err != nil || len(ips) == 0 {
+		return refuse("does not resolve here")
+	}
+	for _, ip := range ips {
+		if !ip.Unmap().IsLoopback() {
+			return refuse(fmt.Sprintf("is not a loopback address (%s)", ip))
+		}
 	}
 	return nil
 }

@@ -75,8 +75,12 @@ type Config struct {
 	// most requests served at once before new ones are shed. The default is
 	// the SLO's rate times its P95 latency (Little's law).
 	MaxConcurrency int
-	// ShedLatency is the latency above which a completed request lowers
-	// the concurrency limit; the default is the SLO's P95.
+	// MaxConns caps the public HTTP port's open connections; 0 derives the
+	// cap from the file limit, less a reserve (internal/connlimit).
+	MaxConns int
+	// ShedLatency is the latency that never counts as queueing: the
+	// concurrency limit falls only when recent latency is above it and
+	// above twice the no-load latency. The default is the SLO's P95.
 	ShedLatency time.Duration
 	// BatchWorkers bounds the concurrent lookups of one batch get.
 	BatchWorkers int
@@ -202,7 +206,9 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	boolean(&cfg.GRPCReflection, "grpc-reflection", "GRPC_REFLECTION", "serve gRPC reflection for grpcurl and similar tools")
 	maxConcurrency := int64(cfg.MaxConcurrency)
 	integer(&maxConcurrency, "max-concurrency", "MAX_CONCURRENCY", "most requests served at once; the adaptive limit stays below it")
-	dur(&cfg.ShedLatency, "shed-latency", "SHED_LATENCY", "request latency above which the concurrency limit is lowered")
+	publicConns := int64(cfg.MaxConns)
+	integer(&publicConns, "max-conns", "MAX_CONNS", "most open connections on the public HTTP port, past which idle keep-alives are closed and then new connections refused (0: the file limit less a reserve)")
+	dur(&cfg.ShedLatency, "shed-latency", "SHED_LATENCY", "request latency under which the concurrency limit is never lowered (above it, only latency twice the no-load latency lowers it)")
 	batchWorkers := int64(cfg.BatchWorkers)
 	integer(&batchWorkers, "batch-workers", "BATCH_WORKERS", "concurrent lookups of one batch get")
 	cacheEntries := int64(cfg.CacheEntries)
@@ -223,6 +229,7 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	cfg.GRPCMaxConcurrentStreams = int(grpcStreams)
 	cfg.MaxConcurrency = int(maxConcurrency)
 	cfg.BlockProfileRate, cfg.MutexProfileFraction = int(blockRate), int(mutexFraction)
+	cfg.MaxConns = int(publicConns)
 	cfg.BatchWorkers = int(batchWorkers)
 	cfg.CacheEntries = int(cacheEntries)
 	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
@@ -281,6 +288,9 @@ func (c Config) Validate() error {
 	}
 	if c.BlockProfileRate < 0 || c.MutexProfileFraction < 0 || c.FlightRecorder < 0 {
 		return errors.New("block-profile-rate, mutex-profile-fraction and flight-recorder must not be negative; 0 turns each off")
+	}
+	if c.MaxConns < 0 {
+		return fmt.Errorf("max-conns %d: must not be negative (0 derives it from the file limit)", c.MaxConns)
 	}
 	if c.MaxHeaderBytes <= 0 || c.MaxBodyBytes <= 0 || c.MaxConcurrentStreams <= 0 {
 		return errors.New("max-header-bytes, max-body-bytes and max-concurrent-streams must be positive")

@@ -24,6 +24,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -90,7 +91,9 @@ func ParseTargets(s string) ([]Target, error) {
 type Options struct {
 	// Policy selects endpoints; zero means P2C.
 	Policy Policy
-	// HealthPath is requested by active checks; zero means /healthz.
+	// HealthPath is requested by active checks, relative to each
+	// endpoint's base URL; zero means /healthz. It must be a clean absolute
+	// path: no "..", "." or empty segments.
 	HealthPath string
 	// HealthInterval is the time between active checks; zero means 5s.
 	HealthInterval time.Duration
@@ -115,9 +118,10 @@ type Options struct {
 // Endpoint is one upstream and what the balancer knows about it.
 type Endpoint struct {
 	// URL is the endpoint's base URL.
-	URL    *url.URL
-	weight int
-	name   string
+	URL       *url.URL
+	weight    int
+	name      string
+	healthURL string // URL joined with Options.HealthPath
 
 	inFlight atomic.Int64
 	healthy  atomic.Bool // the last active check passed
@@ -160,6 +164,9 @@ func New(targets []Target, o Options) (*Balancer, error) {
 	if o.HealthPath == "" {
 		o.HealthPath = "/healthz"
 	}
+	if !strings.HasPrefix(o.HealthPath, "/") || path.Clean(o.HealthPath) != o.HealthPath {
+		return nil, fmt.Errorf("lb: health path %q: want a clean absolute path such as /healthz", o.HealthPath)
+	}
 	if o.HealthInterval <= 0 {
 		o.HealthInterval = 5 * time.Second
 	}
@@ -191,6 +198,9 @@ func New(targets []Target, o Options) (*Balancer, error) {
 			return nil, fmt.Errorf("lb: upstream %q: want an absolute http:// or https:// base URL", t.URL)
 		}
 		ep := &Endpoint{URL: u, weight: max(t.Weight, 1), name: u.String()}
+		// #nosec G125 -- HealthPath is the operator's setting, checked above to
+		// be a clean absolute path, so it cannot climb out of the base URL.
+		ep.healthURL = u.JoinPath(o.HealthPath).String()
 		ep.healthy.Store(true)
 		b.endpoints = append(b.endpoints, ep)
 	}
@@ -358,7 +368,7 @@ func (b *Balancer) CheckNow(ctx context.Context) {
 func (b *Balancer) check(ctx context.Context, ep *Endpoint) bool {
 	ctx, cancel := context.WithTimeout(ctx, b.o.HealthTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ep.URL.JoinPath(b.o.HealthPath).String(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ep.healthURL, nil)
 	if err != nil {
 		return false
 	}

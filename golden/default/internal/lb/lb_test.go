@@ -245,6 +245,18 @@ func TestParseTargets(t *testing.T) {
 	if _, err := New([]Target{{URL: "a:8080"}}, Options{}); err == nil {
 		t.Fatal("a URL without scheme accepted")
 	}
+	for _, p := range []string{"healthz", "/../admin", "/a/../../b", "/a//b", "/a/"} {
+		if _, err := New([]Target{{URL: "http://a:8080/api"}}, Options{HealthPath: p}); err == nil {
+			t.Errorf("health path %q accepted", p)
+		}
+	}
+	b, err := New([]Target{{URL: "http://a:8080/api"}}, Options{HealthPath: "/ready"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Endpoints()[0].healthURL; got != "http://a:8080/api/ready" {
+		t.Errorf("health URL %q, want it under the base URL", got)
+	}
 	if _, err := ParsePolicy("fastest"); err == nil {
 		t.Fatal("unknown policy accepted")
 	}

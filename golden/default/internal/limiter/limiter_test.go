@@ -133,20 +133,20 @@ func TestLimitDoesNotGrowWhenIdle(t *testing.T) {
 	}
 }
 
-func TestSlowCompletionsShrinkTheLimitOncePerCooldown(t *testing.T) {
+func TestOverloadShrinksTheLimitOncePerCooldown(t *testing.T) {
 	clock := &manualClock{}
-	l := mustNew(t, Options{Max: 20, Initial: 20, Min: 5, LatencyThreshold: 50 * time.Millisecond, Backoff: 0.5, Now: clock.Now})
+	l := mustNew(t, Options{Max: 20, Initial: 20, Min: 5, Backoff: 0.5, Cooldown: time.Second, Now: clock.Now})
 	var toks []Token
 	for range 10 {
 		tok, _ := l.Acquire()
 		toks = append(toks, tok)
 	}
-	clock.Advance(time.Second) // all ten were slow, with half the limit in use
+	clock.Advance(time.Millisecond)
 	for _, tok := range toks {
-		tok.Release(Success)
+		tok.Release(Overload) // one burst: ten timeouts at once
 	}
 	if l.Limit() != 10 {
-		t.Fatalf("limit = %d after one burst of slow requests; want one halving to 10", l.Limit())
+		t.Fatalf("limit = %d after one burst of overload; want one halving to 10", l.Limit())
 	}
 	for range 10 {
 		tok, _ := l.Acquire()
@@ -155,6 +155,172 @@ func TestSlowCompletionsShrinkTheLimitOncePerCooldown(t *testing.T) {
 	}
 	if l.Limit() != 5 {
 		t.Fatalf("limit = %d after sustained overload; want the floor 5", l.Limit())
+	}
+}
+
+// simulation drives a Limiter with closed-loop clients on a manual clock,
+// in steps of a millisecond: an admitted request completes after the
+// latency the service model gives for the requests in flight, and its
+// client sends the next one at once; a shed client retries after 5ms.
+type simulation struct {
+	l       *Limiter
+	clock   *manualClock
+	busy    []simRequest // admitted, in flight
+	waiting []time.Time  // clients not in flight, by when they send next
+}
+
+type simRequest struct {
+	tok Token
+	end time.Time
+}
+
+func newSimulation(t *testing.T, o Options) *simulation {
+	t.Helper()
+	clock := &manualClock{}
+	clock.Advance(time.Hour) // any start; not the zero time
+	o.Now = clock.Now
+	return &simulation{l: mustNew(t, o), clock: clock}
+}
+
+// run drives clients clients for d and returns how many requests were
+// admitted and shed.
+func (s *simulation) run(clients int, latency func(inFlight int) time.Duration, d time.Duration) (admitted, shed int) {
+	for len(s.busy)+len(s.waiting) < clients {
+		s.waiting = append(s.waiting, s.clock.Now())
+	}
+	s.waiting = s.waiting[:max(0, min(len(s.waiting), clients-len(s.busy)))]
+	for end := s.clock.Now().Add(d); s.clock.Now().Before(end); s.clock.Advance(time.Millisecond) {
+		now := s.clock.Now()
+		busy := s.busy[:0]
+		for _, r := range s.busy {
+			if r.end.After(now) {
+				busy = append(busy, r)
+				continue
+			}
+			r.tok.Release(Success)
+			if len(busy)+len(s.waiting) < clients {
+				s.waiting = append(s.waiting, now)
+			}
+		}
+		s.busy = busy
+		waiting := s.waiting[:0]
+		for _, next := range s.waiting {
+			if next.After(now) {
+				waiting = append(waiting, next)
+				continue
+			}
+			tok, ok := s.l.Acquire()
+			if !ok {
+				shed++
+				waiting = append(waiting, now.Add(5*time.Millisecond))
+				continue
+			}
+			admitted++
+			s.busy = append(s.busy, simRequest{tok: tok, end: now.Add(latency(s.l.InFlight()))})
+		}
+		s.waiting = waiting
+	}
+	return admitted, shed
+}
+
+// constant is a dependency that takes d whatever the load.
+func constant(d time.Duration) func(int) time.Duration {
+	return func(int) time.Duration { return d }
+}
+
+// queueing is a service that does capacity requests at once in base each;
+// past that, requests share it and take longer in proportion.
+func queueing(base time.Duration, capacity int) func(int) time.Duration {
+	return func(inFlight int) time.Duration {
+		return time.Duration(float64(base) * max(1, float64(inFlight)/float64(capacity)))
+	}
+}
+
+// TestUniformlySlowDependencyKeepsTheLimit: every request takes 150ms,
+// above the 100ms LatencyThreshold, whatever the load. That is a slow
+// dependency, not queueing: the limit must not fall, and once it has grown
+// to the load, nothing is shed, at a hundred clients or at four.
+func TestUniformlySlowDependencyKeepsTheLimit(t *testing.T) {
+	s := newSimulation(t, Options{Max: 200, Initial: 50, LatencyThreshold: 100 * time.Millisecond})
+	s.run(100, constant(150*time.Millisecond), 5*time.Second)
+	if got := s.l.Limit(); got < 100 {
+		t.Fatalf("limit = %d under a uniformly slow dependency with 100 clients; want at least 100", got)
+	}
+	if _, shed := s.run(100, constant(150*time.Millisecond), 5*time.Second); shed != 0 {
+		t.Errorf("%d requests shed with the limit at %d for 100 clients", shed, s.l.Limit())
+	}
+	if _, shed := s.run(4, constant(150*time.Millisecond), 5*time.Second); shed != 0 {
+		t.Errorf("%d requests shed at 4 clients", shed)
+	}
+	if got := s.l.NoLoadLatency(); got != 150*time.Millisecond {
+		t.Errorf("no-load latency = %s, want 150ms", got)
+	}
+}
+
+// TestQueueingLowersTheLimit: a service that does ten requests at once in
+// 20ms each, under a hundred clients. Latency grows with the requests in
+// flight, so the limit must come down to where latency is within
+// Tolerance of the no-load 20ms (about 20 in flight), and stay above the
+// floor.
+func TestQueueingLowersTheLimit(t *testing.T) {
+	s := newSimulation(t, Options{Max: 200, Initial: 200, Min: 5, LatencyThreshold: time.Millisecond})
+	service := queueing(20*time.Millisecond, 10)
+	s.run(5, service, 2*time.Second) // light load: the no-load latency
+	if got := s.l.NoLoadLatency(); got != 20*time.Millisecond {
+		t.Fatalf("no-load latency = %s after light load, want 20ms", got)
+	}
+	s.run(100, service, 5*time.Second)
+	if got := s.l.Limit(); got > 40 || got < 5 {
+		t.Fatalf("limit = %d after 5s of queueing with 100 clients; want it between the floor 5 and 40 (at most 80ms latency)", got)
+	}
+	admitted, shed := s.run(100, service, 5*time.Second)
+	if shed == 0 || admitted == 0 {
+		t.Errorf("admitted %d, shed %d under sustained overload; want both", admitted, shed)
+	}
+	if got := s.l.Limit(); got > 40 {
+		t.Errorf("limit = %d after 10s of queueing; it crept back up", got)
+	}
+}
+
+// TestLimitRecoversAfterADependencySlowsDown: a dependency that answered in
+// 5ms turns slow (150ms for every request) under a hundred clients. Until
+// the no-load latency catches up it reads as queueing and the limit falls,
+// to the floor at worst; within one NoLoadWindow it must be back up to the
+// load, and shedding must stop.
+func TestLimitRecoversAfterADependencySlowsDown(t *testing.T) {
+	const window = 10 * time.Second
+	s := newSimulation(t, Options{Max: 200, Initial: 200, Min: 20, NoLoadWindow: window})
+	s.run(100, constant(5*time.Millisecond), 2*time.Second)
+	s.run(100, constant(150*time.Millisecond), 3*time.Second)
+	if got := s.l.Limit(); got >= 100 {
+		t.Logf("limit %d: the slowdown did not read as queueing at all", got)
+	}
+	if got := s.l.Limit(); got < 20 {
+		t.Fatalf("limit = %d, below the floor 20", got)
+	}
+	s.run(100, constant(150*time.Millisecond), window)
+	if got := s.l.Limit(); got < 100 {
+		t.Fatalf("limit = %d one NoLoadWindow after the slowdown; want it back to the 100 clients", got)
+	}
+	if _, shed := s.run(100, constant(150*time.Millisecond), time.Second); shed != 0 {
+		t.Errorf("%d requests shed after recovery", shed)
+	}
+	if _, shed := s.run(4, constant(150*time.Millisecond), 2*time.Second); shed != 0 {
+		t.Errorf("%d requests shed at 4 clients", shed)
+	}
+}
+
+// TestLimitRecoversWithinSecondsOfTheFloor: from the floor, once the load
+// is within capacity, the limit climbs back by about sqrt(limit) per round
+// trip and shedding stops within a second of simulated time.
+func TestLimitRecoversWithinSecondsOfTheFloor(t *testing.T) {
+	s := newSimulation(t, Options{Max: 1000, Initial: 2, Min: 2})
+	s.run(150, queueing(20*time.Millisecond, 200), time.Second)
+	if got := s.l.Limit(); got < 150 {
+		t.Fatalf("limit = %d one second after leaving the floor with 150 clients within capacity; want at least 150", got)
+	}
+	if _, shed := s.run(150, queueing(20*time.Millisecond, 200), time.Second); shed != 0 {
+		t.Errorf("%d requests shed after recovery", shed)
 	}
 }
 
@@ -337,4 +503,24 @@ func BenchmarkAcquireRelease(b *testing.B) {
 			tok.Release(Success)
 		}
 	})
+}
+
+// TestRoutedMiddlewareLabelsShedRequests: a shed request never reaches the
+// mux, yet carries its route pattern for the metrics.
+func TestRoutedMiddlewareLabelsShedRequests(t *testing.T) {
+	l := mustNew(t, Options{Max: 1, Min: 1, Initial: 1})
+	tok, _ := l.Acquire() // the only slot
+	defer tok.Release(Ignore)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/items/{id}", func(http.ResponseWriter, *http.Request) { t.Error("a shed request reached the handler") })
+	var pattern string
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l.RoutedMiddleware(mux, mux).ServeHTTP(w, r)
+		pattern = r.Pattern
+	})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/items/42", nil))
+	if rec.Code != http.StatusServiceUnavailable || pattern != "GET /v1/items/{id}" {
+		t.Fatalf("shed request: status %d, pattern %q; want 503 under GET /v1/items/{id}", rec.Code, pattern)
+	}
 }

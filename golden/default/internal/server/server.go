@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc/health"
 
 	"example.com/demo/internal/config"
+	"example.com/demo/internal/connlimit"
 	"example.com/demo/internal/limiter"
 	"example.com/demo/internal/metrics"
 	"example.com/demo/internal/resource"
@@ -38,6 +39,8 @@ type Server struct {
 	limiter   *limiter.Limiter
 	// middleware wraps the public mux, innermost first (WithMiddleware).
 	middleware []func(http.Handler) http.Handler
+	// conns is the public port's connection budget (WithConnBudget).
+	conns *connlimit.Budget
 	// interceptors run after the built-in ones (WithUnaryInterceptors).
 	interceptors []grpc.UnaryServerInterceptor
 	// adminRoutes are the admin port's handlers beyond its own.
@@ -81,6 +84,21 @@ type adminRoute struct {
 // load-test build uses it to slow every request down.
 func WithMiddleware(mw func(http.Handler) http.Handler) Option {
 	return func(s *Server) { s.middleware = append(s.middleware, mw) }
+}
+
+// WithConnBudget keeps the public HTTP port's open connections within b.
+// The admin port stays outside it, so probes answer during a flood.
+func WithConnBudget(b *connlimit.Budget) Option {
+	return func(s *Server) { s.conns = b }
+}
+
+// connState is the public server's ConnState hook: the connection
+// budget's, which needs to know the idle connections.
+func (s *Server) connState() func(net.Conn, http.ConnState) {
+	if s.conns == nil {
+		return nil
+	}
+	return s.conns.ConnState
 }
 
 // WithUnaryInterceptors adds interceptors after the built-in ones, so
@@ -136,8 +154,9 @@ func (s *Server) newPublicServer() *http.Server {
 		// There is no per-request deadline here: resources bound their
 		// store calls, where requests block, and a cache hit pays for no
 		// timer.
-		Handler:           s.metrics.Instrument(s.shed(s.recoverPanics(handler))),
+		Handler:           s.metrics.Instrument(s.shed(mux, s.recoverPanics(handler))),
 		Protocols:         &protocols,
+		ConnState:         s.connState(),
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,
 		WriteTimeout:      s.cfg.WriteTimeout,
@@ -158,12 +177,13 @@ func (s *Server) newPublicServer() *http.Server {
 }
 
 // shed applies the concurrency limiter, if any, to everything but the
-// health probes.
-func (s *Server) shed(next http.Handler) http.Handler {
+// health probes. A shed request is matched against routes, so the metrics
+// count it under its route.
+func (s *Server) shed(routes *http.ServeMux, next http.Handler) http.Handler {
 	if s.limiter == nil {
 		return next
 	}
-	limited := s.limiter.Middleware(next)
+	limited := s.limiter.RoutedMiddleware(routes, next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 			next.ServeHTTP(w, r)
@@ -263,6 +283,9 @@ func (s *Server) Listen() error {
 	if s.publicLn, err = lc.Listen(ctx, "tcp", s.cfg.HTTPAddr); err != nil {
 		_ = s.adminLn.Close()
 		return fmt.Errorf("http listener: %w", err)
+	}
+	if s.conns != nil {
+		s.publicLn = s.conns.Listener(s.publicLn)
 	}
 	if s.grpcLn, err = lc.Listen(ctx, "tcp", s.cfg.GRPCAddr); err != nil {
 		_ = s.adminLn.Close()

@@ -26,6 +26,9 @@ type Report struct {
 	// CountCapped reports that the request cap, not the duration, ended
 	// the run.
 	CountCapped bool `json:"count_capped"`
+	// Interrupted reports that the run was stopped (SIGINT) before its end:
+	// the figures cover the part of the window that ran.
+	Interrupted bool `json:"interrupted,omitempty"`
 
 	Requests      int64        `json:"requests"`
 	Succeeded     int64        `json:"succeeded"`
@@ -144,6 +147,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if r.CountCapped {
 		fmt.Fprintln(&b, "note: the request cap ended the run before its duration")
 	}
+	if r.Interrupted {
+		fmt.Fprintf(&b, "note: interrupted; a partial report over the %s that ran\n", r.Window)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -177,6 +183,9 @@ func (r *Report) WriteMarkdown(w io.Writer, chart string) error {
 	fmt.Fprintf(&b, "# Load test: %s\n\n", r.Label)
 	fmt.Fprintf(&b, "%s; %d workers over %d connections.\n\n", capitalize(r.describe()), r.Workers, r.Connections)
 	fmt.Fprintf(&b, "**Result: %s**\n\n", map[bool]string{true: "every objective met", false: "objectives missed"}[r.Pass])
+	if r.Interrupted {
+		fmt.Fprintf(&b, "Interrupted: this partial report covers the %s of the window that ran.\n\n", r.Window)
+	}
 	b.WriteString("| objective | target | measured | result |\n|---|---|---|---|\n")
 	for _, c := range r.Checks {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", c.Objective, c.Target, c.Measured, verdict(c.Pass))

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"example.com/minimal/internal/config"
+	"example.com/minimal/internal/connlimit"
 	"example.com/minimal/internal/limiter"
 	"example.com/minimal/internal/metrics"
 	"example.com/minimal/internal/resource"
@@ -33,6 +34,8 @@ type Server struct {
 	limiter   *limiter.Limiter
 	// middleware wraps the public mux, innermost first (WithMiddleware).
 	middleware []func(http.Handler) http.Handler
+	// conns is the public port's connection budget (WithConnBudget).
+	conns *connlimit.Budget
 	// adminRoutes are the admin port's handlers beyond its own.
 	adminRoutes []adminRoute
 	ready       atomic.Bool
@@ -70,6 +73,21 @@ type adminRoute struct {
 // load-test build uses it to slow every request down.
 func WithMiddleware(mw func(http.Handler) http.Handler) Option {
 	return func(s *Server) { s.middleware = append(s.middleware, mw) }
+}
+
+// WithConnBudget keeps the public HTTP port's open connections within b.
+// The admin port stays outside it, so probes answer during a flood.
+func WithConnBudget(b *connlimit.Budget) Option {
+	return func(s *Server) { s.conns = b }
+}
+
+// connState is the public server's ConnState hook: the connection
+// budget's, which needs to know the idle connections.
+func (s *Server) connState() func(net.Conn, http.ConnState) {
+	if s.conns == nil {
+		return nil
+	}
+	return s.conns.ConnState
 }
 
 // New returns a Server for resources; call Listen, then Serve.
@@ -118,8 +136,9 @@ func (s *Server) newPublicServer() *http.Server {
 		// There is no per-request deadline here: resources bound their
 		// store calls, where requests block, and a cache hit pays for no
 		// timer.
-		Handler:           s.metrics.Instrument(s.shed(s.recoverPanics(handler))),
+		Handler:           s.metrics.Instrument(s.shed(mux, s.recoverPanics(handler))),
 		Protocols:         &protocols,
+		ConnState:         s.connState(),
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,
 		WriteTimeout:      s.cfg.WriteTimeout,
@@ -140,12 +159,13 @@ func (s *Server) newPublicServer() *http.Server {
 }
 
 // shed applies the concurrency limiter, if any, to everything but the
-// health probes.
-func (s *Server) shed(next http.Handler) http.Handler {
+// health probes. A shed request is matched against routes, so the metrics
+// count it under its route.
+func (s *Server) shed(routes *http.ServeMux, next http.Handler) http.Handler {
 	if s.limiter == nil {
 		return next
 	}
-	limited := s.limiter.Middleware(next)
+	limited := s.limiter.RoutedMiddleware(routes, next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 			next.ServeHTTP(w, r)
@@ -245,6 +265,9 @@ func (s *Server) Listen() error {
 	if s.publicLn, err = lc.Listen(ctx, "tcp", s.cfg.HTTPAddr); err != nil {
 		_ = s.adminLn.Close()
 		return fmt.Errorf("http listener: %w", err)
+	}
+	if s.conns != nil {
+		s.publicLn = s.conns.Listener(s.publicLn)
 	}
 	return nil
 }

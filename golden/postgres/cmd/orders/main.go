@@ -30,6 +30,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"example.com/orders/internal/config"
+	"example.com/orders/internal/connlimit"
 	"example.com/orders/internal/httpclient"
 	"example.com/orders/internal/lb"
 	"example.com/orders/internal/limiter"
@@ -125,6 +126,24 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		server.WithLimiter(lim),
 		server.WithAdminRoute("GET /debug/flightrecorder", flight),
 	}, loadTestOptions(lookup)...)
+
+	// The public port's connections stay within the file limit, so a
+	// connection flood cannot starve the admin port, the store and the
+	// upstreams of descriptors.
+	connCap := cfg.MaxConns
+	if connCap == 0 {
+		if connCap, err = connlimit.FromFileLimit(); err != nil {
+			return err
+		}
+	}
+	conns, err := connlimit.New(connCap)
+	if err != nil {
+		return err
+	}
+	if err := conns.Register(reg); err != nil {
+		return fmt.Errorf("register connection metrics: %w", err)
+	}
+	srvOpts = append(srvOpts, server.WithConnBudget(conns))
 	srv := server.New(cfg, log, m, set.Resources(), srvOpts...)
 	if err := srv.Listen(); err != nil {
 		return err
