@@ -70,6 +70,15 @@ type Data struct {
 	Postgres, Memory bool
 	// Cache reports whether a read-through cache fronts the store.
 	Cache bool
+	// CI reports whether the project has a GitHub Actions workflow and a
+	// Dependabot config.
+	CI bool
+	// PerfgenModule and PerfgenVersion are the perfgen module the project's
+	// go.mod pins as a tool; PerfgenVersion is empty when it pins none.
+	PerfgenModule, PerfgenVersion string
+	// PerfgenCommand runs the pinned perfgen in go:generate lines:
+	// "go tool perfgen", or "perfgen" from PATH when none is pinned.
+	PerfgenCommand string
 	// Docker, Compose, K8s, Sysctl and Systemd report which deployment
 	// outputs are included.
 	Docker, Compose, K8s, Sysctl, Systemd bool
@@ -114,6 +123,10 @@ func NewData(s Spec) (*Data, error) {
 		Postgres:       s.Store == StorePostgres,
 		Memory:         s.Store == StoreMemory,
 		Cache:          s.Cache,
+		CI:             s.CI,
+		PerfgenModule:  PerfgenModule,
+		PerfgenVersion: s.PerfgenVersion,
+		PerfgenCommand: "perfgen",
 		Docker:         s.HasDeploy(DeployDocker),
 		Compose:        s.HasDeploy(DeployCompose),
 		K8s:            s.HasDeploy(DeployK8s),
@@ -129,6 +142,9 @@ func NewData(s Spec) (*Data, error) {
 		Spec:           s,
 	}
 	d.Deployment = newDeployment(d)
+	if d.PerfgenVersion != "" {
+		d.PerfgenCommand = "go tool perfgen"
+	}
 	return d, nil
 }
 

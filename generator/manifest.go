@@ -28,6 +28,7 @@ var (
 	IfK8s      = Condition{"k8s", func(d *Data) bool { return d.K8s }}
 	IfSysctl   = Condition{"sysctl", func(d *Data) bool { return d.Sysctl }}
 	IfSystemd  = Condition{"systemd", func(d *Data) bool { return d.Systemd }}
+	IfCI       = Condition{"ci", func(d *Data) bool { return d.CI }}
 	// IfAPI holds when the service has a public API, HTTP or gRPC: the
 	// load-test harness needs one and drives whichever the service has.
 	IfAPI = Condition{"api", func(d *Data) bool { return d.HTTP || d.GRPC }}
@@ -36,7 +37,7 @@ var (
 )
 
 // Conditions lists every named condition, for exported manifests.
-var Conditions = []Condition{Always, IfHTTP, IfGRPC, IfAPI, IfMemory, IfPostgres, IfCache, IfDocker, IfCompose, IfK8s, IfSysctl, IfSystemd, Never}
+var Conditions = []Condition{Always, IfHTTP, IfGRPC, IfAPI, IfMemory, IfPostgres, IfCache, IfDocker, IfCompose, IfK8s, IfSysctl, IfSystemd, IfCI, Never}
 
 // All returns a condition that holds when every one of cs holds. Its name
 // joins theirs with "+".
@@ -118,6 +119,10 @@ var serviceManifest = []Entry{
 	{"service/gitignore.tmpl", ".gitignore", Always, modeFile},
 	{"service/README.md.tmpl", "README.md", Always, modeFile},
 	{"service/Makefile.tmpl", "Makefile", Always, modeFile},
+	// Lint config, CI workflow and dependency updates.
+	{"service/golangci.yml.tmpl", ".golangci.yml", Always, modeFile},
+	{"service/github/workflows/ci.yml.tmpl", ".github/workflows/ci.yml", IfCI, modeFile},
+	{"service/github/dependabot.yml.tmpl", ".github/dependabot.yml", IfCI, modeFile},
 	{"service/cmd/main.go.tmpl", "cmd/{{.Name}}/main.go", Always, modeFile},
 	{"service/cmd/main_test.go.tmpl", "cmd/{{.Name}}/main_test.go", Always, modeFile},
 	{"service/internal/config/config.go.tmpl", "internal/config/config.go", Always, modeFile},

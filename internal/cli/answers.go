@@ -21,6 +21,7 @@ const (
 	keyTransport = "transport"
 	keyStore     = "store"
 	keyCache     = "cache"
+	keyCI        = "ci"
 	keyDeploy    = "deploy"
 )
 
@@ -42,7 +43,7 @@ type answers struct {
 // none was given.
 func (a *answers) defaulted() []string {
 	var out []string
-	for _, k := range []string{keyModule, keyTransport, keyStore, keyCache, keyDeploy} {
+	for _, k := range []string{keyModule, keyTransport, keyStore, keyCache, keyDeploy, keyCI} {
 		if !a.given[k] {
 			out = append(out, k)
 		}
@@ -120,6 +121,8 @@ func (f *answersFile) apply(a *answers) {
 			s.Cache = from.Cache
 		case keyDeploy:
 			s.Deploy = from.Deploy
+		case keyCI:
+			s.CI = from.CI
 		case "slo.p95_ms":
 			s.SLO.P95Millis = from.SLO.P95Millis
 		case "slo.rps":
@@ -151,6 +154,8 @@ func describeDefaults(a *answers) string {
 			parts = append(parts, fmt.Sprintf("cache=%t", a.spec.Cache))
 		case keyDeploy:
 			parts = append(parts, "deploy="+deployString(a.spec.Deploy))
+		case keyCI:
+			parts = append(parts, fmt.Sprintf("ci=%t", a.spec.CI))
 		case "slo":
 			parts = append(parts, "slo=defaults")
 		default:

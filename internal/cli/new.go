@@ -92,6 +92,8 @@ SIGINT or SIGTERM during generation leaves no partial project behind.`,
 	f.Var(cacheValue{&opts.spec.Cache}, "cache", "read-through cache in front of the store (--cache=false to leave it out)")
 	f.Lookup("cache").NoOptDefVal = "true"
 	f.Var(&deployValue{v: &opts.spec.Deploy}, "deploy", "deployment outputs: comma list of docker,compose,k8s,sysctl,systemd, or none, or all")
+	f.Var(ciValue{&opts.spec.CI}, "ci", "GitHub Actions workflow and Dependabot config (--ci=false to leave them out)")
+	f.Lookup("ci").NoOptDefVal = "true"
 	for _, sf := range sloFields {
 		f.Var(sloValue{o: &opts.spec.SLO, f: sf}, sf.flag, sf.usage)
 	}
@@ -274,6 +276,9 @@ func collectAnswers(cmd *cobra.Command, opts *newOptions, args []string) (*answe
 	if flags.Changed("deploy") {
 		a.spec.Deploy, a.given[keyDeploy] = opts.spec.Deploy, true
 	}
+	if flags.Changed("ci") {
+		a.spec.CI, a.given[keyCI] = opts.spec.CI, true
+	}
 	for _, f := range sloFields {
 		if flags.Changed(f.flag) {
 			// The flag parsed into opts.spec.SLO; copy that one field.
@@ -332,6 +337,7 @@ func equivalentCommand(a *answers, opts *newOptions) string {
 		"--store", string(s.Store),
 		fmt.Sprintf("--cache=%t", s.Cache),
 		"--deploy", deployString(s.Deploy),
+		fmt.Sprintf("--ci=%t", s.CI),
 	}
 	for _, f := range sloFields {
 		args = append(args, "--"+f.flag, f.get(s.SLO))

@@ -122,6 +122,15 @@ func ask(p Prompter, a *answers, force bool) error {
 		s.Deploy = ds
 		a.given[keyDeploy] = true
 	}
+	if !a.given[keyCI] {
+		v, err := p.Confirm("Add a GitHub Actions CI workflow and a Dependabot config?",
+			"CI runs build, lint, the race-detector tests, the load test and govulncheck on every push.", s.CI)
+		if err != nil {
+			return err
+		}
+		s.CI = v
+		a.given[keyCI] = true
+	}
 	return askSLO(p, a)
 }
 

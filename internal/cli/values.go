@@ -54,6 +54,20 @@ func (f cacheValue) Set(s string) error {
 	return nil
 }
 
+// ciValue is the --ci flag: a boolean whose error says how to spell one.
+type ciValue struct{ v *bool }
+
+func (f ciValue) String() string { return strconv.FormatBool(*f.v) }
+func (f ciValue) Type() string   { return "bool" }
+func (f ciValue) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return errors.New("not a boolean; use --ci or --ci=false")
+	}
+	*f.v = b
+	return nil
+}
+
 // deployValue is the --deploy flag: a comma-separated list parsed by
 // generator.ParseDeploy. Repeating the flag adds to the list, so
 // --deploy docker --deploy k8s equals --deploy docker,k8s; the words none
