@@ -36,7 +36,8 @@ func ReleaseVersion(info *debug.BuildInfo) string {
 			}
 		}
 	}
-	if m == nil || m.Replace != nil || module.Check(m.Path, m.Version) != nil {
+	// A "+dirty" build suffix passes module.Check but no proxy serves it.
+	if m == nil || m.Replace != nil || module.Check(m.Path, m.Version) != nil || module.CanonicalVersion(m.Version) != m.Version {
 		return ""
 	}
 	return m.Version

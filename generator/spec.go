@@ -146,8 +146,8 @@ func (s Spec) Validate() error {
 		errs = append(errs, err)
 	}
 	if s.PerfgenVersion != "" {
-		if err := module.Check(PerfgenModule, s.PerfgenVersion); err != nil {
-			errs = append(errs, fmt.Errorf("invalid perfgen version %q: %w; use a release such as v1.2.3", s.PerfgenVersion, err))
+		if err := module.Check(PerfgenModule, s.PerfgenVersion); err != nil || module.CanonicalVersion(s.PerfgenVersion) != s.PerfgenVersion {
+			errs = append(errs, fmt.Errorf("invalid perfgen version %q: not a module version a proxy serves; use a release such as v1.2.3", s.PerfgenVersion))
 		}
 	}
 	return errors.Join(errs...)

@@ -158,6 +158,7 @@ func runNew(cmd *cobra.Command, env *Env, opts *newOptions, args []string) error
 		}
 	}
 	spec := a.spec.Normalize()
+	spec.PerfgenVersion = pinnableVersion()
 	if err := spec.Validate(); err != nil {
 		return usage(err)
 	}

@@ -65,6 +65,7 @@ A generated project's generate.go runs it: go generate .`,
 				Templates:  t,
 				DryRun:     opts.dryRun,
 				AllowDirty: opts.allowDirty,
+				Perfgen:    pinnableVersion(),
 				Out:        env.Stdout,
 				FS:         env.FS,
 			})

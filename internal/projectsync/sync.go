@@ -14,6 +14,7 @@ package projectsync
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"golang.org/x/mod/modfile"
 
 	"github.com/perfgen/perfgen/generator"
 )
@@ -91,6 +94,9 @@ type Options struct {
 	Out io.Writer
 	// FS is the file system the writer changes; nil is the real one.
 	FS generator.FS
+	// Perfgen is the perfgen version the project is to pin as a go tool
+	// (generator.Spec.PerfgenVersion); "" keeps the version go.mod pins.
+	Perfgen string
 }
 
 // A Result is the outcome of a sync.
@@ -127,6 +133,13 @@ func Sync(ctx context.Context, opts Options) (*Result, error) {
 	lock, err := readLock(root)
 	if err != nil {
 		return nil, err
+	}
+	// The previous render pinned the perfgen version go.mod requires; the
+	// new one pins this perfgen's, so the merge moves go.mod to it.
+	pinned := pinnedPerfgen(root)
+	spec.PerfgenVersion = cmp.Or(opts.Perfgen, pinned)
+	if lock != nil {
+		lock.Answers.PerfgenVersion = pinned
 	}
 	res := &Result{}
 	if lock == nil {
@@ -393,4 +406,25 @@ func summarize(paths []string) string {
 		return strings.Join(paths, ", ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(paths[:show], ", "), len(paths)-show)
+}
+
+// pinnedPerfgen returns the perfgen version the project's go.mod requires,
+// or "" when it requires none or cannot be read (the render then pins none,
+// and the merge shows the difference).
+func pinnedPerfgen(root string) string {
+	name := filepath.Join(root, "go.mod")
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return ""
+	}
+	f, err := modfile.ParseLax(name, data, nil)
+	if err != nil {
+		return ""
+	}
+	for _, r := range f.Require {
+		if r.Mod.Path == generator.PerfgenModule {
+			return r.Mod.Version
+		}
+	}
+	return ""
 }
