@@ -12,6 +12,9 @@ GOSEC_VERSION := v2.29.0
 GOVULNCHECK_VERSION := v1.7.0
 # Keep equal to VulnDBVersion in e2e/security_test.go.
 VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
+# golangci-lint lints every golden project in e2e; keep it equal to
+# GOLANGCI_LINT_VERSION in templates/service/Makefile.tmpl (e2e checks).
+GOLANGCI_LINT_VERSION := v2.15.0
 BIN := $(CURDIR)/bin
 
 .PHONY: build test unit e2e deploycheck golden tools perf clean
@@ -41,8 +44,8 @@ golden:
 e2e: tools
 	PERFGEN_E2E=1 PATH="$(BIN):$$PATH" $(GO) test ./e2e -count=1 -timeout 40m -v
 
-## tools: the pinned tools the tests run: staticcheck for generated projects, and protoc with
-## the official plugins that perfgen's pure-Go protobuf output is compared against.
+## tools: the pinned tools the tests run: staticcheck and golangci-lint for generated projects, and
+## protoc with the official plugins that perfgen's pure-Go protobuf output is compared against.
 tools:
 	@mkdir -p $(BIN)
 	@test -x $(BIN)/staticcheck || GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -51,6 +54,7 @@ tools:
 	@test -x $(BIN)/gosec || GOBIN=$(BIN) $(GO) install github.com/securego/gosec/v2/cmd/gosec@$(GOSEC_VERSION)
 	@test -x $(BIN)/govulncheck || GOBIN=$(BIN) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
 	@test -x $(BIN)/indexdb || GOBIN=$(BIN) $(GO) install golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION)
+	@test -x $(BIN)/golangci-lint || GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 	@command -v protoc >/dev/null || { apt-get update -qq && apt-get install -y -qq protobuf-compiler; }
 
 ## perf: the generated service against bare net/http, alternating in one run, pinned to CPUs 0 and 1;

@@ -3,7 +3,9 @@ package generator_test
 import (
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -49,33 +51,7 @@ func TestWorkflowPassesActionlint(t *testing.T) {
 					workflow, ok := files[workflowPath]
 					require.True(t, ok, "no %s in a project with ci on", workflowPath)
 
-					errs, err := linter.Lint(workflowPath, workflow, nil)
-					require.NoError(t, err)
-					for _, e := range errs {
-						t.Errorf("actionlint: %s:%d:%d: %s [%s]", e.Filepath, e.Line, e.Column, e.Message, e.Kind)
-					}
-
-					w, perrs := actionlint.Parse(workflow)
-					require.Empty(t, perrs)
-					targets := makeTargets(string(files["Makefile"]))
-					require.NotEmpty(t, targets, "no targets found in the Makefile")
-					var ran []string
-					for id, job := range w.Jobs {
-						for _, step := range job.Steps {
-							switch exec := step.Exec.(type) {
-							case *actionlint.ExecRun:
-								args := strings.Fields(exec.Run.Value)
-								require.GreaterOrEqual(t, len(args), 2, "job %s: run step %q is not `make TARGET`", id, exec.Run.Value)
-								assert.Equal(t, "make", args[0], "job %s: run step %q is not `make TARGET`", id, exec.Run.Value)
-								for _, target := range args[1:] {
-									assert.Contains(t, targets, target, "job %s runs make %s, which the Makefile does not define", id, target)
-									ran = append(ran, target)
-								}
-							case *actionlint.ExecAction:
-								assert.Regexp(t, `^[\w.-]+/[\w.-]+@[0-9a-f]{40}$`, exec.Uses.Value, "job %s: action not pinned by commit SHA", id)
-							}
-						}
-					}
+					w, ran := checkWorkflow(t, linter, workflow, files["Makefile"])
 					wantRan := []string{"build", "lint", "vulncheck", "test", "loadtest"}
 					if docker {
 						wantRan = append(wantRan, "docker")
@@ -104,6 +80,59 @@ func TestWorkflowPassesActionlint(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// checkWorkflow lints workflow with linter and checks that every run step
+// is make with targets makefile defines and every action is pinned by
+// commit SHA. It returns the parsed workflow and the targets run.
+func checkWorkflow(t *testing.T, linter *actionlint.Linter, workflow, makefile []byte) (*actionlint.Workflow, []string) {
+	t.Helper()
+	errs, err := linter.Lint(workflowPath, workflow, nil)
+	require.NoError(t, err)
+	for _, e := range errs {
+		t.Errorf("actionlint: %s:%d:%d: %s [%s]", e.Filepath, e.Line, e.Column, e.Message, e.Kind)
+	}
+
+	w, perrs := actionlint.Parse(workflow)
+	require.Empty(t, perrs)
+	targets := makeTargets(string(makefile))
+	require.NotEmpty(t, targets, "no targets found in the Makefile")
+	var ran []string
+	for id, job := range w.Jobs {
+		for _, step := range job.Steps {
+			switch exec := step.Exec.(type) {
+			case *actionlint.ExecRun:
+				args := strings.Fields(exec.Run.Value)
+				require.GreaterOrEqual(t, len(args), 2, "job %s: run step %q is not `make TARGET`", id, exec.Run.Value)
+				assert.Equal(t, "make", args[0], "job %s: run step %q is not `make TARGET`", id, exec.Run.Value)
+				for _, target := range args[1:] {
+					assert.Contains(t, targets, target, "job %s runs make %s, which the Makefile does not define", id, target)
+					ran = append(ran, target)
+				}
+			case *actionlint.ExecAction:
+				assert.Regexp(t, `^[\w.-]+/[\w.-]+@[0-9a-f]{40}$`, exec.Uses.Value, "job %s: action not pinned by commit SHA", id)
+			}
+		}
+	}
+	return w, ran
+}
+
+// TestGoldenWorkflowsPassActionlint checks the workflow of every golden case
+// as it is on disk, against the case's own Makefile.
+func TestGoldenWorkflowsPassActionlint(t *testing.T) {
+	linter, err := actionlint.NewLinter(io.Discard, &actionlint.LinterOptions{})
+	require.NoError(t, err)
+	for _, name := range goldenCases(t) {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(goldenDir, name)
+			workflow, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(workflowPath)))
+			require.NoError(t, err, "every golden case has CI on")
+			makefile, err := os.ReadFile(filepath.Join(dir, "Makefile"))
+			require.NoError(t, err)
+			_, ran := checkWorkflow(t, linter, workflow, makefile)
+			assert.Contains(t, ran, "test")
+		})
 	}
 }
 
