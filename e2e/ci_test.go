@@ -31,7 +31,7 @@ func TestGoldenLint(t *testing.T) {
 		require.NoError(t, os.MkdirAll(filepath.Join(dir, "internal", "canary"), 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "internal", "canary", "canary.go"), []byte(
 			"// Package canary calls out without a context.\npackage canary\n\nimport \"net/http\"\n\n"+
-				"// Fetch gets url.\nfunc Fetch(url string) (*http.Response, error) { return http.Get(url) }\n"), 0o644))
+				"// Health asks the service for its health.\nfunc Health() (*http.Response, error) { return http.Get(\"http://127.0.0.1:8080/healthz\") }\n"), 0o644))
 		goCmd(t, dir, 5*time.Minute, "mod", "tidy")
 		out, err := makeLint(t, dir, lint, string(version))
 		require.Error(t, err, "make lint passed a request without a context:\n%s", out)
