@@ -2,6 +2,7 @@ package generator
 
 import (
 	"runtime/debug"
+	"slices"
 
 	"golang.org/x/mod/module"
 )
@@ -20,13 +21,18 @@ const ExamplePerfgenVersion = "v0.0.0-example"
 // build can pin: the version of perfgen's module in info, when it is one a
 // module proxy can serve. perfgen is the main module when installed with
 // `go install ...@version`, and a dependency when a project runs it as
-// `go tool perfgen`. A development build ("(devel)", a "+dirty" VCS stamp,
-// a replaced module) has no such version and returns "".
+// `go tool perfgen`. A development build has no such version and returns
+// "": "(devel)", a replaced module, or a build in a git checkout, whose
+// version Go stamps from a commit no proxy may have (and "+dirty" when it
+// has edits).
 func ReleaseVersion(info *debug.BuildInfo) string {
 	if info == nil {
 		return ""
 	}
 	m := &info.Main
+	if m.Path == PerfgenModule && slices.ContainsFunc(info.Settings, func(s debug.BuildSetting) bool { return s.Key == "vcs" }) {
+		return ""
+	}
 	if m.Path != PerfgenModule {
 		m = nil
 		for _, dep := range info.Deps {

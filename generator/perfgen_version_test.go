@@ -21,6 +21,10 @@ func TestReleaseVersion(t *testing.T) {
 		{"go install @version", &debug.BuildInfo{Main: perfgen("v1.4.0")}, "v1.4.0"},
 		{"pseudo-version", &debug.BuildInfo{Main: perfgen("v0.0.0-20261206025400-21141c1a2b3c")}, "v0.0.0-20261206025400-21141c1a2b3c"},
 		{"built in a checkout", &debug.BuildInfo{Main: perfgen("(devel)")}, ""},
+		{"built in a clean git checkout", &debug.BuildInfo{
+			Main:     perfgen("v0.0.0-20261206025400-21141c1a2b3c"),
+			Settings: []debug.BuildSetting{{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: "21141c1a2b3c"}},
+		}, ""},
 		{"built with edits", &debug.BuildInfo{Main: perfgen("v0.0.0-20261206025400-21141c1a2b3c+dirty")}, ""},
 		{"go tool perfgen in a project", &debug.BuildInfo{
 			Main: debug.Module{Path: "example.com/demo", Version: "(devel)"},
