@@ -14,6 +14,9 @@ GOVULNCHECK_VERSION := v1.10.0
 VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
 # kube-score grades the Kubernetes manifests in `make deploycheck`.
 KUBE_SCORE_VERSION := v1.20.0
+# golangci-lint lints every golden project in e2e; keep it equal to
+# GOLANGCI_LINT_VERSION in templates/service/Makefile.tmpl (e2e checks).
+GOLANGCI_LINT_VERSION := v2.15.0
 BIN := $(CURDIR)/bin
 
 .PHONY: build test test-short unit e2e deploycheck openapicheck golden tools perf clean
@@ -59,6 +62,8 @@ e2e: tools
 
 ## tools: the pinned tools the tests run: staticcheck for generated projects, protoc with
 ## the official plugins that perfgen's pure-Go protobuf output is compared against, and promtool.
+## tools: the pinned tools the tests run: staticcheck and golangci-lint for generated projects, and
+## protoc with the official plugins that perfgen's pure-Go protobuf output is compared against.
 tools:
 	@mkdir -p $(BIN)
 	@test -x $(BIN)/staticcheck || GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -68,6 +73,7 @@ tools:
 	@$(GO) version -m $(BIN)/gosec 2>/dev/null | grep -q '^	mod	github.com/securego/gosec/v2	$(GOSEC_VERSION)	' || GOBIN=$(BIN) $(GO) install github.com/securego/gosec/v2/cmd/gosec@$(GOSEC_VERSION)
 	@$(GO) version -m $(BIN)/govulncheck 2>/dev/null | grep -q '^	mod	golang.org/x/vuln	$(GOVULNCHECK_VERSION)	' || GOBIN=$(BIN) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
 	@test -x $(BIN)/indexdb || GOBIN=$(BIN) $(GO) install golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION)
+	@test -x $(BIN)/golangci-lint || GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 	@command -v protoc >/dev/null || { apt-get update -qq && apt-get install -y -qq protobuf-compiler; }
 	@# promtool checks and unit-tests the generated alert rules: Debian 12's prometheus 2.42 package
 	@# (a prebuilt binary; go install of cmd/promtool compiles the whole Prometheus server).

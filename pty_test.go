@@ -199,12 +199,15 @@ func TestNewPromptsOnATerminal(t *testing.T) {
 	// Select none, then docker and k8s.
 	tm.typeKeys(keyLeft + " " + keyDown + keyDown + " " + keyEnter)
 
+	tm.expect("Add a GitHub Actions CI workflow and a Dependabot config?")
+	tm.answer(keyEnter) // the default, yes
+
 	tm.expect("Use the default service-level objectives")
 	tm.answer(keyEnter)
 
 	tm.expect("To generate this project again without prompts:")
 	tm.expect("perfgen new demo --module github.com/acme/demo --output ./demo --transport grpc --store postgres --cache=false " +
-		"--upstream=false --deploy docker,k8s --slo-p95-ms 100 --slo-rps 10000 --slo-rss-mib 512 --slo-cpu-percent 70 --slo-error-percent 0.1 --no-tidy")
+		"--upstream=false --deploy docker,k8s --ci=true --slo-p95-ms 100 --slo-rps 10000 --slo-rss-mib 512 --slo-cpu-percent 70 --slo-error-percent 0.1 --no-tidy")
 	code, out := tm.wait()
 	require.Equal(t, 0, code, "output:\n%s", out)
 	assert.Contains(t, out, "created ./demo: ")
@@ -213,7 +216,7 @@ func TestNewPromptsOnATerminal(t *testing.T) {
 	answers, err := os.ReadFile(filepath.Join(dir, "demo", ".perfgen.yaml"))
 	require.NoError(t, err)
 	assert.Contains(t, string(answers), "name: demo\nmodule: github.com/acme/demo\ntransport: grpc\nstore: postgres\ncache: false\nupstream: false\n"+
-		"deploy:\n  - docker\n  - k8s\n")
+		"deploy:\n  - docker\n  - k8s\nci: true\n")
 }
 
 // TestNewCtrlCAtAPromptWritesNothing interrupts the first prompt.

@@ -24,12 +24,17 @@ func TestMain(m *testing.M) {
 		fmt.Println("e2e: skipped; run `make e2e` (PERFGEN_E2E=1) to generate and build projects")
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeCheckoutProxy()
+	os.Exit(code)
 }
 
 // generate renders spec and writes it to a new directory under t's temp dir.
+// The project pins this checkout, served by a local module proxy, as its
+// perfgen tool.
 func generate(t *testing.T, spec generator.Spec) string {
 	t.Helper()
+	spec.PerfgenVersion = localPerfgen(t).Version
 	files, err := generator.Render(templates.FS, spec)
 	require.NoError(t, err)
 	dir := filepath.Join(t.TempDir(), spec.Name)
@@ -52,6 +57,7 @@ func run(t *testing.T, dir string, timeout time.Duration, name string, args ...s
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+	cmd.Env = append(cmd.Env, localPerfgen(t).Env...)
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s %s in %s:\n%s", name, strings.Join(args, " "), dir, out)
 	return string(out)

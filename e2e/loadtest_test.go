@@ -106,6 +106,7 @@ func makeLoadTest(t *testing.T, dir string, vars ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "make", append([]string{"loadtest"}, vars...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+	cmd.Env = append(cmd.Env, localPerfgen(t).Env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = 30 * time.Second

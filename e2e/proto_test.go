@@ -14,20 +14,22 @@ import (
 
 // TestGoGenerateRegeneratesProto is what a user does after generating a
 // project: edit the .proto (a new field and a new RPC), run go generate with
-// perfgen on PATH and no protoc anywhere, and keep a project that builds and
-// passes its tests.
+// no perfgen on PATH and no protoc anywhere, and keep a project that builds
+// and passes its tests. The hooks run `go tool perfgen`, the version go.mod
+// pins: here this checkout, served by a local module proxy.
 func TestGoGenerateRegeneratesProto(t *testing.T) {
-	// A freshly built perfgen, alone on PATH with go and git: no protoc.
+	// go and git alone on PATH: no perfgen, no protoc.
 	bin := t.TempDir()
-	goCmd(t, "..", 5*time.Minute, "build", "-o", filepath.Join(bin, "perfgen"), ".")
 	for _, tool := range []string{"go", "git"} {
 		p, err := exec.LookPath(tool)
 		require.NoError(t, err)
 		require.NoError(t, os.Symlink(p, filepath.Join(bin, tool)))
 	}
 	t.Setenv("PATH", bin)
-	_, err := exec.LookPath("protoc")
-	require.Error(t, err, "protoc must not be on PATH: the point is that it is not needed")
+	for _, tool := range []string{"perfgen", "protoc"} {
+		_, err := exec.LookPath(tool)
+		require.Error(t, err, "%s must not be on PATH: the point is that it is not needed", tool)
+	}
 
 	// The project as perfgen new leaves it, committed as a user would.
 	dir := generate(t, goldenSpec(t, "default"))
@@ -85,6 +87,7 @@ func TestGoGenerateRegeneratesProto(t *testing.T) {
 	require.NoError(t, os.Remove(extra))
 	regen := exec.Command("go", "generate", "./...")
 	regen.Dir = dir
+	regen.Env = append(os.Environ(), localPerfgen(t).Env...)
 	stopped, err := regen.CombinedOutput()
 	require.Error(t, err, "go generate read extra.pb.go after perfgen deleted it; has go.dev/issue/36068 been fixed?\n%s", stopped)
 	require.Contains(t, string(stopped), "deleted ../../demo/v1/extra.pb.go")
@@ -100,6 +103,7 @@ func TestGoGenerateRegeneratesProto(t *testing.T) {
 	require.NoError(t, os.WriteFile(protoFile, []byte(edited+"\nmessage Broken { Nope n = 1; }\n"), 0o644))
 	cmd := exec.Command("go", "generate", "./...")
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), localPerfgen(t).Env...)
 	failed, err := cmd.CombinedOutput()
 	require.Error(t, err)
 	require.Regexp(t, `perfgen: \.\./\.\./demo/v1/demo\.proto:\d+:\d+: field demo\.v1\.Broken\.n: unknown type Nope`, string(failed))

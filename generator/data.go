@@ -9,7 +9,7 @@ import (
 // DataVersion identifies the shape of Data. Custom template directories
 // declare the version they were written for; it changes whenever a field is
 // added, renamed or removed (TestDataChangesNameEveryField checks).
-const DataVersion = 1
+const DataVersion = 2
 
 // GoVersion is the Go language version generated projects declare.
 const GoVersion = "1.26.0"
@@ -24,8 +24,8 @@ const GoToolchain = "go1.26.11"
 // Versions pins every third-party module a generated project requires, so
 // the same answers always produce the same go.mod.
 type Versions struct {
-	GRPC       string
-	Protobuf   string
+	GRPC     string
+	Protobuf string
 	// GoogleAPIs holds the Go code of google/api/annotations.proto, which
 	// the .proto imports for its HTTP bindings.
 	GoogleAPIs string
@@ -91,6 +91,15 @@ type Data struct {
 	// Upstream reports whether the example outbound call, with its tuned
 	// HTTP client and load balancer, is generated; it needs the HTTP API.
 	Upstream bool
+	// CI reports whether the project has a GitHub Actions workflow and a
+	// Dependabot config.
+	CI bool
+	// PerfgenModule and PerfgenVersion are the perfgen module the project's
+	// go.mod pins as a tool; PerfgenVersion is empty when it pins none.
+	PerfgenModule, PerfgenVersion string
+	// PerfgenCommand runs the pinned perfgen in go:generate lines:
+	// "go tool perfgen", or "perfgen" from PATH when none is pinned.
+	PerfgenCommand string
 	// Docker, Compose, K8s, Sysctl and Systemd report which deployment
 	// outputs are included.
 	Docker, Compose, K8s, Sysctl, Systemd bool
@@ -139,6 +148,10 @@ func NewData(s Spec) (*Data, error) {
 		Memory:         s.Store == StoreMemory,
 		Cache:          s.Cache,
 		Upstream:       s.Upstream && (s.Transport == TransportHTTP || s.Transport == TransportBoth),
+		CI:             s.CI,
+		PerfgenModule:  PerfgenModule,
+		PerfgenVersion: s.PerfgenVersion,
+		PerfgenCommand: "perfgen",
 		Docker:         s.HasDeploy(DeployDocker),
 		Compose:        s.HasDeploy(DeployCompose),
 		K8s:            s.HasDeploy(DeployK8s),
@@ -155,6 +168,9 @@ func NewData(s Spec) (*Data, error) {
 	}
 	d.Deployment = newDeployment(d)
 	d.Monitoring = newMonitoring(d)
+	if d.PerfgenVersion != "" {
+		d.PerfgenCommand = "go tool perfgen"
+	}
 	return d, nil
 }
 

@@ -37,6 +37,7 @@ var (
 	// either, not only with compose: it is what a Prometheus without the
 	// Operator loads, and the tests of the PrometheusRule's identical groups.
 	IfMonitoring = Condition{"monitoring", func(d *Data) bool { return d.Compose || d.K8s }}
+	IfCI         = Condition{"ci", func(d *Data) bool { return d.CI }}
 	// IfAPI holds when the service has a public API, HTTP or gRPC: the
 	// load-test harness needs one and drives whichever the service has.
 	IfAPI = Condition{"api", func(d *Data) bool { return d.HTTP || d.GRPC }}
@@ -45,7 +46,7 @@ var (
 )
 
 // Conditions lists every named condition, for exported manifests.
-var Conditions = []Condition{Always, IfHTTP, IfGRPC, IfAPI, IfMemory, IfPostgres, IfCache, IfUpstream, IfDocker, IfCompose, IfK8s, IfSysctl, IfSystemd, IfMonitoring, Never}
+var Conditions = []Condition{Always, IfHTTP, IfGRPC, IfAPI, IfMemory, IfPostgres, IfCache, IfUpstream, IfDocker, IfCompose, IfK8s, IfSysctl, IfSystemd, IfMonitoring, IfCI, Never}
 
 // All returns a condition that holds when every one of cs holds. Its name
 // joins theirs with "+".
@@ -121,6 +122,10 @@ var Manifest = []Entry{
 	{"service/README.md.tmpl", "README.md", Always, modeFile},
 	{"service/Makefile.tmpl", "Makefile", Always, modeFile},
 	{"service/generate.go.tmpl", "generate.go", Always, modeFile},
+	// Lint config, CI workflow and dependency updates.
+	{"service/golangci.yml.tmpl", ".golangci.yml", Always, modeFile},
+	{"service/github/workflows/ci.yml.tmpl", ".github/workflows/ci.yml", IfCI, modeFile},
+	{"service/github/dependabot.yml.tmpl", ".github/dependabot.yml", IfCI, modeFile},
 
 	// The entry point: config, wiring, signals, and the one list of the
 	// resources the service serves.

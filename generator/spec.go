@@ -90,8 +90,18 @@ type Spec struct {
 	Upstream bool `yaml:"upstream"`
 	// Deploy lists the deployment outputs to include.
 	Deploy []Deploy `yaml:"deploy"`
+	// CI adds a GitHub Actions workflow and a Dependabot config.
+	CI bool `yaml:"ci"`
 	// SLO holds the objectives written to bench/slo.yaml.
 	SLO SLO `yaml:"slo"`
+
+	// PerfgenVersion is the perfgen module version the project pins in its
+	// go.mod as a `go tool`, so its go:generate hooks run that version. It
+	// is not an answer: `perfgen new` and `perfgen sync` fill it from their
+	// own build (see ReleaseVersion), and tests set ExamplePerfgenVersion,
+	// so Render never reads the binary. Empty, the project has no tool
+	// directive and its hooks run the perfgen on PATH.
+	PerfgenVersion string `yaml:"-"`
 }
 
 // DefaultSLO returns the service-level objectives perfgen proposes: P95 under
@@ -113,6 +123,7 @@ func DefaultSpec(name string) Spec {
 		// existed, which lack the key, still render the project they did.
 		Upstream: true,
 		Deploy:   slices.Clone(Deploys),
+		CI:       true,
 		SLO:      DefaultSLO(),
 	}
 }
@@ -140,6 +151,11 @@ func (s Spec) Validate() error {
 	}
 	if err := s.SLO.Check(); err != nil {
 		errs = append(errs, err)
+	}
+	if s.PerfgenVersion != "" {
+		if err := module.Check(PerfgenModule, s.PerfgenVersion); err != nil || module.CanonicalVersion(s.PerfgenVersion) != s.PerfgenVersion {
+			errs = append(errs, fmt.Errorf("invalid perfgen version %q: not a module version a proxy serves; use a release such as v1.2.3", s.PerfgenVersion))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -6,9 +6,13 @@ toolchain go1.26.11
 
 require (
 	github.com/HdrHistogram/hdrhistogram-go v1.4.0
+	github.com/perfgen/perfgen v0.0.0-example
 	github.com/prometheus/client_golang v1.25.0
 	go.uber.org/goleak v1.3.0
 	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/net v0.62.0
 	golang.org/x/sync v0.25.0
 )
+
+// perfgen runs the go:generate hooks at this version: `go tool perfgen`.
+tool github.com/perfgen/perfgen

@@ -7,6 +7,7 @@ toolchain go1.26.11
 require (
 	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/maypok86/otter/v2 v2.4.0
+	github.com/perfgen/perfgen v0.0.0-example
 	github.com/prometheus/client_golang v1.25.0
 	go.uber.org/goleak v1.3.0
 	go.yaml.in/yaml/v3 v3.0.6
@@ -14,3 +15,6 @@ require (
 	golang.org/x/sync v0.25.0
 	github.com/jackc/pgx/v5 v5.13.0
 )
+
+// perfgen runs the go:generate hooks at this version: `go tool perfgen`.
+tool github.com/perfgen/perfgen

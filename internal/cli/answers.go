@@ -245,6 +245,8 @@ var fields = []*field{
 			return nil
 		},
 	},
+	boolField("ci", "GitHub Actions workflow and Dependabot config", "Add a GitHub Actions CI workflow and a Dependabot config?",
+		"CI runs build, lint, the race-detector tests, the load test and govulncheck on every push.", func(s *generator.Spec) *bool { return &s.CI }),
 	intField("slo.p95_ms", "slo-p95-ms", "latency objective: P95 below this many milliseconds",
 		"P95 latency bound (ms)", "95th-percentile latency under load, in milliseconds.",
 		func(o *generator.SLO) *int { return &o.P95Millis }),

@@ -21,6 +21,9 @@ func specKeys(t reflect.Type, prefix string) []string {
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		key, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		if key == "-" {
+			continue // not an answer: the answers file leaves it out
+		}
 		if sf.Type.Kind() == reflect.Struct {
 			keys = append(keys, specKeys(sf.Type, prefix+key+".")...)
 			continue

@@ -149,6 +149,9 @@ func settleAnswers(cmd *cobra.Command, env *Env, opts *newOptions, args []string
 	if err != nil {
 		return nil, none, err
 	}
+	// Not an answer: the version of this perfgen, which the project's go.mod
+	// pins as a tool so its go:generate hooks run this same generator.
+	a.spec.PerfgenVersion = pinnableVersion()
 	// Check what was given before asking anything else.
 	valid, err := a.spec.Valid()
 	if err != nil {

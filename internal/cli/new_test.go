@@ -136,6 +136,7 @@ func TestNewInteractiveAsksEveryMissingAnswer(t *testing.T) {
 		{message: "Store", choice: "postgres"},
 		{message: "Put a read-through cache", confirm: false},
 		{message: "Deployment outputs", choices: []string{"k8s", "docker"}},
+		{message: "Add a GitHub Actions CI workflow", confirm: false},
 		{message: "Use the default service-level objectives", confirm: false},
 		{message: "P95 latency bound", input: []string{"0", "25"}},
 		{message: "Throughput target", input: []string{"fast", "5000"}},
@@ -157,14 +158,14 @@ func TestNewInteractiveAsksEveryMissingAnswer(t *testing.T) {
 	want := generator.Spec{
 		Name: "orders", Module: "github.com/acme/orders",
 		Transport: generator.TransportGRPC, Store: generator.StorePostgres, Cache: false,
-		Deploy: []generator.Deploy{generator.DeployDocker, generator.DeployK8s},
-		SLO:    generator.SLO{P95Millis: 25, RPS: 5000, RSSMiB: 512, CPUPercent: 50, ErrorPercent: 0.5},
+		Deploy: []generator.Deploy{generator.DeployDocker, generator.DeployK8s}, CI: false,
+		SLO: generator.SLO{P95Millis: 25, RPS: 5000, RSSMiB: 512, CPUPercent: 50, ErrorPercent: 0.5},
 	}
 	assert.Equal(t, want, readAnswers(t, "services/orders"))
 	assert.Empty(t, env.stderr.String(), "an interactive run needs no notice")
 	assert.Contains(t, env.stdout.String(), "To generate this project again without prompts:\n  perfgen new orders "+
 		"--module github.com/acme/orders --output services/orders --transport grpc --store postgres --cache=false "+
-		"--upstream=false --deploy docker,k8s --slo-p95-ms 25 --slo-rps 5000 --slo-rss-mib 512 --slo-cpu-percent 50 --slo-error-percent 0.5 --no-tidy\n")
+		"--upstream=false --deploy docker,k8s --ci=false --slo-p95-ms 25 --slo-rps 5000 --slo-rss-mib 512 --slo-cpu-percent 50 --slo-error-percent 0.5 --no-tidy\n")
 }
 
 // TestEquivalentCommandReproducesTheProject runs the printed command line
@@ -180,6 +181,7 @@ func TestEquivalentCommandReproducesTheProject(t *testing.T) {
 		{message: "Put a read-through cache", confirm: true},
 		{message: "Include the example outbound call", confirm: false},
 		{message: "Deployment outputs", choices: nil},
+		{message: "Add a GitHub Actions CI workflow", confirm: true},
 		{message: "Use the default service-level objectives", confirm: true},
 	}}
 	env := interactiveEnv(t, p)
@@ -207,6 +209,7 @@ func TestNewInteractiveAsksOnlyForMissingAnswers(t *testing.T) {
 		{message: "Output directory", input: []string{""}},
 		{message: "Include the example outbound call", confirm: true},
 		{message: "Deployment outputs", choices: []string{"compose"}},
+		{message: "Add a GitHub Actions CI workflow", confirm: true},
 		{message: "P95 latency bound", input: []string{""}},
 		{message: "Memory bound", input: []string{"128"}},
 		{message: "CPU bound", input: []string{""}},
@@ -232,7 +235,7 @@ func TestNewInteractiveRejectsAnUnusableOutputDirectory(t *testing.T) {
 	}}
 	env := interactiveEnv(t, p)
 	code := env.run("new", "orders", "-m", "example.com/orders", "--transport", "http", "--store", "memory",
-		"--cache", "--upstream=false", "--deploy", "none", "--slo-p95-ms", "100", "--slo-rps", "1", "--slo-rss-mib", "1", "--slo-cpu-percent", "1",
+		"--cache", "--upstream=false", "--deploy", "none", "--ci", "--slo-p95-ms", "100", "--slo-rps", "1", "--slo-rss-mib", "1", "--slo-cpu-percent", "1",
 		"--slo-error-percent", "1", "--no-tidy")
 	require.Equal(t, exitOK, code, "stderr: %s", env.stderr)
 	p.done()

@@ -86,6 +86,7 @@ A generated project's generate.go runs it: go generate .`,
 				Templates:  t,
 				DryRun:     opts.dryRun,
 				AllowDirty: opts.allowDirty,
+				Perfgen:    pinnableVersion(),
 				Out:        env.Stdout,
 				FS:         env.FS,
 			})

@@ -14,6 +14,7 @@ package projectsync
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"golang.org/x/mod/modfile"
 
 	"github.com/perfgen/perfgen/generator"
 )
@@ -61,6 +64,9 @@ type Options struct {
 	Out io.Writer
 	// FS is the file system the writer changes; nil is the real one.
 	FS generator.FS
+	// Perfgen is the perfgen version the project is to pin as a go tool
+	// (generator.Spec.PerfgenVersion); "" keeps the version go.mod pins.
+	Perfgen string
 }
 
 // A Result is the outcome of a sync.
@@ -95,13 +101,19 @@ func Sync(ctx context.Context, opts Options) (*Result, error) {
 	if fsys == nil {
 		fsys = generator.OS{}
 	}
-	spec, err := readAnswers(fsys, root)
+	// The previous render pinned the perfgen version go.mod requires; the
+	// new one pins this perfgen's, so the merge moves go.mod to it.
+	pinned := pinnedPerfgen(fsys, root)
+	spec, err := readAnswers(fsys, root, cmp.Or(opts.Perfgen, pinned))
 	if err != nil {
 		return nil, err
 	}
 	lock, err := readLock(fsys, root)
 	if err != nil {
 		return nil, err
+	}
+	if lock != nil {
+		lock.Answers.PerfgenVersion = pinned
 	}
 	res := &Result{}
 	if lock == nil {
@@ -184,7 +196,7 @@ func RecordBase(ctx context.Context, root string, files generator.Files) error {
 }
 
 // readAnswers reads and validates the project's answers file.
-func readAnswers(fsys generator.FS, root string) (generator.Valid, error) {
+func readAnswers(fsys generator.FS, root, perfgen string) (generator.Valid, error) {
 	name := filepath.Join(root, generator.AnswersFile)
 	b, err := fsys.ReadFile(name)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -197,6 +209,7 @@ func readAnswers(fsys generator.FS, root string) (generator.Valid, error) {
 	if err != nil {
 		return generator.Valid{}, err
 	}
+	spec.PerfgenVersion = perfgen
 	v, err := spec.Valid()
 	if err != nil {
 		return generator.Valid{}, fmt.Errorf("%s: %w", name, err)
@@ -372,4 +385,25 @@ func summarize(paths []string) string {
 		return strings.Join(paths, ", ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(paths[:show], ", "), len(paths)-show)
+}
+
+// pinnedPerfgen returns the perfgen version the project's go.mod requires,
+// or "" when it requires none or cannot be read (the render then pins none,
+// and the merge shows the difference).
+func pinnedPerfgen(fsys generator.FS, root string) string {
+	name := filepath.Join(root, "go.mod")
+	data, err := fsys.ReadFile(name)
+	if err != nil {
+		return ""
+	}
+	f, err := modfile.ParseLax(name, data, nil)
+	if err != nil {
+		return ""
+	}
+	for _, r := range f.Require {
+		if r.Mod.Path == generator.PerfgenModule {
+			return r.Mod.Version
+		}
+	}
+	return ""
 }

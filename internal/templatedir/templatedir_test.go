@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -61,7 +62,7 @@ func render(t *testing.T, d *Dir) map[string]string {
 
 func TestOverlayReplacesFilesAndBlocks(t *testing.T) {
 	d := writeDir(t, map[string]string{
-		VersionFile:          "1\n",
+		VersionFile:          dataVersion + "\n",
 		"service/b.txt.tmpl": "{{/* b */ -}}\ncustom b\n",
 		// Lexically before service/, but shared-block files parse last.
 		"_overrides.tmpl": `{{define "extra"}}custom extra for {{.Name}}{{end}}`,
@@ -75,7 +76,7 @@ func TestOverlayReplacesFilesAndBlocks(t *testing.T) {
 func TestOverlayKeepsBlockOverrideOverCopiedFile(t *testing.T) {
 	// A copied file re-declares the block; the override still wins.
 	d := writeDir(t, map[string]string{
-		VersionFile:          "1\n",
+		VersionFile:          dataVersion + "\n",
 		"service/a.txt.tmpl": "{{/* a */ -}}\ncopied {{block \"extra\" .}}default{{end}}\n",
 		"service/_x.tmpl":    `{{define "extra"}}override{{end}}`,
 	})
@@ -84,7 +85,7 @@ func TestOverlayKeepsBlockOverrideOverCopiedFile(t *testing.T) {
 
 func TestManifestAddsReplacesAndDisables(t *testing.T) {
 	d := writeDir(t, map[string]string{
-		VersionFile:          "1",
+		VersionFile:          dataVersion,
 		"team/c.txt.tmpl":    "c for {{.Name}}\n",
 		"service/a.txt.tmpl": "a\n",
 		ManifestFile: `- template: team/c.txt.tmpl
@@ -131,14 +132,19 @@ func TestManifestRoundTrip(t *testing.T) {
 	}
 }
 
+// dataVersion is the template-data version file of a directory written for
+// this perfgen.
+var dataVersion = strconv.Itoa(generator.DataVersion)
+
 func TestVersionMismatchIsAnErrorNotAFallback(t *testing.T) {
-	d := writeDir(t, map[string]string{VersionFile: "2\n", "service/b.txt.tmpl": "x"})
+	next := generator.DataVersion + 1
+	d := writeDir(t, map[string]string{VersionFile: fmt.Sprintf("%d\n", next), "service/b.txt.tmpl": "x"})
 	_, err := d.Load(builtinFS, builtinManifest)
-	assert.ErrorContains(t, err, "templates declare template-data version 2, but this perfgen has version 1; upgrade perfgen")
+	assert.ErrorContains(t, err, fmt.Sprintf("templates declare template-data version %d, but this perfgen has version %d; upgrade perfgen", next, generator.DataVersion))
 
 	d = writeDir(t, map[string]string{"service/b.txt.tmpl": "x"})
 	_, err = d.Load(builtinFS, builtinManifest)
-	assert.ErrorContains(t, err, "declares no template-data version; write 1 to")
+	assert.ErrorContains(t, err, "declares no template-data version; write "+dataVersion+" to")
 }
 
 func TestOpenRefusesLinksOutOfTheDirectory(t *testing.T) {
@@ -152,7 +158,7 @@ func TestOpenRefusesLinksOutOfTheDirectory(t *testing.T) {
 
 func TestCheckReportsEveryBrokenFileWithItsLine(t *testing.T) {
 	d := writeDir(t, map[string]string{
-		VersionFile:          "1",
+		VersionFile:          dataVersion,
 		"service/a.txt.tmpl": "{{/* a */ -}}\nline 2\n{{if .HTTP}}\n",
 		"service/b.txt.tmpl": "{{/* b */ -}}\n{{nosuchfunc .Name}}\n",
 	})
@@ -167,7 +173,7 @@ func TestCheckReportsEveryBrokenFileWithItsLine(t *testing.T) {
 
 func TestCheckFindsErrorsOnlyOneCombinationHits(t *testing.T) {
 	d := writeDir(t, map[string]string{
-		VersionFile:          "1",
+		VersionFile:          dataVersion,
 		"service/b.txt.tmpl": "{{/* b */ -}}\n{{if .Postgres}}\n{{.Database}}\n{{end}}\n",
 	})
 	problems := Check(builtinFS, builtinManifest, d)
@@ -196,7 +202,7 @@ func TestCheckPassesTheExportedBuiltins(t *testing.T) {
 
 func TestDiffShowsEditsAndAdditions(t *testing.T) {
 	d := writeDir(t, map[string]string{
-		VersionFile:          "1\n",
+		VersionFile:          dataVersion + "\n",
 		"service/b.txt.tmpl": "{{/* b */ -}}\nb {{.Module}} edited\n",
 		"_overrides.tmpl":    "x\n",
 	})
@@ -222,7 +228,7 @@ func TestFieldsListsNestedData(t *testing.T) {
 
 func TestCheckLocatesGoSyntaxErrorsAndManifestLines(t *testing.T) {
 	d := writeDir(t, map[string]string{
-		VersionFile:         "1",
+		VersionFile:         dataVersion,
 		"service/x.go.tmpl": "package x\n\nfunc f() {\n\ty := \n}\n",
 		ManifestFile:        "- template: service/x.go.tmpl\n  path: x.go\n",
 	})
@@ -235,7 +241,7 @@ func TestCheckLocatesGoSyntaxErrorsAndManifestLines(t *testing.T) {
 	assert.NotContains(t, p.Msg, "\n", "the rendered source is left out")
 
 	d = writeDir(t, map[string]string{
-		VersionFile:  "1",
+		VersionFile:  dataVersion,
 		ManifestFile: "- template: service/a.txt.tmpl\n  path: a.txt\n- template: service/b.txt.tmpl\n  path: b.txt\n  when: kafka\n- path: c.txt\n",
 	})
 	problems = Check(builtinFS, builtinManifest, d)
@@ -248,7 +254,7 @@ func TestCheckLocatesGoSyntaxErrorsAndManifestLines(t *testing.T) {
 }
 
 func TestLocateNamesTheFileOnDiskOrTheBuiltin(t *testing.T) {
-	d := writeDir(t, map[string]string{VersionFile: "1", "service/b.txt.tmpl": "b\n{{ .Nope }}\n"})
+	d := writeDir(t, map[string]string{VersionFile: dataVersion, "service/b.txt.tmpl": "b\n{{ .Nope }}\n"})
 	_, err := d.Load(builtinFS, builtinManifest)
 	require.NoError(t, err)
 	mine := d.Locate(fmt.Errorf("render demo: %w", &generator.TemplateError{Template: "service/b.txt.tmpl", Line: 2, Err: errors.New("boom")}))

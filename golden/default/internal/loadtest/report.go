@@ -157,7 +157,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 func (r *Report) describe() string {
 	load := fmt.Sprintf("closed loop, %d workers", r.Workers)
 	if r.Mode == Open {
-		load = fmt.Sprintf("open loop at %s", perSecond(r.RateRPS))
+		load = "open loop at " + perSecond(r.RateRPS)
 	}
 	return fmt.Sprintf("%s over %s to %s, %s window after %s warm-up", load, r.Transport, r.Target, r.Window, r.Warmup)
 }

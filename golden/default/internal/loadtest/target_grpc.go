@@ -53,7 +53,7 @@ func (t *grpcTarget) Get(ctx context.Context, lane int, id string) error {
 }
 
 func (t *grpcTarget) Close() error {
-	var errs []error
+	errs := make([]error, 0, len(t.conns))
 	for _, cc := range t.conns {
 		errs = append(errs, cc.Close())
 	}

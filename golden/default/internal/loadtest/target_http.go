@@ -70,7 +70,7 @@ func (t *httpTarget) Create(ctx context.Context, lane int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer drain(resp.Body)
+	defer drain(resp)
 	if resp.StatusCode != http.StatusCreated {
 		return "", &StatusError{Kind: fmt.Sprintf("http %d", resp.StatusCode)}
 	}
@@ -92,7 +92,7 @@ func (t *httpTarget) Get(ctx context.Context, lane int, id string) error {
 	if err != nil {
 		return err
 	}
-	defer drain(resp.Body)
+	defer drain(resp)
 	if resp.StatusCode != http.StatusOK {
 		return &StatusError{Kind: fmt.Sprintf("http %d", resp.StatusCode)}
 	}
@@ -106,9 +106,9 @@ func (t *httpTarget) Close() error {
 	return nil
 }
 
-// drain reads the rest of a body and closes it, so the connection goes back
-// to the pool instead of being torn down.
-func drain(body io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, body)
-	_ = body.Close()
+// drain reads the rest of a response's body and closes it, so the
+// connection goes back to the pool instead of being torn down.
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
 }

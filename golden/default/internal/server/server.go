@@ -344,7 +344,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	drainCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	var errs []error
+	errs := make([]error, 0, 3) // public, gRPC and admin servers at most
 	// gRPC drains alongside HTTP, within the same deadline.
 	grpcStopped := make(chan error, 1)
 	go func() { grpcStopped <- s.stopGRPC(drainCtx) }()

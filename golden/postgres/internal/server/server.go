@@ -306,7 +306,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	drainCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	var errs []error
+	errs := make([]error, 0, 3) // public, gRPC and admin servers at most
 	errs = append(errs, shutdown(drainCtx, s.public))
 	errs = append(errs, shutdown(drainCtx, s.admin))
 	if err := errors.Join(errs...); err != nil {
