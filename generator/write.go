@@ -196,8 +196,8 @@ func (w Writer) Plan(root string, files Files, force bool) (*Plan, error) {
 		if len(conflicts) == 0 {
 			return nil, fmt.Errorf("target directory %s exists and is not empty; use --force to write into it", root)
 		}
-		return nil, fmt.Errorf("target directory %s exists and is not empty; use --force to replace %d files: %s",
-			root, len(conflicts), strings.Join(conflicts, ", "))
+		return nil, fmt.Errorf("target directory %s exists and is not empty; use --force to replace %s: %s",
+			root, Count(len(conflicts), "file"), strings.Join(conflicts, ", "))
 	}
 	return plan, nil
 }

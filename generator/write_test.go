@@ -96,7 +96,7 @@ func TestRefuseNonEmptyWithoutForce(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(root, "notes.txt"), []byte("keep\n"), 0o644))
 	err := apply(t, Writer{}, root, sampleFiles(), false)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "exists and is not empty; use --force to replace 1 files: README.md")
+	assert.Contains(t, err.Error(), "exists and is not empty; use --force to replace 1 file: README.md")
 	got, _ := os.ReadFile(filepath.Join(root, "README.md"))
 	assert.Equal(t, "mine\n", string(got), "nothing is overwritten")
 	assert.ElementsMatch(t, []string{"README.md", "notes.txt"}, listDir(t, root))

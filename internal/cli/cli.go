@@ -262,19 +262,11 @@ func describeCompletion(c *cobra.Command) {
 	}
 }
 
-// plural returns n and noun, with an s unless n is 1: "1 file", "3 files".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
-
 // isAre returns n and noun with the verb that agrees: "1 file is",
 // "2 files are".
 func isAre(n int, noun string) string {
 	if n == 1 {
-		return plural(n, noun) + " is"
+		return generator.Count(n, noun) + " is"
 	}
-	return plural(n, noun) + " are"
+	return generator.Count(n, noun) + " are"
 }

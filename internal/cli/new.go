@@ -214,7 +214,7 @@ func planProject(cmd *cobra.Command, env *Env, opts *newOptions, output string, 
 // files.
 func writeProject(ctx context.Context, env *Env, plan *generator.Plan) error {
 	if replaced := plan.Paths(generator.Replace); len(replaced) > 0 {
-		fmt.Fprintf(env.Stdout, "replacing %s in %s:\n", plural(len(replaced), "file"), plan.Root)
+		fmt.Fprintf(env.Stdout, "replacing %s in %s:\n", generator.Count(len(replaced), "file"), plan.Root)
 		for _, p := range replaced {
 			fmt.Fprintf(env.Stdout, "  %s\n", p)
 		}
@@ -244,7 +244,7 @@ func recordBase(ctx context.Context, env *Env, opts *newOptions, root string, fi
 		fmt.Fprintf(env.Stdout, "skipped recording the generated files in git (--no-git); perfgen sync merges against %s\n", generator.LockFile)
 		return
 	}
-	top, ignored := enclosingRepo(ctx, root)
+	top, ignored := projectsync.EnclosingRepo(ctx, root)
 	switch {
 	case top == "":
 		return // not in a git repository: nothing to record
@@ -350,7 +350,7 @@ func printSummary(w io.Writer, plan *generator.Plan, spec generator.Spec) {
 	}
 	if plan.Fresh {
 		fmt.Fprintf(w, "created %s: %s (module %s; transport %s, store %s, cache %s, deploy %s)\n",
-			plan.Root, plural(len(plan.Actions), "file"), spec.Module, spec.Transport, spec.Store, cache, deployString(spec.Deploy))
+			plan.Root, generator.Count(len(plan.Actions), "file"), spec.Module, spec.Transport, spec.Store, cache, deployString(spec.Deploy))
 		return
 	}
 	fmt.Fprintf(w, "updated %s: %d created, %d replaced, %d unchanged\n", plan.Root,

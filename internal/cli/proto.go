@@ -147,7 +147,7 @@ func runProto(ctx context.Context, env *Env, dir string, opts *protoOptions) err
 		if stale > 0 {
 			return fmt.Errorf("%s out of date; run perfgen proto %s to regenerate them", isAre(stale, "generated file"), dir)
 		}
-		fmt.Fprintf(env.Stdout, "%s up to date\n", plural(len(files), "generated file"))
+		fmt.Fprintf(env.Stdout, "%s up to date\n", generator.Count(len(files), "generated file"))
 		return nil
 	}
 	if err := (generator.Writer{FS: env.FS}).Apply(ctx, plan); err != nil {
@@ -283,6 +283,6 @@ func printProtoPlan(w io.Writer, dir string, plan *generator.Plan, sources int) 
 			fmt.Fprintf(w, "%s %s\n", verb, filepath.Join(dir, filepath.FromSlash(a.File.Path)))
 		}
 	}
-	fmt.Fprintf(w, "%s: %s created, %d updated, %d deleted, %d unchanged\n", plural(sources, ".proto file"), plural(plan.Count(generator.Create), "generated file"),
+	fmt.Fprintf(w, "%s: %s created, %d updated, %d deleted, %d unchanged\n", generator.Count(sources, ".proto file"), generator.Count(plan.Count(generator.Create), "generated file"),
 		plan.Count(generator.Replace), plan.Count(generator.Delete), plan.Count(generator.Keep))
 }

@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os/exec"
-	"strings"
 
 	"github.com/kballard/go-shellquote"
 )
@@ -29,26 +27,6 @@ func tidy(ctx context.Context, env *Env, skip, root, done string) error {
 			done, err, shellquote.Join(root))
 	}
 	return nil
-}
-
-// enclosingRepo returns the top-level directory of the git working tree
-// that dir is in, and whether that repository ignores dir. top is "" when
-// dir is in no working tree or git is not installed.
-func enclosingRepo(ctx context.Context, dir string) (top string, ignored bool) {
-	if _, err := exec.LookPath("git"); err != nil {
-		return "", false
-	}
-	cmd := exec.CommandContext(ctx, "git", "rev-parse", "--is-inside-work-tree", "--show-toplevel")
-	cmd.Dir = dir
-	out, err := cmd.Output()
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if err != nil || len(lines) != 2 || lines[0] != "true" {
-		return "", false
-	}
-	// check-ignore exits 0 when the path is ignored, 1 when it is not.
-	check := exec.CommandContext(ctx, "git", "check-ignore", "-q", ".")
-	check.Dir = dir
-	return lines[1], check.Run() == nil
 }
 
 // skipReason returns flag when the flag that skips a step was given, else "".

@@ -180,7 +180,7 @@ they keep following the built-ins across perfgen upgrades.`,
 			if err := (generator.Writer{FS: env.FS}).Apply(cmd.Context(), plan); err != nil {
 				return err
 			}
-			fmt.Fprintf(env.Stdout, "exported %s to %s (template-data version %d)\n", plural(len(files), "file"), args[0], generator.DataVersion)
+			fmt.Fprintf(env.Stdout, "exported %s to %s (template-data version %d)\n", generator.Count(len(files), "file"), args[0], generator.DataVersion)
 			return nil
 		},
 	}
@@ -223,7 +223,7 @@ writes it (.SLO.P95Millis) and its type. It needs no DIR.`,
 				fmt.Fprintln(env.Stderr, p)
 			}
 			if len(problems) > 0 {
-				return fmt.Errorf("%s in %s", plural(len(problems), "problem"), dir)
+				return fmt.Errorf("%s in %s", generator.Count(len(problems), "problem"), dir)
 			}
 			fmt.Fprintf(env.Stdout, "%s: ok, renders all %d option combinations\n", dir, len(templatedir.Combinations()))
 			return nil

@@ -43,26 +43,49 @@ func (r *repo) ref() string {
 // errNoGit reports that git is not installed.
 var errNoGit = errors.New("git is not on PATH")
 
-// findRepo returns the repository dir is in, or nil when dir is in none or
-// git is not installed.
+// findRepo returns the repository dir is in, or nil when dir is in none,
+// the repository ignores dir, or git is not installed. A project its
+// repository does not track is not the repository's business: perfgen
+// records no base in it (such as ./demo in a clone of perfgen).
 func findRepo(ctx context.Context, dir string) (*repo, error) {
-	if _, err := exec.LookPath("git"); err != nil {
+	r, ignored := enclosingRepo(ctx, dir)
+	if ignored {
 		return nil, nil
+	}
+	return r, nil
+}
+
+// EnclosingRepo returns the top-level directory of the git working tree dir
+// is in, and whether that repository ignores dir. top is "" when dir is in
+// no working tree or git is not installed.
+func EnclosingRepo(ctx context.Context, dir string) (top string, ignored bool) {
+	r, ignored := enclosingRepo(ctx, dir)
+	if r == nil {
+		return "", false
+	}
+	return r.top, ignored
+}
+
+func enclosingRepo(ctx context.Context, dir string) (r *repo, ignored bool) {
+	if _, err := exec.LookPath("git"); err != nil {
+		return nil, false
 	}
 	out, err := runGit(ctx, dir, nil, nil, "rev-parse", "--is-inside-work-tree", "--show-toplevel", "--show-prefix")
 	if err != nil {
 		// Not a repository (or a bare one): sync works without git.
-		return nil, nil
+		return nil, false
 	}
 	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
 	if len(lines) < 2 || lines[0] != "true" {
-		return nil, nil
+		return nil, false
 	}
-	r := &repo{top: lines[1]}
+	r = &repo{top: lines[1]}
 	if len(lines) > 2 {
 		r.prefix = lines[2]
 	}
-	return r, nil
+	// check-ignore exits 0 when the path is ignored, 1 when it is not.
+	_, err = runGit(ctx, dir, nil, nil, "check-ignore", "-q", ".")
+	return r, err == nil
 }
 
 // runGit runs git in dir with extra environment variables and stdin, and

@@ -176,10 +176,10 @@ func Sync(ctx context.Context, opts Options) (*Result, error) {
 	report(opts.Out, res, opts.DryRun)
 	if n := len(res.Conflicts()); n > 0 {
 		if opts.DryRun {
-			return res, fmt.Errorf("%w: syncing would leave conflict markers in %d files: %s", ErrConflicts, n, strings.Join(res.Conflicts(), ", "))
+			return res, fmt.Errorf("%w: syncing would leave conflict markers in %s: %s", ErrConflicts, generator.Count(n, "file"), strings.Join(res.Conflicts(), ", "))
 		}
-		return res, fmt.Errorf("%w in %d files: %s; resolve the <<<<<<< markers (nothing was lost: your lines and perfgen's are both there), then commit",
-			ErrConflicts, n, strings.Join(res.Conflicts(), ", "))
+		return res, fmt.Errorf("%w in %s: %s; resolve the <<<<<<< markers (nothing was lost: your lines and perfgen's are both there), then commit",
+			ErrConflicts, generator.Count(n, "file"), strings.Join(res.Conflicts(), ", "))
 	}
 	return res, nil
 }

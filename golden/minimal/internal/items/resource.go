@@ -14,8 +14,7 @@ func Register(set *resource.Set, store Store) error {
 	settings := set.Settings
 	// The store timeout bounds requests where they block, in the store;
 	// nothing else puts a deadline on a request.
-	opts := []Option{WithBatchWorkers(settings.BatchWorkers), WithStoreTimeout(settings.StoreTimeout)}
-	svc := NewService(store, opts...)
+	svc := NewService(store, WithBatchWorkers(settings.BatchWorkers), WithStoreTimeout(settings.StoreTimeout))
 	set.Add(Resource(svc, set.Log, HTTPOptions{MaxBodyBytes: settings.MaxBodyBytes}))
 	return nil
 }

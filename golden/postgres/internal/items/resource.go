@@ -14,9 +14,6 @@ import (
 // Register like it.
 func Register(set *resource.Set, store Store) error {
 	settings := set.Settings
-	// The store timeout bounds requests where they block, in the store;
-	// nothing else puts a deadline on a request.
-	opts := []Option{WithBatchWorkers(settings.BatchWorkers), WithStoreTimeout(settings.StoreTimeout)}
 	c, err := cache.New(cache.Options[Encoded]{
 		MaxEntries: settings.CacheEntries,
 		MaxBytes:   settings.CacheMaxBytes,
@@ -33,8 +30,9 @@ func Register(set *resource.Set, store Store) error {
 	if err := c.Register(set.Registerer, "items"); err != nil {
 		return fmt.Errorf("register items cache metrics: %w", err)
 	}
-	opts = append(opts, WithCache(c))
-	svc := NewService(store, opts...)
+	// The store timeout bounds requests where they block, in the store;
+	// nothing else puts a deadline on a request.
+	svc := NewService(store, WithBatchWorkers(settings.BatchWorkers), WithStoreTimeout(settings.StoreTimeout), WithCache(c))
 	set.Add(Resource(svc, set.Log, HTTPOptions{MaxBodyBytes: settings.MaxBodyBytes, Upstream: set.Upstream}))
 	return nil
 }
