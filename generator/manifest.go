@@ -180,6 +180,8 @@ var Manifest = []Entry{
 	{"service/internal/items/grpc_test.go.tmpl", "internal/items/grpc_test.go", IfGRPC, modeFile},
 	{"service/api/proto/items.proto.tmpl", "{{.Proto.Dir}}/{{.Proto.File}}", IfGRPC, modeFile},
 	{"service/api/proto/doc.go.tmpl", "{{.Proto.Dir}}/doc.go", IfGRPC, modeFile},
+	{"service/api/proto/openapi.go.tmpl", "{{.ProtoRoot}}/openapi.go", All(IfGRPC, IfHTTP), modeFile},
+	{"service/api/proto/openapi_test.go.tmpl", "{{.ProtoRoot}}/openapi_test.go", All(IfGRPC, IfHTTP), modeFile},
 
 	// Stores. The memory store exists in every project: it is the default
 	// store, and the transports' tests run on it whichever store the
