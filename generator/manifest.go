@@ -135,6 +135,7 @@ var Manifest = []Entry{
 	// The whole-process tests run the HTTP service (startRun).
 	{"service/cmd/process_test.go.tmpl", "cmd/{{.Name}}/process_test.go", IfHTTP, modeFile},
 	{"service/cmd/components_test.go.tmpl", "cmd/{{.Name}}/components_test.go", IfUpstream, modeFile},
+	{"service/cmd/openapi_test.go.tmpl", "cmd/{{.Name}}/openapi_test.go", All(IfHTTP, IfGRPC), modeFile},
 	{"service/cmd/migrate.go.tmpl", "cmd/{{.Name}}/migrate.go", IfPostgres, modeFile},
 	{"service/cmd/migrate_test.go.tmpl", "cmd/{{.Name}}/migrate_test.go", IfPostgres, modeFile},
 	{"service/internal/config/config.go.tmpl", "internal/config/config.go", Always, modeFile},
