@@ -135,6 +135,7 @@ var Manifest = []Entry{
 	// The whole-process tests run the HTTP service (startRun).
 	{"service/cmd/process_test.go.tmpl", "cmd/{{.Name}}/process_test.go", IfHTTP, modeFile},
 	{"service/cmd/components_test.go.tmpl", "cmd/{{.Name}}/components_test.go", IfUpstream, modeFile},
+	{"service/cmd/openapi_test.go.tmpl", "cmd/{{.Name}}/openapi_test.go", All(IfHTTP, IfGRPC), modeFile},
 	{"service/cmd/migrate.go.tmpl", "cmd/{{.Name}}/migrate.go", IfPostgres, modeFile},
 	{"service/cmd/migrate_test.go.tmpl", "cmd/{{.Name}}/migrate_test.go", IfPostgres, modeFile},
 	{"service/internal/config/config.go.tmpl", "internal/config/config.go", Always, modeFile},
@@ -180,6 +181,8 @@ var Manifest = []Entry{
 	{"service/internal/items/grpc_test.go.tmpl", "internal/items/grpc_test.go", IfGRPC, modeFile},
 	{"service/api/proto/items.proto.tmpl", "{{.Proto.Dir}}/{{.Proto.File}}", IfGRPC, modeFile},
 	{"service/api/proto/doc.go.tmpl", "{{.Proto.Dir}}/doc.go", IfGRPC, modeFile},
+	{"service/api/proto/openapi.go.tmpl", "{{.ProtoRoot}}/openapi.go", All(IfGRPC, IfHTTP), modeFile},
+	{"service/api/proto/openapi_test.go.tmpl", "{{.ProtoRoot}}/openapi_test.go", All(IfGRPC, IfHTTP), modeFile},
 
 	// Stores. The memory store exists in every project: it is the default
 	// store, and the transports' tests run on it whichever store the

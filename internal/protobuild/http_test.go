@@ -33,8 +33,8 @@ func TestGenerateWritesHTTPFiles(t *testing.T) {
 	shop := got["shop/v1/shop_http.pb.go"]
 	for _, want := range []string{
 		"func RegisterShopHTTP(mux *http.ServeMux, srv StrictShopServer, opts ShopHTTPOptions) {",
-		`mux.HandleFunc("GET /v1/shelves/{shelf}/products/{id}", h.getProduct1)`,
-		`mux.HandleFunc("POST /v1/products/{id}/stock:add", h.restockProduct)`,
+		`h.handle(mux, "GET /v1/shelves/{shelf}/products/{id}", "GetProduct", h.getProduct1)`,
+		`h.handle(mux, "POST /v1/products/{id}/stock:add", "RestockProduct", h.restockProduct)`,
 		"func (x *Product) AppendJSON(b []byte) []byte {",
 		"func (x *Product_Dimensions) UnmarshalJSON(data []byte) error {",
 		`case "displayName", "display_name":`,

@@ -2,6 +2,7 @@ package protobuild
 
 import (
 	"strconv"
+	"strings"
 
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -27,6 +28,12 @@ func (w httpFile) service(hs httpService) {
 	g.P("// is not a gRPC status error nor a context error. The client is told")
 	g.P("// only \"internal error\"; this is where the cause can be logged.")
 	g.P("ErrorLog func(r *", httpPackage.Ident("Request"), ", err error)")
+	g.P("// Override maps a method name, such as ", strconv.Quote(hs.bindings[0].method.GoName), ", to a handler that")
+	g.P("// serves that method's routes instead of the generated one: a")
+	g.P("// hand-written fast path keeps the route, its place in the OpenAPI")
+	g.P("// document and the gRPC method, without a second ServeMux pattern.")
+	g.P("// Register", s.GoName, "HTTP panics on a name with no HTTP binding.")
+	g.P("Override map[string]", httpPackage.Ident("Handler"))
 	g.P("}")
 
 	g.P()
@@ -44,9 +51,35 @@ func (w httpFile) service(hs httpService) {
 	g.P("opts.MaxBodyBytes = 1 << 20")
 	g.P("}")
 	g.P("h := &", impl, "{srv: srv, opts: opts}")
+	g.P("for name := range opts.Override {")
+	g.P("switch name {")
+	var names []string
+	seen := map[string]bool{}
 	for _, b := range hs.bindings {
-		g.P("mux.HandleFunc(", strconv.Quote(b.pattern), ", h.", b.handler, ")")
+		if !seen[b.method.GoName] {
+			seen[b.method.GoName] = true
+			names = append(names, strconv.Quote(b.method.GoName))
+		}
 	}
+	g.P("case ", strings.Join(names, ", "), ":")
+	g.P("default:")
+	g.P("panic(\"Register", s.GoName, "HTTP: Override names \" + ", strconvPkg.Ident("Quote"), "(name) + \", which is not a method of ", full, " with an HTTP binding\")")
+	g.P("}")
+	g.P("}")
+	for _, b := range hs.bindings {
+		g.P("h.handle(mux, ", strconv.Quote(b.pattern), ", ", strconv.Quote(b.method.GoName), ", h.", b.handler, ")")
+	}
+	g.P("}")
+
+	g.P()
+	g.P("// handle adds to mux, at pattern, the Override of method or else")
+	g.P("// generated.")
+	g.P("func (h *", impl, ") handle(mux *", httpPackage.Ident("ServeMux"), ", pattern, method string, generated ", httpPackage.Ident("HandlerFunc"), ") {")
+	g.P("if o := h.opts.Override[method]; o != nil {")
+	g.P("mux.Handle(pattern, o)")
+	g.P("return")
+	g.P("}")
+	g.P("mux.Handle(pattern, generated)")
 	g.P("}")
 
 	g.P()

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // httpCodes maps each gRPC status code, by number, to its name and the
@@ -104,7 +105,10 @@ func httpReadBody(w http.ResponseWriter, r *http.Request, limit int64) (body []b
 	return body, true
 }
 
-// httpRefuseBody answers 413 for a body over limit bytes.
+// httpRefuseBody answers 413 for a body over limit bytes. On HTTP/1 it
+// closes the connection right after the answer: left alone, net/http
+// would read up to 256 KiB more of the unwanted body first, waiting on a
+// client that sends it slowly. On HTTP/2 the server resets just the stream.
 func httpRefuseBody(w http.ResponseWriter, r *http.Request, limit int64) {
 	if r.ProtoMajor == 1 {
 		w.Header().Set("Connection", "close")
@@ -114,6 +118,9 @@ func httpRefuseBody(w http.ResponseWriter, r *http.Request, limit int64) {
 		b = strconv.AppendInt(b, limit, 10)
 		return append(b, ` bytes","code":"RESOURCE_EXHAUSTED"}`...)
 	})
+	if r.ProtoMajor == 1 {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	}
 }
 
 // httpParseInt parses a path or query parameter of a signed integer field.

@@ -42,7 +42,7 @@ func Write(w http.ResponseWriter, status int, v any) {
 	defer putBuffer(buf)
 	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		buf.Reset()
-		buf.WriteString(`{"error":"internal error"}` + "\n")
+		buf.WriteString(`{"error":"internal error","code":"INTERNAL"}` + "\n")
 		status = http.StatusInternalServerError
 	}
 	h := w.Header()
@@ -52,14 +52,34 @@ func Write(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-// errorBody is the body of every error response.
+// errorBody is the body of every error response: the message and the
+// name of the gRPC code of the status, the shape the HTTP bindings
+// generated from the .proto answer with too.
 type errorBody struct {
 	Error string `json:"error"`
+	Code  string `json:"code"`
 }
 
-// WriteError answers status with {"error": msg}.
+// codes names the gRPC code of each status this package answers with.
+var codes = map[int]string{
+	http.StatusBadRequest:            "INVALID_ARGUMENT",
+	http.StatusNotFound:              "NOT_FOUND",
+	http.StatusRequestEntityTooLarge: "RESOURCE_EXHAUSTED",
+	http.StatusTooManyRequests:       "RESOURCE_EXHAUSTED",
+	http.StatusInternalServerError:   "INTERNAL",
+	http.StatusBadGateway:            "UNAVAILABLE",
+	http.StatusServiceUnavailable:    "UNAVAILABLE",
+	http.StatusGatewayTimeout:        "DEADLINE_EXCEEDED",
+}
+
+// WriteError answers status with {"error": msg, "code": name}, name being
+// the gRPC code of status ("UNKNOWN" for one without).
 func WriteError(w http.ResponseWriter, status int, msg string) {
-	Write(w, status, errorBody{Error: msg})
+	code, ok := codes[status]
+	if !ok {
+		code = "UNKNOWN"
+	}
+	Write(w, status, errorBody{Error: msg, Code: code})
 }
 
 // Error answers err with the status its kind maps to, as resource.Status

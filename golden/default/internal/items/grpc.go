@@ -12,17 +12,20 @@ import (
 )
 
 // GRPCServer implements demo.v1.ItemsService, from the messages generated
-// from api/proto/demo/v1/demo.proto. The rules live in Service, which the HTTP API
-// shares, and errors map to codes through resource.Status, so both
-// transports behave alike.
+// from api/proto/demo/v1/demo.proto: the gRPC server and, through the generated
+// HTTP/JSON bindings, the HTTP routes, so each method is written once.
+// The rules live in Service, and errors become gRPC status errors through
+// resource.Status, which the HTTP bindings answer with the status
+// of their code.
 type GRPCServer struct {
-	// Embedded by value, so a method added to the .proto answers
-	// Unimplemented until it is written here.
-	demov1.UnimplementedItemsServiceServer
-
 	svc *Service
 	log *slog.Logger
 }
+
+// GRPCServer implements the strict server interface, which embeds no
+// Unimplemented fallback: a method added to the .proto fails to compile
+// here, naming the method to write, instead of answering UNIMPLEMENTED.
+var _ demov1.StrictItemsServiceServer = (*GRPCServer)(nil)
 
 // NewGRPCServer returns a GRPCServer over svc. log records failures that
 // clients only see as codes.Internal.
@@ -32,7 +35,7 @@ func NewGRPCServer(svc *Service, log *slog.Logger) *GRPCServer {
 
 // Register registers the service with r.
 func (s *GRPCServer) Register(r grpc.ServiceRegistrar) {
-	demov1.RegisterItemsServiceServer(r, s)
+	demov1.RegisterStrictItemsServiceServer(r, s)
 }
 
 // CreateItem stores a new item.
@@ -113,4 +116,25 @@ func toProto(it Item) *demov1.Item {
 		Quantity:   it.Quantity,
 		CreateTime: timestamppb.New(it.CreatedAt),
 	}
+}
+
+// MarshalJSON writes it in the JSON mapping of demo.v1.Item, the one the
+// generated HTTP bindings use, so the hand-written routes (the cached GET
+// and the batch get) answer in the same shape as the generated ones.
+func (it Item) MarshalJSON() ([]byte, error) {
+	return toProto(it).AppendJSON(nil), nil
+}
+
+// UnmarshalJSON reads it from the JSON mapping of demo.v1.Item, so
+// a Go client of this package reads what the routes answer.
+func (it *Item) UnmarshalJSON(data []byte) error {
+	var p demov1.Item
+	if err := p.UnmarshalJSON(data); err != nil {
+		return err
+	}
+	*it = Item{ID: p.GetId(), Name: p.GetName(), Quantity: p.GetQuantity()}
+	if p.GetCreateTime() != nil {
+		it.CreatedAt = p.GetCreateTime().AsTime()
+	}
+	return nil
 }

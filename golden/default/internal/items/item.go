@@ -16,18 +16,19 @@ import (
 	"example.com/demo/internal/resource"
 )
 
-// Item is one stored item.
+// Item is one stored item. Its JSON is the .proto's Item message in the
+// proto3 JSON mapping (see MarshalJSON in grpc.go), on every route.
 type Item struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Quantity  int64     `json:"quantity"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        string
+	Name      string
+	Quantity  int64
+	CreatedAt time.Time
 }
 
 // NewItem is what a client sends to create an item.
 type NewItem struct {
-	Name     string `json:"name"`
-	Quantity int64  `json:"quantity"`
+	Name     string
+	Quantity int64
 }
 
 // MaxNameLen bounds an item's name, in characters.

@@ -20,21 +20,21 @@ var errThingNotFound = resource.NotFound("thing not found")
 
 func TestErrorMapsEveryKind(t *testing.T) {
 	for _, tt := range []struct {
-		err    error
-		status int
-		body   string
+		err        error
+		status     int
+		body, code string
 	}{
-		{fmt.Errorf("%w: name is required", resource.Invalid("invalid thing")), http.StatusBadRequest, "invalid thing: name is required"},
-		{errThingNotFound, http.StatusNotFound, "thing not found"},
-		{fmt.Errorf("get: %w", resource.Unavailable("store unavailable")), http.StatusServiceUnavailable, "service temporarily unavailable; retry"},
-		{context.DeadlineExceeded, http.StatusGatewayTimeout, "request timed out"},
-		{errors.New("disk on fire"), http.StatusInternalServerError, "internal error"},
+		{fmt.Errorf("%w: name is required", resource.Invalid("invalid thing")), http.StatusBadRequest, "invalid thing: name is required", "INVALID_ARGUMENT"},
+		{errThingNotFound, http.StatusNotFound, "thing not found", "NOT_FOUND"},
+		{fmt.Errorf("get: %w", resource.Unavailable("store unavailable")), http.StatusServiceUnavailable, "service temporarily unavailable; retry", "UNAVAILABLE"},
+		{context.DeadlineExceeded, http.StatusGatewayTimeout, "request timed out", "DEADLINE_EXCEEDED"},
+		{errors.New("disk on fire"), http.StatusInternalServerError, "internal error", "INTERNAL"},
 	} {
 		rec := httptest.NewRecorder()
 		Error(rec, httptest.NewRequest(http.MethodGet, "/", nil), slog.New(slog.NewTextHandler(io.Discard, nil)), tt.err)
 		var body errorBody
-		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != tt.status || body.Error != tt.body {
-			t.Errorf("Error(%v) = %d %s; want %d {\"error\":%q}", tt.err, rec.Code, rec.Body, tt.status, tt.body)
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != tt.status || body.Error != tt.body || body.Code != tt.code {
+			t.Errorf("Error(%v) = %d %s; want %d {\"error\":%q,\"code\":%q}", tt.err, rec.Code, rec.Body, tt.status, tt.body, tt.code)
 		}
 	}
 	rec := httptest.NewRecorder()

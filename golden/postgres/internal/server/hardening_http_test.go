@@ -279,8 +279,9 @@ func TestStoreTimeoutAnswers504(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.StatusCode != http.StatusGatewayTimeout || string(body) != `{"error":"request timed out"}`+"\n" {
-		t.Fatalf("request whose store call stalled: %d %q, want 504 {\"error\":\"request timed out\"}", resp.StatusCode, body)
+	const want = `{"error":"request timed out","code":"DEADLINE_EXCEEDED"}` + "\n"
+	if resp.StatusCode != http.StatusGatewayTimeout || string(body) != want {
+		t.Fatalf("request whose store call stalled: %d %q, want 504 %q", resp.StatusCode, body, want)
 	}
 	if took := time.Since(began); took > storeTimeout+slack {
 		t.Fatalf("the timeout answer took %s; StoreTimeout is %s", took, storeTimeout)

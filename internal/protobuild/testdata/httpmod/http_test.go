@@ -657,3 +657,33 @@ func BenchmarkDecodeCreate(b *testing.B) {
 		}
 	})
 }
+
+// TestOverride checks that Override replaces the generated handler on every
+// route of the named method, leaves the others generated, and that a name
+// with no HTTP binding panics instead of being ignored.
+func TestOverride(t *testing.T) {
+	fast := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "fast "+r.PathValue("id"))
+	})
+	mux := http.NewServeMux()
+	shopv1.RegisterShopHTTP(mux, &shop{}, shopv1.ShopHTTPOptions{Override: map[string]http.Handler{"GetProduct": fast}})
+	for _, target := range []string{"/v1/products/p1", "/v1/shelves/s1/products/p1"} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+		if got := rec.Body.String(); got != "fast p1" {
+			t.Errorf("GET %s = %q, want the override's answer %q", target, got, "fast p1")
+		}
+	}
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("DELETE", "/v1/products/p1", nil))
+	if rec.Code != http.StatusOK || rec.Body.String() != "{}" {
+		t.Errorf("DELETE /v1/products/p1 = %d %q, want the generated 200 {}", rec.Code, rec.Body.String())
+	}
+
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), `"Ping"`) {
+			t.Errorf("Override of a method without an HTTP binding: recovered %v, want a panic naming \"Ping\"", r)
+		}
+	}()
+	shopv1.RegisterShopHTTP(http.NewServeMux(), &shop{}, shopv1.ShopHTTPOptions{Override: map[string]http.Handler{"Ping": fast}})
+}

@@ -30,6 +30,12 @@ type ItemsServiceHTTPOptions struct {
 	// is not a gRPC status error nor a context error. The client is told
 	// only "internal error"; this is where the cause can be logged.
 	ErrorLog func(r *http.Request, err error)
+	// Override maps a method name, such as "CreateItem", to a handler that
+	// serves that method's routes instead of the generated one: a
+	// hand-written fast path keeps the route, its place in the OpenAPI
+	// document and the gRPC method, without a second ServeMux pattern.
+	// RegisterItemsServiceHTTP panics on a name with no HTTP binding.
+	Override map[string]http.Handler
 }
 
 // RegisterItemsServiceHTTP adds the HTTP/JSON bindings of the demo.v1.ItemsService service,
@@ -47,10 +53,27 @@ func RegisterItemsServiceHTTP(mux *http.ServeMux, srv StrictItemsServiceServer, 
 		opts.MaxBodyBytes = 1 << 20
 	}
 	h := &itemsServiceHTTP{srv: srv, opts: opts}
-	mux.HandleFunc("POST /v1/items", h.createItem)
-	mux.HandleFunc("GET /v1/items/{id}", h.getItem)
-	mux.HandleFunc("GET /v1/items", h.listItems)
-	mux.HandleFunc("DELETE /v1/items/{id}", h.deleteItem)
+	for name := range opts.Override {
+		switch name {
+		case "CreateItem", "GetItem", "ListItems", "DeleteItem":
+		default:
+			panic("RegisterItemsServiceHTTP: Override names " + strconv.Quote(name) + ", which is not a method of demo.v1.ItemsService with an HTTP binding")
+		}
+	}
+	h.handle(mux, "POST /v1/items", "CreateItem", h.createItem)
+	h.handle(mux, "GET /v1/items/{id}", "GetItem", h.getItem)
+	h.handle(mux, "GET /v1/items", "ListItems", h.listItems)
+	h.handle(mux, "DELETE /v1/items/{id}", "DeleteItem", h.deleteItem)
+}
+
+// handle adds to mux, at pattern, the Override of method or else
+// generated.
+func (h *itemsServiceHTTP) handle(mux *http.ServeMux, pattern, method string, generated http.HandlerFunc) {
+	if o := h.opts.Override[method]; o != nil {
+		mux.Handle(pattern, o)
+		return
+	}
+	mux.Handle(pattern, generated)
 }
 
 // itemsServiceHTTP serves the HTTP bindings of demo.v1.ItemsService.
@@ -1060,7 +1083,10 @@ func demoHTTPReadBody(w http.ResponseWriter, r *http.Request, limit int64) (body
 	return body, true
 }
 
-// demoHTTPRefuseBody answers 413 for a body over limit bytes.
+// demoHTTPRefuseBody answers 413 for a body over limit bytes. On HTTP/1 it
+// closes the connection right after the answer: left alone, net/http
+// would read up to 256 KiB more of the unwanted body first, waiting on a
+// client that sends it slowly. On HTTP/2 the server resets just the stream.
 func demoHTTPRefuseBody(w http.ResponseWriter, r *http.Request, limit int64) {
 	if r.ProtoMajor == 1 {
 		w.Header().Set("Connection", "close")
@@ -1070,6 +1096,9 @@ func demoHTTPRefuseBody(w http.ResponseWriter, r *http.Request, limit int64) {
 		b = strconv.AppendInt(b, limit, 10)
 		return append(b, ` bytes","code":"RESOURCE_EXHAUSTED"}`...)
 	})
+	if r.ProtoMajor == 1 {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	}
 }
 
 // demoHTTPParseInt parses a path or query parameter of a signed integer field.
