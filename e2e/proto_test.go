@@ -72,9 +72,30 @@ func TestGoGenerateRegeneratesProto(t *testing.T) {
 	require.Contains(t, string(openapi), "\n        color:\n", "the field is in the OpenAPI document")
 	require.Contains(t, after["demo_grpc.pb.go"], "CountItems(ctx context.Context, in *CountItemsRequest, opts ...grpc.CallOption) (*CountItemsResponse, error)")
 
-	// The server embeds UnimplementedItemsServiceServer, so the new RPC
-	// compiles before it is written, and everything else still passes.
+	// items implements the strict server interface, so the new RPC is a
+	// compile error naming the method to write, never a silent UNIMPLEMENTED.
 	goCmd(t, dir, 5*time.Minute, "mod", "tidy")
+	build := exec.Command("go", "build", "./...")
+	build.Dir = dir
+	build.Env = append(os.Environ(), localPerfgen(t).Env...)
+	missing, err := build.CombinedOutput()
+	require.Error(t, err, "a .proto method without a Go implementation must not build")
+	require.Contains(t, string(missing), "missing method CountItems")
+
+	// Written once, the method serves gRPC, and everything else still passes.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "internal", "items", "count.go"), []byte(`package items
+
+import (
+	"context"
+
+	demov1 "example.com/demo/api/proto/demo/v1"
+)
+
+// CountItems is the method the .proto added.
+func (s *GRPCServer) CountItems(context.Context, *demov1.CountItemsRequest) (*demov1.CountItemsResponse, error) {
+	return &demov1.CountItemsResponse{}, nil
+}
+`), 0o644))
 	goCmd(t, dir, 5*time.Minute, "build", "./...")
 	goCmd(t, dir, 5*time.Minute, "vet", "./...")
 	goCmd(t, dir, 10*time.Minute, "test", "-count=1", "./...")
