@@ -71,7 +71,7 @@ func TestGRPCStreamLimitIsAdvertisedAndEnforced(t *testing.T) {
 			if !ok {
 				t.Fatal("connection closed instead of refusing one stream")
 			}
-			if rst, isRST := f.(*http2.RSTStreamFrame); isRST {
+			if rst, isRST := f.Frame.(*http2.RSTStreamFrame); isRST {
 				if rst.StreamID != refused || rst.ErrCode != http2.ErrCodeRefusedStream {
 					t.Fatalf("RST_STREAM %v on stream %d; want REFUSED_STREAM on stream %d only", rst.ErrCode, rst.StreamID, refused)
 				}

@@ -489,7 +489,7 @@ func TestH2CAdvertisesConfiguredLimits(t *testing.T) {
 			if !ok {
 				t.Fatal("connection closed before the connection-level WINDOW_UPDATE")
 			}
-			if wu, isWU := f.(*http2.WindowUpdateFrame); isWU && wu.StreamID == 0 {
+			if wu, isWU := f.Frame.(*http2.WindowUpdateFrame); isWU && wu.StreamID == 0 {
 				if got := 65535 + wu.Increment; got != wantConnWindow {
 					t.Errorf("connection window = %d, want %d", got, wantConnWindow)
 				}
@@ -561,10 +561,10 @@ func awaitStatus(t *testing.T, c *rawH2C, id uint32) string {
 			if !ok {
 				t.Fatalf("connection closed before stream %d was answered", id)
 			}
-			if mh, isMH := f.(*http2.MetaHeadersFrame); isMH && mh.StreamID == id {
+			if mh, isMH := f.Frame.(*http2.MetaHeadersFrame); isMH && mh.StreamID == id {
 				return mh.PseudoValue("status")
 			}
-			if rst, isRST := f.(*http2.RSTStreamFrame); isRST && rst.StreamID == id {
+			if rst, isRST := f.Frame.(*http2.RSTStreamFrame); isRST && rst.StreamID == id {
 				t.Fatalf("stream %d reset: %v", id, rst.ErrCode)
 			}
 		case <-timeout:

@@ -293,7 +293,16 @@ type rawH2C struct {
 	settings map[http2.SettingID]uint32
 	// frames receives every frame read after the handshake; it is closed
 	// when the connection fails or closes.
-	frames chan http2.Frame
+	frames chan readFrame
+}
+
+// readFrame is a frame the reader goroutine read. A Framer's frame is valid
+// only until its next ReadFrame, and a GOAWAY's debug data points into the
+// Framer's buffer, so the reader copies it out before reading on.
+type readFrame struct {
+	http2.Frame
+	// goAwayDebug is a GOAWAY's debug data.
+	goAwayDebug string
 }
 
 // dialH2C opens a connection, exchanges SETTINGS and starts reading frames.
@@ -304,7 +313,7 @@ func dialH2C(t *testing.T, addr string) *rawH2C {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	c := &rawH2C{conn: conn, fr: http2.NewFramer(conn, conn), settings: map[http2.SettingID]uint32{}, frames: make(chan http2.Frame, 4096)}
+	c := &rawH2C{conn: conn, fr: http2.NewFramer(conn, conn), settings: map[http2.SettingID]uint32{}, frames: make(chan readFrame, 4096)}
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	c.enc = hpack.NewEncoder(&c.encBuf)
 	if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
@@ -338,8 +347,12 @@ func dialH2C(t *testing.T, addr string) *rawH2C {
 			if err != nil {
 				return
 			}
+			rf := readFrame{Frame: f}
+			if ga, ok := f.(*http2.GoAwayFrame); ok {
+				rf.goAwayDebug = string(ga.DebugData())
+			}
 			select {
-			case c.frames <- f:
+			case c.frames <- rf:
 			default: // nobody is looking; drop it
 			}
 		}
@@ -373,8 +386,8 @@ func (c *rawH2C) awaitGoAway(t *testing.T) (http2.ErrCode, string) {
 				}
 				return code, debug
 			}
-			if ga, isGoAway := f.(*http2.GoAwayFrame); isGoAway && !seen {
-				code, debug, seen = ga.ErrCode, string(ga.DebugData()), true
+			if ga, isGoAway := f.Frame.(*http2.GoAwayFrame); isGoAway && !seen {
+				code, debug, seen = ga.ErrCode, f.goAwayDebug, true
 			}
 		case <-timeout:
 			t.Fatalf("no GOAWAY and close within %s (GOAWAY seen: %t)", slack, seen)
