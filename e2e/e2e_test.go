@@ -102,9 +102,21 @@ func TestGoldenProjects(t *testing.T) {
 	}
 }
 
-// TestOptionMatrix builds and vets (which type-checks the tests too) a
-// project for every combination of the options that change Go code.
+// TestOptionMatrix generates a project for every combination of the options
+// that change Go code and checks each the way its own CI would: it builds,
+// is gofmt-clean, passes `make lint` (go vet, which type-checks the tests
+// too, and golangci-lint with the project's .golangci.yml) and passes its
+// own tests with -short. The combinations with the cache on, whose code
+// has the most concurrency (cache, singleflight, upstream calls), run their
+// tests under the race detector as well; running all 24 that way would take
+// the matrix past its share of `make test`'s 20 minutes on a 2-core machine
+// (docs/contributing.md has the figures). The combinations share the module
+// and build caches (the user's, as every go command here does) and run two
+// at a time, one per core (go test's -parallel defaults to GOMAXPROCS).
 func TestOptionMatrix(t *testing.T) {
+	lint := lookTool(t, "golangci-lint")
+	version, err := exec.Command(lint, "version").CombinedOutput()
+	require.NoError(t, err, "%s version: %s", lint, version)
 	for _, transport := range generator.Transports {
 		for _, store := range generator.Stores {
 			for _, cache := range []bool{false, true} {
@@ -118,7 +130,15 @@ func TestOptionMatrix(t *testing.T) {
 						dir := generate(t, spec)
 						goCmd(t, dir, 5*time.Minute, "mod", "tidy")
 						goCmd(t, dir, 5*time.Minute, "build", "./...")
-						goCmd(t, dir, 5*time.Minute, "vet", "./...")
+						unformatted := run(t, dir, time.Minute, "gofmt", "-l", ".")
+						require.Empty(t, unformatted, "gofmt -l lists files perfgen did not format")
+						out, err := makeLint(t, dir, lint, string(version))
+						require.NoError(t, err, "make lint in %s:\n%s", dir, out)
+						args := []string{"test", "-short", "-count=1"}
+						if cache {
+							args = append(args, "-race")
+						}
+						goCmd(t, dir, 10*time.Minute, append(args, "./...")...)
 					})
 				}
 			}

@@ -17,15 +17,25 @@ import (
 const LockFile = ".perfgen.lock"
 
 // lockHeader opens every lock file.
-const lockHeader = "# perfgen lock: the answers, template-data version and sha256 of every file perfgen\n# generated last. `perfgen sync` reads it to tell edited files from unedited ones\n# and rewrites it; do not edit it.\n"
+const lockHeader = "# perfgen lock: the perfgen and templates that rendered this project, its answers,\n# and the sha256 of every file perfgen generated last. `perfgen sync` reads it to tell\n# edited files from unedited ones and to render the base of a merge, and rewrites it;\n# do not edit it.\n"
 
 // A Lock records one rendering of a project.
 type Lock struct {
 	// DataVersion is the template-data version (DataVersion) it was
 	// rendered with.
 	DataVersion int `yaml:"data_version"`
+	// Perfgen is the version of perfgen that rendered it (Source.Perfgen):
+	// sync renders the base of a merge with that version's templates.
+	// Locks written before perfgen recorded it have none.
+	Perfgen string `yaml:"perfgen,omitempty"`
 	// Templates is OriginBuiltin or OriginCustom.
 	Templates string `yaml:"templates"`
+	// TemplatesSum is the checksum of the custom template directory it was
+	// rendered with (Source.TemplatesSum).
+	TemplatesSum string `yaml:"templates_sum,omitempty"`
+	// TemplatesRev is the git commit of that directory (Source.TemplatesRev),
+	// from which sync recovers the directory after it changed.
+	TemplatesRev string `yaml:"templates_rev,omitempty"`
 	// Answers are the answers it was rendered from. They are kept here, not
 	// only in .perfgen.yaml, because the user edits .perfgen.yaml to change
 	// the project, and sync needs the previous answers to recover the base

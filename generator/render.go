@@ -2,6 +2,7 @@ package generator
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -48,6 +49,8 @@ type Templates struct {
 	paths    *template.Template
 	manifest []Entry
 	origin   string
+	// source is what renders with t, for the lock to record.
+	source Source
 	// formatted caches formatGo by rendered source: most Go files render
 	// the same for many option combinations, and a check renders them all.
 	formatted *sync.Map
@@ -180,6 +183,39 @@ func (t *Templates) Origin() string { return t.origin }
 func (t *Templates) WithOrigin(origin string) *Templates {
 	c := *t
 	c.origin = origin
+	return &c
+}
+
+// A Source says what renders a project: the lock file records it, so that
+// perfgen sync can render the same files again as the base of a merge.
+type Source struct {
+	// Perfgen is the perfgen version that renders: a module version a
+	// proxy serves, or DevelPerfgen for a development build. Empty, the
+	// lock records the version the project pins (Spec.PerfgenVersion),
+	// which is how tests render with a fixed version.
+	Perfgen string
+	// TemplatesSum is the checksum of a custom template directory's tree
+	// (golang.org/x/mod/sumdb/dirhash's h1: hash), "" for the built-ins.
+	TemplatesSum string
+	// TemplatesRev is the git commit a custom template directory was
+	// committed at, when it is in a git repository and has no uncommitted
+	// changes.
+	TemplatesRev string
+}
+
+// DevelPerfgen stands in for the version of a development build of perfgen
+// (`go build` in a checkout), which no proxy serves: a lock that records it
+// can be re-rendered only by the built-ins of a perfgen with the same
+// templates, which the lock's hashes confirm file by file.
+const DevelPerfgen = "(devel)"
+
+// Source returns what renders with t, as WithSource set it.
+func (t *Templates) Source() Source { return t.source }
+
+// WithSource returns t recording s as what renders with it.
+func (t *Templates) WithSource(s Source) *Templates {
+	c := *t
+	c.source = s
 	return &c
 }
 
@@ -460,7 +496,10 @@ func (t *Templates) addLock(files Files, data *Data) (Files, error) {
 	if origin == "" {
 		origin = OriginBuiltin
 	}
-	lock, err := NewLock(data.Spec, origin, files).Marshal()
+	l := NewLock(data.Spec, origin, files)
+	l.Perfgen = cmp.Or(t.source.Perfgen, data.Spec.PerfgenVersion)
+	l.TemplatesSum, l.TemplatesRev = t.source.TemplatesSum, t.source.TemplatesRev
+	lock, err := l.Marshal()
 	if err != nil {
 		return nil, err
 	}

@@ -195,6 +195,9 @@ func planProject(cmd *cobra.Command, env *Env, opts *newOptions, output string, 
 	if err != nil {
 		return nil, nil, err
 	}
+	if tmpl, err = withSource(cmd.Context(), tmpl, custom); err != nil {
+		return nil, nil, err
+	}
 	files, err := tmpl.RenderValid(spec)
 	if err != nil {
 		if custom != nil {

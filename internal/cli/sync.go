@@ -75,15 +75,29 @@ A generated project's generate.go runs it: go generate .`,
 			if root != opts.dir {
 				fmt.Fprintf(env.Stdout, "syncing the project at %s\n", root)
 			}
-			t, _, err := loadTemplates(env, templatesFlag(cmd, env, opts.templates))
+			dir := templatesFlag(cmd, env, opts.templates)
+			t, custom, err := loadTemplates(env, dir)
+			if err != nil {
+				return err
+			}
+			if t, err = withSource(cmd.Context(), t, custom); err != nil {
+				return err
+			}
+			builtin, _, err := loadTemplates(env, "")
 			if err != nil {
 				return err
 			}
 			goMod := filepath.Join(root, "go.mod")
 			before, _ := os.ReadFile(goMod) // a missing go.mod counts as changed once written
 			_, err = projectsync.Sync(cmd.Context(), projectsync.Options{
-				Root:       root,
-				Templates:  t,
+				Root:        root,
+				Templates:   t,
+				Builtin:     builtin,
+				TemplateDir: dir,
+				LoadTemplates: func(dir string) (*generator.Templates, error) {
+					t, _, err := loadTemplates(env, dir)
+					return t, err
+				},
 				DryRun:     opts.dryRun,
 				AllowDirty: opts.allowDirty,
 				Perfgen:    pinnableVersion(),

@@ -54,8 +54,20 @@ type Change struct {
 type Options struct {
 	// Root is the project directory.
 	Root string
-	// Templates renders the project.
+	// Templates renders the project, with its Source set to what renders
+	// it: the lock records that.
 	Templates *generator.Templates
+	// Builtin are this perfgen's built-in templates, which render the base
+	// of a project the lock says the built-ins rendered, whatever Templates
+	// are now; nil means Templates.
+	Builtin *generator.Templates
+	// TemplateDir is the custom template directory Templates come from, ""
+	// for the built-ins.
+	TemplateDir string
+	// LoadTemplates loads a custom template directory over this perfgen's
+	// built-ins: sync loads the directory as the git commit the lock
+	// records had it, when the directory changed since. Nil skips that.
+	LoadTemplates func(dir string) (*generator.Templates, error)
 	// DryRun computes and prints the changes and writes nothing.
 	DryRun bool
 	// AllowDirty syncs a git working tree with uncommitted changes.
@@ -108,7 +120,7 @@ func Sync(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	lock, err := readLock(fsys, root)
+	lock, lockData, err := readLock(fsys, root)
 	if err != nil {
 		return nil, err
 	}
@@ -135,12 +147,13 @@ func Sync(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render %s from %s: %w", root, generator.AnswersFile, err)
 	}
-	bases := &baseSource{root: root, repo: r, lock: lock, templates: opts.Templates}
+	bases := newBaseSource(root, r, lock, lockData, pinned, &opts)
+	defer bases.close()
 	res.Changes, err = plan(ctx, w, fsys, root, files, lock, bases)
 	if err != nil {
 		return nil, err
 	}
-	res.Notes = append(res.Notes, bases.notes...)
+	res.Notes = append(res.Notes, bases.report()...)
 
 	// A sync that would change nothing runs on a dirty tree too: `go
 	// generate ./...` runs it beside other generators while the user's edits
@@ -217,17 +230,19 @@ func readAnswers(fsys generator.FS, root, perfgen string) (generator.Valid, erro
 	return v, nil
 }
 
-// readLock reads the project's lock file, or returns nil if it has none.
-func readLock(fsys generator.FS, root string) (*generator.Lock, error) {
+// readLock reads the project's lock file and returns it and its bytes, or
+// nil if the project has none.
+func readLock(fsys generator.FS, root string) (*generator.Lock, []byte, error) {
 	name := filepath.Join(root, generator.LockFile)
 	b, err := fsys.ReadFile(name)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return generator.ReadLock(name, bytes.NewReader(b))
+	l, err := generator.ReadLock(name, bytes.NewReader(b))
+	return l, b, err
 }
 
 // plan decides the change to every file perfgen generates now or generated
