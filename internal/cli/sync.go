@@ -36,10 +36,15 @@ change:
     last time, with git merge-file. A conflict is written with standard
     <<<<<<< markers, listed, and sync exits 1; nothing is lost.
 
-.perfgen.lock tells edited files from unedited ones. The version perfgen
-generated last is recovered by re-rendering the answers the lock records, or,
-after a perfgen upgrade, from the commit at refs/perfgen/base that sync keeps
-in the project's git repository. See docs/sync.md.
+.perfgen.lock tells edited files from unedited ones, and records the perfgen
+version and templates that rendered the project. The version perfgen
+generated last (the base of the merge) is the lock's answers rendered again
+by those templates: this perfgen's built-ins, or the custom directory (as the
+git commit the lock records had it, if it changed since); else the commit at
+refs/perfgen/base that sync keeps in the project's git repository; else, after
+a perfgen upgrade, the previous perfgen version, fetched through the Go module
+cache (go install github.com/perfgen/perfgen@VERSION) and run. Each is used
+only where it matches the lock's hashes. See docs/sync.md.
 
 The project is found as the go command finds its module: it is the current
 directory (or --dir), or the nearest directory above it with a .perfgen.yaml.

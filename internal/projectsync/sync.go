@@ -4,12 +4,15 @@
 // against the files perfgen generated last time (the base).
 //
 // The project's lock file (generator.LockFile) tells edited files from
-// unedited ones. The base content of an edited file is recovered, in order,
-// by re-rendering the answers the lock records (exact whenever the templates
-// have not changed since), or from the commit at BaseRef in the project's
-// git repository (which survives perfgen upgrades). Both are checked against
-// the lock's hash; a file with neither is merged against an empty base, so
-// every difference becomes a conflict for the user to resolve.
+// unedited ones, and names the perfgen version and templates that rendered
+// it. The base content of an edited file is recovered, in order, by
+// rendering the answers the lock records with those templates in process
+// (this perfgen's built-ins, or the custom directory as it is or as the
+// recorded git commit had it), from the commit at BaseRef in the project's
+// git repository, or by running the perfgen version the lock records,
+// fetched through the Go module cache. Each is checked against the lock's
+// hash; a file with none is merged against an empty base, so every
+// difference becomes a conflict for the user to resolve.
 package projectsync
 
 import (
