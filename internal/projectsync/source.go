@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -121,7 +122,11 @@ func renderWithModule(ctx context.Context, version string, answers []byte, templ
 	if templates != "" {
 		args = append(args, "--templates", templates)
 	}
-	if _, err := runCmd(ctx, tmp, env, filepath.Join(bin, "perfgen"), args...); err != nil {
+	exe := "perfgen"
+	if runtime.GOOS == "windows" {
+		exe += ".exe"
+	}
+	if _, err := runCmd(ctx, tmp, env, filepath.Join(bin, exe), args...); err != nil {
 		return nil, err
 	}
 	return readTree(outDir)
