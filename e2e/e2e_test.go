@@ -106,13 +106,16 @@ func TestGoldenProjects(t *testing.T) {
 // that change Go code and checks each the way its own CI would: it builds,
 // is gofmt-clean, passes `make lint` (go vet, which type-checks the tests
 // too, and golangci-lint with the project's .golangci.yml) and passes its
-// own tests with -short. The combinations with the cache on, whose code
-// has the most concurrency (cache, singleflight, upstream calls), run their
-// tests under the race detector as well; running all 24 that way would take
-// the matrix past its share of `make test`'s 20 minutes on a 2-core machine
-// (docs/contributing.md has the figures). The combinations share the module
-// and build caches (the user's, as every go command here does) and run two
-// at a time, one per core (go test's -parallel defaults to GOMAXPROCS).
+// own tests with -short. The combinations with the cache on, whose code has
+// the most concurrency (cache, singleflight, upstream calls), run their tests
+// under the race detector.
+//
+// The combinations run two at a time, one per core (go test's -parallel
+// defaults to GOMAXPROCS), and share the module, build and test caches: every
+// project has the same name and module path and builds with -trimpath, so a
+// package that renders the same in two combinations (most do: the deploy
+// outputs change no Go code) compiles, links and passes its tests once.
+// docs/contributing.md has what it costs.
 func TestOptionMatrix(t *testing.T) {
 	lint := lookTool(t, "golangci-lint")
 	version, err := exec.Command(lint, "version").CombinedOutput()
@@ -124,21 +127,23 @@ func TestOptionMatrix(t *testing.T) {
 					name := fmt.Sprintf("m-%s-%s-cache%t-deploy%d", transport, store, cache, len(deploy))
 					t.Run(name, func(t *testing.T) {
 						t.Parallel()
-						spec := generator.DefaultSpec(name)
+						spec := generator.DefaultSpec("demo")
 						spec.Transport, spec.Store, spec.Cache, spec.Deploy = transport, store, cache, deploy
 						spec.Upstream = cache // both states of the upstream option, without doubling the matrix
 						dir := generate(t, spec)
-						goCmd(t, dir, 5*time.Minute, "mod", "tidy")
-						goCmd(t, dir, 5*time.Minute, "build", "./...")
-						unformatted := run(t, dir, time.Minute, "gofmt", "-l", ".")
+						env := append(os.Environ(), localPerfgen(t).Env...)
+						env = append(env, "GOFLAGS=-mod=mod -trimpath")
+						runEnv(t, dir, env, 5*time.Minute, "go", "mod", "tidy")
+						runEnv(t, dir, env, 5*time.Minute, "go", "build", "./...")
+						unformatted := runEnv(t, dir, env, time.Minute, "gofmt", "-l", ".")
 						require.Empty(t, unformatted, "gofmt -l lists files perfgen did not format")
 						out, err := makeLint(t, dir, lint, string(version))
 						require.NoError(t, err, "make lint in %s:\n%s", dir, out)
-						args := []string{"test", "-short", "-count=1"}
+						args := []string{"test", "-short"}
 						if cache {
 							args = append(args, "-race")
 						}
-						goCmd(t, dir, 10*time.Minute, append(args, "./...")...)
+						runEnv(t, dir, env, 10*time.Minute, "go", append(args, "./...")...)
 					})
 				}
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/perfgen/perfgen/generator"
@@ -83,7 +84,8 @@ func newBaseSource(root string, r *repo, lock *generator.Lock, lockData []byte, 
 		b.candidates = append(b.candidates, &candidate{what: "this perfgen's built-in templates", quiet: true, load: render(builtin)})
 	case lock.TemplatesSum == "" || lock.TemplatesSum == now.TemplatesSum:
 		b.candidates = append(b.candidates, &candidate{what: "the template directory " + opts.TemplateDir, quiet: true, load: render(opts.Templates)})
-		customDir = func(context.Context) (string, error) { return opts.TemplateDir, nil }
+		// Another perfgen runs in a directory of its own.
+		customDir = func(context.Context) (string, error) { return filepath.Abs(opts.TemplateDir) }
 	default:
 		if lock.TemplatesRev != "" && opts.LoadTemplates != nil {
 			var dir string
