@@ -31,8 +31,8 @@ func Register(set *resource.Set, store Store) error {
 		return fmt.Errorf("register items cache metrics: %w", err)
 	}
 	// The memory store is this process's alone, so the Service's own
-	// invalidation after a write is complete; registering keeps the cache
-	// reachable by table, as a shared store needs.
+	// invalidation after a write is all there is; registering by table is
+	// what a shared store needs (see "Replicas and the cache" in the README).
 	if err := set.Caches.Add("items", c); err != nil {
 		return fmt.Errorf("items cache: %w", err)
 	}

@@ -31,8 +31,8 @@ func Register(set *resource.Set, store Store) error {
 		return fmt.Errorf("register items cache metrics: %w", err)
 	}
 	// Writes on any replica, and SQL run outside the service, reach
-	// this cache through the items table's trigger; see the Replicas
-	// section of the README.
+	// this cache through the items table's trigger: see "Replicas and the
+	// cache" in the README.
 	if err := set.Caches.Add("items", c); err != nil {
 		return fmt.Errorf("items cache: %w", err)
 	}
