@@ -223,8 +223,8 @@ func TestLostListenerBypassesTheCache(t *testing.T) {
 	var killed int
 	err = r.store.Pool().QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 		WHERE datname = current_database() AND application_name = 'orders cache listener'`).Scan(&killed)
-	if err != nil || killed != 1 {
-		t.Fatalf("terminating the listener's backend: killed %d, %v; want 1", killed, err)
+	if err != nil || killed < 1 {
+		t.Fatalf("terminating the listener's backend: killed %d, %v; want it killed", killed, err)
 	}
 	eventually(t, "the listener to reconnect", func() bool {
 		return testutil.ToFloat64(r.listener.connects) == 3 && !r.caches.Suspended()
