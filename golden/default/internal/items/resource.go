@@ -30,6 +30,12 @@ func Register(set *resource.Set, store Store) error {
 	if err := c.Register(set.Registerer, "items"); err != nil {
 		return fmt.Errorf("register items cache metrics: %w", err)
 	}
+	// The memory store is this process's alone, so the Service's own
+	// invalidation after a write is all there is; registering by table is
+	// what a shared store needs (see "Replicas and the cache" in the README).
+	if err := set.Caches.Add("items", c); err != nil {
+		return fmt.Errorf("items cache: %w", err)
+	}
 	// The store timeout bounds requests where they block, in the store;
 	// nothing else puts a deadline on a request.
 	svc := NewService(store, WithBatchWorkers(settings.BatchWorkers), WithStoreTimeout(settings.StoreTimeout), WithCache(c))

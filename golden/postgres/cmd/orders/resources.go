@@ -31,7 +31,17 @@ func registerResources(ctx context.Context, cfg config.Config, set *resource.Set
 			set.Log.Info("applied migration", "version", mig.Version, "name", mig.Name)
 		}
 	}
-	return errors.Join(
+	if err := errors.Join(
 		items.Register(set, store),
-	)
+	); err != nil {
+		return err
+	}
+	// Now that every cache is in set.Caches: keep them coherent with the
+	// database, whichever replica (or psql session) writes it.
+	listener, err := store.Listen(set.Caches, set.Log, set.Registerer)
+	if err != nil {
+		return err
+	}
+	set.OnClose(listener.Close)
+	return nil
 }

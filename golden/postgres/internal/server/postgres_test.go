@@ -50,13 +50,18 @@ func TestDatabaseOutage(t *testing.T) {
 	if _, err := postgres.Migrate(context.Background(), store.Pool()); err != nil {
 		t.Fatal(err)
 	}
-	// Registered as main registers it, cache in front: misses must
-	// still fail fast.
+	// Registered as main registers it, cache in front and its
+	// listener behind the proxy too: misses must still fail fast.
 	set := resource.NewSet(resource.Deps{Settings: cfg.ResourceSettings(), Log: log, Metrics: m, Registerer: m.Registry})
 	t.Cleanup(set.Close)
 	if err := items.Register(set, store); err != nil {
 		t.Fatal(err)
 	}
+	listener, err := store.Listen(set.Caches, log, m.Registry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.OnClose(listener.Close)
 	srv := server.New(cfg, log, m, set.Resources())
 	if err := srv.Listen(); err != nil {
 		t.Fatal(err)

@@ -1,5 +1,8 @@
 // Package memory is an in-memory items.Store: the default store, which needs
-// nothing else running. Its contents are lost when the process exits.
+// nothing else running. Its contents are lost when the process exits, and
+// each process has its own: it is a store for one replica, a demo or a
+// test. Several replicas would each serve different items, and a cache in
+// one would never hear of another's writes; use the Postgres store for them.
 package memory
 
 import (
