@@ -72,8 +72,8 @@ func newBaseSource(root string, r *repo, lock *generator.Lock, lockData []byte, 
 			return m, nil
 		}
 	}
-	// The custom template directory as it was last time, for this perfgen
-	// and for an older one: "" when it is unknown.
+	// customDir returns the custom template directory as it was last time,
+	// for an older perfgen to render with; nil when it is unknown.
 	var customDir func(ctx context.Context) (string, error)
 	switch {
 	case lock.Templates != generator.OriginCustom:
