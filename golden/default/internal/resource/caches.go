@@ -20,10 +20,10 @@ type TableCache interface {
 }
 
 // Caches holds every resource's cache by the table it caches, so that a
-// change to a table, made by any replica or by hand, reaches the cache of
-// every replica: a store that all replicas share calls Invalidate
-// for each change. The memory store is not shared: each process has its own
-// data, so its local invalidation after a write is the whole story.
+// store shared by several replicas can reach each replica's cache with the
+// changes it sees, as the Postgres store does. The memory store is not
+// shared: each process has its own items, so the Service's own invalidation
+// after a write is all there is, and nothing calls Invalidate here.
 //
 // A resource adds its cache once, in its Register function:
 //
