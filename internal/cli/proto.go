@@ -230,7 +230,12 @@ func openAPIPath(dir, flag string) (string, error) {
 		if same, err := sameDir(protoRoot, dir); err != nil {
 			return "", err
 		} else if same {
-			return filepath.Join(root, filepath.FromSlash(generator.OpenAPIPath)), nil
+			// Named from dir, as the user named it: ../openapi.yaml.
+			rel, err := filepath.Rel(filepath.FromSlash(generator.ProtoRoot), filepath.FromSlash(generator.OpenAPIPath))
+			if err != nil {
+				return "", err
+			}
+			return filepath.Join(dir, rel), nil
 		}
 	}
 	return filepath.Join(dir, protobuild.OpenAPIFile), nil

@@ -108,9 +108,9 @@ func generateHTTP(gen *protogen.Plugin, httpOnly bool) error {
 func httpOnlyProblem(m *protogen.Method, bs []*binding) string {
 	switch {
 	case streaming(m):
-		return "streams, which only gRPC serves, and this project generates no gRPC code; make it unary with a google.api.http option, or remove it"
+		return "streaming needs gRPC, and the code is generated without it (--grpc=false); make the method unary with a google.api.http option, or remove it"
 	case len(bs) == 0:
-		return "has no google.api.http option, so without gRPC nothing would serve it; add one, such as option (google.api.http) = {get: \"/v1/...\"};"
+		return "no google.api.http option, and without gRPC (--grpc=false) nothing would serve the method; add one, such as option (google.api.http) = {get: \"/v1/...\"};"
 	}
 	return ""
 }
