@@ -78,6 +78,7 @@ func TestPageSizes(t *testing.T) {
 		}
 	}
 }
+
 func TestStatusCodesEveryKind(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, tt := range []struct {
