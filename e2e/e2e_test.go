@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/perfgen/perfgen/generator"
@@ -91,15 +92,34 @@ func TestGoldenProjects(t *testing.T) {
 			continue
 		}
 		t.Run(e.Name(), func(t *testing.T) {
-			dir := generate(t, goldenSpec(t, e.Name()))
+			spec := goldenSpec(t, e.Name())
+			dir := generate(t, spec)
 			goCmd(t, dir, 5*time.Minute, "mod", "tidy")
 			goCmd(t, dir, 5*time.Minute, "build", "./...")
+			if spec.Transport == generator.TransportHTTP {
+				requireNoGRPC(t, dir, spec.Name)
+			}
 			goCmd(t, dir, 5*time.Minute, "vet", "./...")
 			run(t, dir, 5*time.Minute, staticcheck, "./...")
 			goCmd(t, dir, 10*time.Minute, "test", "-race", "-count=1", "./...")
 			goCmd(t, dir, 10*time.Minute, "test", "-run", "^$", "-bench", ".", "-benchtime", "100x", "-benchmem", "./...")
 		})
 	}
+}
+
+// requireNoGRPC checks that an HTTP-only project, which serves its .proto
+// through the generated HTTP bindings alone, neither requires gRPC nor
+// links it into its binary.
+func requireNoGRPC(t *testing.T, dir, name string) {
+	t.Helper()
+	mod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(mod), "google.golang.org/grpc", "an HTTP-only project requires gRPC")
+	bin := filepath.Join(t.TempDir(), name)
+	goCmd(t, dir, 5*time.Minute, "build", "-o", bin, "./cmd/"+name)
+	deps := goCmd(t, dir, time.Minute, "version", "-m", bin)
+	assert.Contains(t, deps, "google.golang.org/protobuf", "the binary does not link the message code")
+	assert.NotContains(t, deps, "google.golang.org/grpc", "an HTTP-only binary links gRPC")
 }
 
 // TestOptionMatrix generates a project for every combination of the options

@@ -67,7 +67,7 @@ func TestGoGenerateRegeneratesProto(t *testing.T) {
 	after := readDir(t, apiDir)
 	require.Contains(t, after["demo.pb.go"], "func (x *Item) GetColor() string {")
 	require.Contains(t, after["demo_http.pb.go"], "`\"color\":`", "the field is in the HTTP JSON")
-	openapi, err := os.ReadFile(filepath.Join(dir, "api", "proto", "openapi.yaml"))
+	openapi, err := os.ReadFile(filepath.Join(dir, "api", "openapi.yaml"))
 	require.NoError(t, err)
 	require.Contains(t, string(openapi), "\n        color:\n", "the field is in the OpenAPI document")
 	require.Contains(t, after["demo_grpc.pb.go"], "CountItems(ctx context.Context, in *CountItemsRequest, opts ...grpc.CallOption) (*CountItemsResponse, error)")
@@ -92,7 +92,7 @@ import (
 )
 
 // CountItems is the method the .proto added.
-func (s *GRPCServer) CountItems(context.Context, *demov1.CountItemsRequest) (*demov1.CountItemsResponse, error) {
+func (s *Server) CountItems(context.Context, *demov1.CountItemsRequest) (*demov1.CountItemsResponse, error) {
 	return &demov1.CountItemsResponse{}, nil
 }
 `), 0o644))

@@ -181,6 +181,12 @@ func NewData(s Spec) (*Data, error) {
 // `perfgen proto` on the same directory.
 const ProtoRoot = "api/proto"
 
+// OpenAPIPath is where a project keeps the OpenAPI document of its HTTP
+// bindings. protobuild names it protobuild.OpenAPIFile under the import
+// root; Render and `perfgen proto` put it here instead, in the api
+// directory above ProtoRoot, whose Go package embeds it for the admin port.
+const OpenAPIPath = "api/openapi.yaml"
+
 // ProtoAPI names the parts of the items API's .proto file and of the Go
 // package generated from it.
 type ProtoAPI struct {

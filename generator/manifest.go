@@ -135,7 +135,7 @@ var Manifest = []Entry{
 	// The whole-process tests run the HTTP service (startRun).
 	{"service/cmd/process_test.go.tmpl", "cmd/{{.Name}}/process_test.go", IfHTTP, modeFile},
 	{"service/cmd/components_test.go.tmpl", "cmd/{{.Name}}/components_test.go", IfUpstream, modeFile},
-	{"service/cmd/openapi_test.go.tmpl", "cmd/{{.Name}}/openapi_test.go", All(IfHTTP, IfGRPC), modeFile},
+	{"service/cmd/openapi_test.go.tmpl", "cmd/{{.Name}}/openapi_test.go", IfHTTP, modeFile},
 	{"service/cmd/migrate.go.tmpl", "cmd/{{.Name}}/migrate.go", IfPostgres, modeFile},
 	{"service/cmd/migrate_test.go.tmpl", "cmd/{{.Name}}/migrate_test.go", IfPostgres, modeFile},
 	{"service/internal/config/config.go.tmpl", "internal/config/config.go", Always, modeFile},
@@ -165,26 +165,30 @@ var Manifest = []Entry{
 	{"service/internal/resource/cacheaside_test.go.tmpl", "internal/resource/cacheaside_test.go", IfCache, modeFile},
 	{"service/internal/resource/caches.go.tmpl", "internal/resource/caches.go", IfCache, modeFile},
 	{"service/internal/resource/caches_test.go.tmpl", "internal/resource/caches_test.go", IfCache, modeFile},
-	{"service/internal/resource/status.go.tmpl", "internal/resource/status.go", IfGRPC, modeFile},
+	{"service/internal/resource/status.go.tmpl", "internal/resource/status.go", IfAPI, modeFile},
 	{"service/internal/httpjson/httpjson.go.tmpl", "internal/httpjson/httpjson.go", IfHTTP, modeFile},
 	{"service/internal/httpjson/httpjson_test.go.tmpl", "internal/httpjson/httpjson_test.go", IfHTTP, modeFile},
 
-	// The example resource: its rules, service, store interface, both
-	// APIs, and its Register.
+	// The example resource: its rules, service, store interface, the
+	// implementation of its .proto service that both APIs serve, and its
+	// Register.
 	{"service/internal/items/item.go.tmpl", "internal/items/item.go", Always, modeFile},
 	{"service/internal/items/item_test.go.tmpl", "internal/items/item_test.go", Always, modeFile},
 	{"service/internal/items/service.go.tmpl", "internal/items/service.go", Always, modeFile},
 	{"service/internal/items/service_test.go.tmpl", "internal/items/service_test.go", Always, modeFile},
 	{"service/internal/items/resource.go.tmpl", "internal/items/resource.go", Always, modeFile},
+	{"service/internal/items/server.go.tmpl", "internal/items/server.go", IfAPI, modeFile},
 	{"service/internal/items/http.go.tmpl", "internal/items/http.go", IfHTTP, modeFile},
 	{"service/internal/items/http_test.go.tmpl", "internal/items/http_test.go", IfHTTP, modeFile},
 	{"service/internal/items/perf_test.go.tmpl", "internal/items/perf_test.go", IfHTTP, modeFile},
 	{"service/internal/items/grpc.go.tmpl", "internal/items/grpc.go", IfGRPC, modeFile},
 	{"service/internal/items/grpc_test.go.tmpl", "internal/items/grpc_test.go", IfGRPC, modeFile},
-	{"service/api/proto/items.proto.tmpl", "{{.Proto.Dir}}/{{.Proto.File}}", IfGRPC, modeFile},
-	{"service/api/proto/doc.go.tmpl", "{{.Proto.Dir}}/doc.go", IfGRPC, modeFile},
-	{"service/api/proto/openapi.go.tmpl", "{{.ProtoRoot}}/openapi.go", All(IfGRPC, IfHTTP), modeFile},
-	{"service/api/proto/openapi_test.go.tmpl", "{{.ProtoRoot}}/openapi_test.go", All(IfGRPC, IfHTTP), modeFile},
+	// The .proto is the one API definition of every transport; Render adds
+	// the Go code and the OpenAPI document generated from it.
+	{"service/api/proto/items.proto.tmpl", "{{.Proto.Dir}}/{{.Proto.File}}", IfAPI, modeFile},
+	{"service/api/proto/doc.go.tmpl", "{{.Proto.Dir}}/doc.go", IfAPI, modeFile},
+	{"service/api/openapi.go.tmpl", "api/openapi.go", IfHTTP, modeFile},
+	{"service/api/openapi_test.go.tmpl", "api/openapi_test.go", IfHTTP, modeFile},
 
 	// Stores. The memory store exists in every project: it is the default
 	// store, and the transports' tests run on it whichever store the

@@ -267,7 +267,7 @@ func (t *Templates) render(spec Valid) (Files, []error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	if out, err = t.addProtoCode(out); err != nil {
+	if out, err = t.addProtoCode(out, data); err != nil {
 		return nil, []error{err}
 	}
 	out.Sort()
@@ -387,10 +387,11 @@ func (t *Templates) formatGoCached(name string, src []byte) ([]byte, error) {
 }
 
 // addProtoCode adds the Go code generated from the rendered .proto files,
-// beside each .proto. It calls what `perfgen proto` calls, with the same
-// import root the project's //go:generate line gives it, so regenerating an
-// untouched project changes nothing.
-func (t *Templates) addProtoCode(files Files) (Files, error) {
+// beside each .proto, and the OpenAPI document at OpenAPIPath. It calls what
+// `perfgen proto` calls, with the same import root and options the
+// project's //go:generate line gives it (no gRPC code without a gRPC
+// server), so regenerating an untouched project changes nothing.
+func (t *Templates) addProtoCode(files Files, data *Data) (Files, error) {
 	sources := map[string][]byte{}
 	for _, f := range files {
 		if path.Ext(f.Path) != ".proto" {
@@ -402,7 +403,7 @@ func (t *Templates) addProtoCode(files Files) (Files, error) {
 		}
 		sources[rel] = f.Content
 	}
-	generated, err := t.generateProtoCodeCached(sources)
+	generated, err := t.generateProtoCodeCached(sources, protobuild.Options{HTTPOnly: !data.GRPC})
 	var ce *protobuild.CompileError
 	if errors.As(err, &ce) {
 		return nil, fmt.Errorf("rendered .proto files do not compile:\n%w", ce)
@@ -418,7 +419,11 @@ func (t *Templates) addProtoCode(files Files) (Files, error) {
 		rendered[f.Path] = true
 	}
 	for _, g := range generated {
-		g.Path = ProtoRoot + "/" + g.Path
+		if g.Path == protobuild.OpenAPIFile {
+			g.Path = OpenAPIPath
+		} else {
+			g.Path = ProtoRoot + "/" + g.Path
+		}
 		if rendered[g.Path] {
 			return nil, fmt.Errorf("a template writes %s, which is generated from a .proto file; remove it from the manifest", g.Path)
 		}
@@ -428,17 +433,18 @@ func (t *Templates) addProtoCode(files Files) (Files, error) {
 }
 
 // generateProtoCodeCached is GenerateProtoCode for the rendered .proto
-// files, remembered by their paths and content.
-func (t *Templates) generateProtoCodeCached(sources map[string][]byte) (Files, error) {
+// files, remembered by their paths and content and the options.
+func (t *Templates) generateProtoCodeCached(sources map[string][]byte, opts protobuild.Options) (Files, error) {
 	names := slices.Sorted(maps.Keys(sources))
 	var key strings.Builder
+	fmt.Fprintf(&key, "%t\x00", opts.HTTPOnly)
 	for _, n := range names {
 		fmt.Fprintf(&key, "%s\x00%d\x00%s", n, len(sources[n]), sources[n])
 	}
 	if cached, ok := t.protoCode.Load(key.String()); ok {
 		return cloneFiles(cached.(Files)), nil
 	}
-	generated, err := GenerateProtoCode(sources, func(p string) string { return ProtoRoot + "/" + p })
+	generated, err := GenerateProtoCode(sources, opts, func(p string) string { return ProtoRoot + "/" + p })
 	if err != nil {
 		return nil, err
 	}
@@ -462,11 +468,11 @@ func cloneFiles(files Files) Files {
 // *protobuild.CompileError whose diagnostics name each file as name returns
 // it, so each caller can name a file as its user sees it. Render and
 // `perfgen proto` both call it, so they write the same code.
-func GenerateProtoCode(sources map[string][]byte, name func(string) string) (Files, error) {
+func GenerateProtoCode(sources map[string][]byte, opts protobuild.Options, name func(string) string) (Files, error) {
 	if len(sources) == 0 {
 		return nil, nil
 	}
-	generated, err := protobuild.Generate(sources)
+	generated, err := opts.Generate(sources)
 	var ce *protobuild.CompileError
 	if errors.As(err, &ce) {
 		for i, d := range ce.Diagnostics {

@@ -20,6 +20,11 @@ import (
 // protoOptions holds the flags of `perfgen proto`.
 type protoOptions struct {
 	check bool
+	// grpc writes gRPC stubs; false is protobuild.Options.HTTPOnly.
+	grpc bool
+	// openapi is where the OpenAPI document goes; "" picks the default
+	// (openAPIPath).
+	openapi string
 }
 
 // newProtoCmd builds `perfgen proto`.
@@ -35,6 +40,15 @@ NAME_http.pb.go the HTTP/JSON handlers of methods with google.api.http options
 and the JSON codec of the messages they carry (docs/api.md), with the OpenAPI
 document of those bindings in openapi.yaml. Neither protoc nor any plugin is
 needed.
+
+With --grpc=false, for a service that serves HTTP/JSON alone, no gRPC stubs
+are written and nothing generated imports gRPC: NAME_http.pb.go declares the
+Strict<Service>Server interface its handlers call. Every method then needs a
+google.api.http option, and none may stream.
+
+The OpenAPI document goes to the --openapi file; by default, when DIR is the
+api/proto of a project perfgen generated, to the project's api/openapi.yaml,
+and elsewhere to DIR/openapi.yaml.
 
 DIR defaults to the project's api/proto inside a project perfgen generated
 (found from any directory in it by its .perfgen.yaml, as perfgen sync finds
@@ -56,7 +70,8 @@ Go code that no .proto makes any more is deleted: a NAME.pb.go,
 NAME_grpc.pb.go or NAME_http.pb.go under DIR goes when its header says "Code generated ...
 DO NOT EDIT." and names, on its "source:" line, the NAME.proto beside it (as
 a path under DIR), and that file no longer exists or no longer makes it (the
-stubs of a .proto that lost its services). Anything else, such as a file you
+stubs of a .proto that lost its services, or of every .proto with
+--grpc=false). Anything else, such as a file you
 wrote or code generated under another import root, is left alone. A
 directory left empty is removed.
 
@@ -69,7 +84,10 @@ In a generated project, "go generate ./..." runs perfgen proto through the
   perfgen proto api/proto
 
   # In CI: fail when the committed Go code is stale.
-  perfgen proto --check api/proto`,
+  perfgen proto --check api/proto
+
+  # An HTTP-only service: bindings and messages, no gRPC code.
+  perfgen proto --grpc=false api/proto`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return usagef("%s takes at most one directory, got %q", cmd.CommandPath(), args)
@@ -88,6 +106,8 @@ In a generated project, "go generate ./..." runs perfgen proto through the
 		},
 	}
 	cmd.Flags().BoolVar(&opts.check, "check", false, "write nothing; fail if any generated file is missing, differs, or is made by no .proto any more")
+	cmd.Flags().BoolVar(&opts.grpc, "grpc", true, "write gRPC stubs (NAME_grpc.pb.go); false generates for an HTTP-only service, with no gRPC import")
+	cmd.Flags().StringVar(&opts.openapi, "openapi", "", "write the OpenAPI document to `FILE` (default: a project's api/openapi.yaml, or DIR/openapi.yaml)")
 	return cmd
 }
 
@@ -115,11 +135,28 @@ func runProto(ctx context.Context, env *Env, dir string, opts *protoOptions) err
 	if err != nil {
 		return err
 	}
-	files, err := protoFiles(dir, sources)
+	files, err := protoFiles(dir, sources, protobuild.Options{HTTPOnly: !opts.grpc})
 	if err != nil {
 		return err
 	}
+	// The OpenAPI document has a plan of its own: its directory need not
+	// be under dir.
+	openapi, err := openAPIPath(dir, opts.openapi)
+	if err != nil {
+		return err
+	}
+	var docFiles generator.Files
+	if i := slices.IndexFunc(files, func(f generator.File) bool { return f.Path == protobuild.OpenAPIFile }); i >= 0 {
+		doc := files[i]
+		files = slices.Delete(files, i, i+1)
+		doc.Path = filepath.Base(openapi)
+		docFiles = generator.Files{doc}
+	}
 	plan, err := generator.PlanWrite(dir, files, true)
+	if err != nil {
+		return err
+	}
+	docPlan, err := generator.PlanWrite(filepath.Dir(openapi), docFiles, true)
 	if err != nil {
 		return err
 	}
@@ -132,8 +169,11 @@ func runProto(ctx context.Context, env *Env, dir string, opts *protoOptions) err
 	}
 	if opts.check {
 		stale := 0
-		for _, a := range plan.Actions {
+		for i, a := range slices.Concat(plan.Actions, docPlan.Actions) {
 			name := filepath.Join(dir, filepath.FromSlash(a.File.Path))
+			if i >= len(plan.Actions) {
+				name = openapi
+			}
 			switch a.Op {
 			case generator.Create, generator.Replace:
 				fmt.Fprintf(env.Stderr, "stale: %s\n", name)
@@ -147,13 +187,16 @@ func runProto(ctx context.Context, env *Env, dir string, opts *protoOptions) err
 		if stale > 0 {
 			return fmt.Errorf("%s out of date; run perfgen proto %s to regenerate them", isAre(stale, "generated file"), dir)
 		}
-		fmt.Fprintf(env.Stdout, "%s up to date\n", generator.Count(len(files), "generated file"))
+		fmt.Fprintf(env.Stdout, "%s up to date\n", generator.Count(len(files)+len(docFiles), "generated file"))
 		return nil
 	}
 	if err := (generator.Writer{FS: env.FS}).Apply(ctx, plan); err != nil {
 		return err
 	}
-	printProtoPlan(env.Stdout, dir, plan, len(sources))
+	if err := (generator.Writer{FS: env.FS}).Apply(ctx, docPlan); err != nil {
+		return err
+	}
+	printProtoPlan(env.Stdout, dir, plan, docPlan, openapi, len(sources))
 	if plan.Count(generator.Delete) > 0 && env.Getenv("GOFILE") != "" {
 		// go generate lists every package's files before it runs the first
 		// generator and stops when one it has not read yet is gone
@@ -167,8 +210,51 @@ func runProto(ctx context.Context, env *Env, dir string, opts *protoOptions) err
 // protoFiles compiles sources, whose keys are paths relative to the import
 // root dir, into the files to write under dir. Error positions are made
 // relative to the current directory, so editors can jump to them.
-func protoFiles(dir string, sources map[string][]byte) (generator.Files, error) {
-	return generator.GenerateProtoCode(sources, func(p string) string { return filepath.Join(dir, filepath.FromSlash(p)) })
+func protoFiles(dir string, sources map[string][]byte, opts protobuild.Options) (generator.Files, error) {
+	return generator.GenerateProtoCode(sources, opts, func(p string) string { return filepath.Join(dir, filepath.FromSlash(p)) })
+}
+
+// openAPIPath returns where the OpenAPI document of the .proto files under
+// dir goes: flag when set; the project's generator.OpenAPIPath when dir is
+// the import root of a project perfgen generated; else dir/openapi.yaml.
+func openAPIPath(dir, flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	root, ok, err := findProjectRoot(dir)
+	if err != nil {
+		return "", err
+	}
+	if ok {
+		protoRoot := filepath.Join(root, filepath.FromSlash(generator.ProtoRoot))
+		if same, err := sameDir(protoRoot, dir); err != nil {
+			return "", err
+		} else if same {
+			// Named from dir, as the user named it: ../openapi.yaml.
+			rel, err := filepath.Rel(filepath.FromSlash(generator.ProtoRoot), filepath.FromSlash(generator.OpenAPIPath))
+			if err != nil {
+				return "", err
+			}
+			return filepath.Join(dir, rel), nil
+		}
+	}
+	return filepath.Join(dir, protobuild.OpenAPIFile), nil
+}
+
+// sameDir reports whether a and b name the same directory.
+func sameDir(a, b string) (bool, error) {
+	ia, err := os.Stat(a)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	ib, err := os.Stat(b)
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(ia, ib), nil
 }
 
 // scanProtoDir reads every .proto file under dir, keyed by its slash path
@@ -275,14 +361,21 @@ func skipDir(name string) bool {
 	return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata"
 }
 
-// printProtoPlan reports each file written and a one-line summary.
-func printProtoPlan(w io.Writer, dir string, plan *generator.Plan, sources int) {
+// printProtoPlan reports each file written, the Go code's under dir and
+// the OpenAPI document at openapi, and a one-line summary.
+func printProtoPlan(w io.Writer, dir string, plan, docPlan *generator.Plan, openapi string, sources int) {
+	verbs := map[generator.Op]string{generator.Create: "created", generator.Replace: "updated", generator.Delete: "deleted"}
 	for _, a := range plan.Actions {
-		verb := map[generator.Op]string{generator.Create: "created", generator.Replace: "updated", generator.Delete: "deleted"}[a.Op]
-		if verb != "" {
+		if verb := verbs[a.Op]; verb != "" {
 			fmt.Fprintf(w, "%s %s\n", verb, filepath.Join(dir, filepath.FromSlash(a.File.Path)))
 		}
 	}
-	fmt.Fprintf(w, "%s: %s created, %d updated, %d deleted, %d unchanged\n", generator.Count(sources, ".proto file"), generator.Count(plan.Count(generator.Create), "generated file"),
-		plan.Count(generator.Replace), plan.Count(generator.Delete), plan.Count(generator.Keep))
+	for _, a := range docPlan.Actions {
+		if verb := verbs[a.Op]; verb != "" {
+			fmt.Fprintf(w, "%s %s\n", verb, openapi)
+		}
+	}
+	count := func(op generator.Op) int { return plan.Count(op) + docPlan.Count(op) }
+	fmt.Fprintf(w, "%s: %s created, %d updated, %d deleted, %d unchanged\n", generator.Count(sources, ".proto file"), generator.Count(count(generator.Create), "generated file"),
+		count(generator.Replace), count(generator.Delete), count(generator.Keep))
 }

@@ -216,3 +216,85 @@ func TestProtoNotesGoGenerateStopping(t *testing.T) {
 		})
 	}
 }
+
+const thingsProto = `syntax = "proto3";
+
+package things.v1;
+
+import "google/api/annotations.proto";
+
+option go_package = "example.com/things/api/things/v1;thingsv1";
+
+message Thing {
+  string id = 1;
+}
+
+service ThingService {
+  rpc GetThing(Thing) returns (Thing) {
+    option (google.api.http) = {get: "/v1/things/{id}"};
+  }
+}
+`
+
+// TestProtoWithoutGRPC: --grpc=false writes the messages and HTTP bindings
+// alone, and deletes the stubs an earlier run with gRPC wrote.
+func TestProtoWithoutGRPC(t *testing.T) {
+	t.Chdir(t.TempDir())
+	writeFile(t, "api/things/v1/things.proto", thingsProto)
+
+	env := newTestEnv(t)
+	require.Equal(t, exitOK, env.run("proto", "api"), "stderr: %s", env.stderr)
+	require.FileExists(t, "api/things/v1/things_grpc.pb.go")
+
+	env = newTestEnv(t)
+	require.Equal(t, exitOK, env.run("proto", "--grpc=false", "api"), "stderr: %s", env.stderr)
+	assert.Equal(t, "deleted api/things/v1/things_grpc.pb.go\n"+
+		"updated api/things/v1/things_http.pb.go\n"+
+		"1 .proto file: 0 generated files created, 1 updated, 1 deleted, 2 unchanged\n", env.stdout.String())
+	assert.NoFileExists(t, "api/things/v1/things_grpc.pb.go")
+	httpCode, err := os.ReadFile("api/things/v1/things_http.pb.go")
+	require.NoError(t, err)
+	assert.Contains(t, string(httpCode), "type StrictThingServiceServer interface {")
+	assert.NotContains(t, string(httpCode), "google.golang.org/grpc")
+
+	env = newTestEnv(t)
+	require.Equal(t, exitOK, env.run("proto", "--check", "--grpc=false", "api"), "stderr: %s", env.stderr)
+	assert.Equal(t, "3 generated files up to date\n", env.stdout.String())
+}
+
+// TestProtoWritesOpenAPI: the OpenAPI document goes beside the import root
+// outside a project, to the project's api/openapi.yaml inside one (from any
+// directory), and wherever --openapi says.
+func TestProtoWritesOpenAPI(t *testing.T) {
+	t.Run("outside a project", func(t *testing.T) {
+		t.Chdir(t.TempDir())
+		writeFile(t, "api/things/v1/things.proto", thingsProto)
+		env := newTestEnv(t)
+		require.Equal(t, exitOK, env.run("proto", "api"), "stderr: %s", env.stderr)
+		assert.Contains(t, env.stdout.String(), "created "+filepath.Join("api", "openapi.yaml")+"\n")
+		assert.FileExists(t, "api/openapi.yaml")
+	})
+	t.Run("in a project", func(t *testing.T) {
+		t.Chdir(t.TempDir())
+		writeFile(t, ".perfgen.yaml", "name: things\n")
+		writeFile(t, "api/proto/things/v1/things.proto", thingsProto)
+		t.Chdir("api/proto/things/v1") // where go generate runs the hook
+		env := newTestEnv(t)
+		require.Equal(t, exitOK, env.run("proto", "../.."), "stderr: %s", env.stderr)
+		assert.Contains(t, env.stdout.String(), "created "+filepath.Join("..", "..", "..", "openapi.yaml")+"\n")
+		assert.FileExists(t, "../../../openapi.yaml")
+		assert.NoFileExists(t, "../../openapi.yaml")
+
+		env = newTestEnv(t)
+		require.Equal(t, exitOK, env.run("proto", "--check"), "stderr: %s", env.stderr)
+		assert.Equal(t, "4 generated files up to date\n", env.stdout.String())
+	})
+	t.Run("--openapi", func(t *testing.T) {
+		t.Chdir(t.TempDir())
+		writeFile(t, "api/things/v1/things.proto", thingsProto)
+		env := newTestEnv(t)
+		require.Equal(t, exitOK, env.run("proto", "--openapi", "docs/things.yaml", "api"), "stderr: %s", env.stderr)
+		assert.FileExists(t, "docs/things.yaml")
+		assert.NoFileExists(t, "api/openapi.yaml")
+	})
+}

@@ -20,7 +20,7 @@ import (
 
 // documents returns the OpenAPI documents to check: the one perfgen proto
 // writes for its HTTP test API, with a binding of every supported kind, and
-// the one of a default generated project.
+// those of a default generated project and of an HTTP-only one.
 func documents(t *testing.T) map[string][]byte {
 	t.Helper()
 	docs := map[string][]byte{}
@@ -47,15 +47,16 @@ func documents(t *testing.T) map[string][]byte {
 		}
 	}
 
-	spec := generator.DefaultSpec("demo")
-	project, err := generator.Render(templates.FS, spec)
-	require.NoError(t, err)
-	for _, f := range project {
-		if strings.HasSuffix(f.Path, "/"+protobuild.OpenAPIFile) {
-			docs["default project "+f.Path] = f.Content
+	httpOnly := generator.DefaultSpec("demo")
+	httpOnly.Transport = generator.TransportHTTP
+	for name, spec := range map[string]generator.Spec{"default project": generator.DefaultSpec("demo"), "HTTP-only project": httpOnly} {
+		project, err := generator.Render(templates.FS, spec)
+		require.NoError(t, err)
+		if f, ok := project.Lookup(generator.OpenAPIPath); ok {
+			docs[name+" "+f.Path] = f.Content
 		}
 	}
-	require.Len(t, docs, 2, "a document is missing")
+	require.Len(t, docs, 3, "a document is missing")
 	return docs
 }
 

@@ -202,3 +202,66 @@ func Register(s *grpc.Server) { shopv1.RegisterStrictShopServer(s, server{}) }
 		assert.Contains(t, out, "does not implement shopv1.StrictShopServer (missing method RestockProduct)")
 	})
 }
+
+// TestGenerateHTTPOnly checks the generation for a service without gRPC:
+// no stubs, and nothing generated imports gRPC, while the HTTP file
+// declares the Strict interface its handlers call.
+func TestGenerateHTTPOnly(t *testing.T) {
+	src := "syntax = \"proto3\";\npackage p.v1;\nimport \"google/api/annotations.proto\";\noption go_package = \"example.com/p/v1;pv1\";\n" +
+		"message Req { string id = 1; string name = 2; }\nmessage Thing { string id = 1; string name = 2; }\n" +
+		"service Things {\n" +
+		"  rpc GetThing(Req) returns (Thing) { option (google.api.http) = { get: \"/v1/things/{id}\" }; }\n" +
+		"  rpc UpdateThing(Req) returns (Thing) { option (google.api.http) = { put: \"/v1/things/{id}\" body: \"*\" }; }\n" +
+		"}\n"
+	files, err := protobuild.Options{HTTPOnly: true}.Generate(map[string][]byte{"p/v1/p.proto": []byte(src)})
+	require.NoError(t, err)
+	got := byPath(files)
+	assert.NotContains(t, got, "p/v1/p_grpc.pb.go", "no gRPC stubs without gRPC")
+	require.Contains(t, got, "p/v1/p_http.pb.go")
+	for p, content := range got {
+		assert.NotContains(t, content, "google.golang.org/grpc", "%s imports gRPC", p)
+	}
+	httpFile := got["p/v1/p_http.pb.go"]
+	for _, want := range []string{
+		"type StrictThingsServer interface {",
+		"GetThing(context.Context, *Req) (*Thing, error)",
+		"UpdateThing(context.Context, *Req) (*Thing, error)",
+		"func RegisterThingsHTTP(mux *http.ServeMux, srv StrictThingsServer, opts ThingsHTTPOptions) {",
+		"CanonicalCode() uint32",
+	} {
+		assert.Contains(t, httpFile, want)
+	}
+
+	withGRPC, err := protobuild.Generate(map[string][]byte{"p/v1/p.proto": []byte(src)})
+	require.NoError(t, err)
+	assert.Contains(t, byPath(withGRPC), "p/v1/p_grpc.pb.go", "the default still writes gRPC stubs")
+	assert.NotContains(t, byPath(withGRPC)["p/v1/p_http.pb.go"], "type StrictThingsServer interface", "with gRPC the stubs declare the interface")
+}
+
+func TestGenerateHTTPOnlyRejectsMethodsOnlyGRPCServes(t *testing.T) {
+	const header = "syntax = \"proto3\";\npackage p;\nimport \"google/api/annotations.proto\";\noption go_package = \"example.com/p\";\n" +
+		"message Req { string id = 1; }\nmessage Res { string id = 1; }\n"
+	tests := []struct{ name, src, want string }{
+		{
+			"streaming",
+			header + "service S {\n  rpc M(Req) returns (stream Res);\n}\n",
+			"method p.S.M: streaming needs gRPC",
+		},
+		{
+			"no binding",
+			header + "service S {\n  rpc M(Req) returns (Res) { option (google.api.http) = { get: \"/v1/{id}\" }; }\n  rpc N(Req) returns (Res);\n}\n",
+			"method p.S.N: no google.api.http option, and without gRPC (--grpc=false) nothing would serve the method",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := protobuild.Options{HTTPOnly: true}.Generate(map[string][]byte{"p.proto": []byte(tt.src)})
+			var ce *protobuild.CompileError
+			require.True(t, errors.As(err, &ce), "want a *CompileError, got %T: %v", err, err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.Regexp(t, `^p\.proto:\d+:\d+: `, err.Error(), "the error points at the .proto")
+			_, err = protobuild.Generate(map[string][]byte{"p.proto": []byte(tt.src)})
+			assert.NoError(t, err, "with gRPC the method is served")
+		})
+	}
+}

@@ -16,6 +16,9 @@ func (w httpFile) service(hs httpService) {
 	opts := s.GoName + "HTTPOptions"
 	impl := unexport(s.GoName) + "HTTP"
 	full := string(s.Desc.FullName())
+	if w.httpOnly {
+		w.strictServer(s)
+	}
 
 	g.P()
 	g.P("// ", opts, " adjusts the HTTP handlers of the ", full, " service.")
@@ -25,7 +28,11 @@ func (w httpFile) service(hs httpService) {
 	g.P("// 413 Request Entity Too Large. Zero means 1 MiB.")
 	g.P("MaxBodyBytes int64")
 	g.P("// ErrorLog, when set, is called with every error a method returns that")
-	g.P("// is not a gRPC status error nor a context error. The client is told")
+	if w.httpOnly {
+		g.P("// carries no CanonicalCode and is not a context error. The client is told")
+	} else {
+		g.P("// is not a gRPC status error nor a context error. The client is told")
+	}
 	g.P("// only \"internal error\"; this is where the cause can be logged.")
 	g.P("ErrorLog func(r *", httpPackage.Ident("Request"), ", err error)")
 	g.P("// Override maps a method name, such as ", strconv.Quote(hs.bindings[0].method.GoName), ", to a handler that")
@@ -89,25 +96,48 @@ func (w httpFile) service(hs httpService) {
 	g.P("opts ", opts)
 	g.P("}")
 
+	// The codes the handlers answer themselves: gRPC's constants, or
+	// without gRPC the numbers of google.rpc.Code they stand for.
+	var canceled, deadline, internal string
 	g.P()
-	g.P("// fail answers err: a gRPC status with the HTTP status of its code and")
-	g.P("// its message, a context error as CANCELLED or DEADLINE_EXCEEDED, and")
-	g.P("// anything else as INTERNAL without its text, which goes to ErrorLog.")
-	g.P("func (h *", impl, ") fail(w ", httpPackage.Ident("ResponseWriter"), ", r *", httpPackage.Ident("Request"), ", err error) {")
-	g.P("if st, ok := ", statusPackage.Ident("FromError"), "(err); ok {")
-	g.P(w.rtName("httpWriteError"), "(w, uint32(st.Code()), st.Message())")
-	g.P("return")
-	g.P("}")
+	if w.httpOnly {
+		canceled, deadline, internal = "1", "4", "13"
+		g.P("// fail answers err: an error with a CanonicalCode method, found with")
+		g.P("// errors.As, with the HTTP status of that google.rpc.Code (5 is NOT_FOUND)")
+		g.P("// and its text; a context error as CANCELLED or DEADLINE_EXCEEDED; and")
+		g.P("// anything else as INTERNAL without its text, which goes to ErrorLog.")
+		g.P("func (h *", impl, ") fail(w ", httpPackage.Ident("ResponseWriter"), ", r *", httpPackage.Ident("Request"), ", err error) {")
+		g.P("var coded interface {")
+		g.P("error")
+		g.P("CanonicalCode() uint32")
+		g.P("}")
+		g.P("if ", errorsPackage.Ident("As"), "(err, &coded) {")
+		g.P(w.rtName("httpWriteError"), "(w, coded.CanonicalCode(), coded.Error())")
+		g.P("return")
+		g.P("}")
+	} else {
+		canceled = "uint32(" + g.QualifiedGoIdent(codesPackage.Ident("Canceled")) + ")"
+		deadline = "uint32(" + g.QualifiedGoIdent(codesPackage.Ident("DeadlineExceeded")) + ")"
+		internal = "uint32(" + g.QualifiedGoIdent(codesPackage.Ident("Internal")) + ")"
+		g.P("// fail answers err: a gRPC status with the HTTP status of its code and")
+		g.P("// its message, a context error as CANCELLED or DEADLINE_EXCEEDED, and")
+		g.P("// anything else as INTERNAL without its text, which goes to ErrorLog.")
+		g.P("func (h *", impl, ") fail(w ", httpPackage.Ident("ResponseWriter"), ", r *", httpPackage.Ident("Request"), ", err error) {")
+		g.P("if st, ok := ", statusPackage.Ident("FromError"), "(err); ok {")
+		g.P(w.rtName("httpWriteError"), "(w, uint32(st.Code()), st.Message())")
+		g.P("return")
+		g.P("}")
+	}
 	g.P("switch {")
 	g.P("case ", errorsPackage.Ident("Is"), "(err, ", contextPackage.Ident("Canceled"), "):")
-	g.P(w.rtName("httpWriteError"), "(w, uint32(", codesPackage.Ident("Canceled"), "), \"request canceled\")")
+	g.P(w.rtName("httpWriteError"), "(w, ", canceled, ", \"request canceled\")")
 	g.P("case ", errorsPackage.Ident("Is"), "(err, ", contextPackage.Ident("DeadlineExceeded"), "):")
-	g.P(w.rtName("httpWriteError"), "(w, uint32(", codesPackage.Ident("DeadlineExceeded"), "), \"deadline exceeded\")")
+	g.P(w.rtName("httpWriteError"), "(w, ", deadline, ", \"deadline exceeded\")")
 	g.P("default:")
 	g.P("if h.opts.ErrorLog != nil {")
 	g.P("h.opts.ErrorLog(r, err)")
 	g.P("}")
-	g.P(w.rtName("httpWriteError"), "(w, uint32(", codesPackage.Ident("Internal"), "), \"internal error\")")
+	g.P(w.rtName("httpWriteError"), "(w, ", internal, ", \"internal error\")")
 	g.P("}")
 	g.P("}")
 
@@ -116,12 +146,38 @@ func (w httpFile) service(hs httpService) {
 	}
 }
 
+// strictServer writes Strict<Service>Server, which the gRPC stubs declare
+// when there are any: every method, with no default, so a method added to
+// the service is a compile error naming it.
+func (w httpFile) strictServer(s *protogen.Service) {
+	sw := serviceWriter{g: w.g, file: w.file, s: s}
+	g := w.g
+	g.P()
+	g.P("// ", sw.strictName(), " is the server API of the ", sw.fullName(), " service:")
+	g.P("// every method, with no default. Register", s.GoName, "HTTP serves an")
+	g.P("// implementation, so a method added to the service is a compile error")
+	g.P("// naming it, instead of a route that is missing at run time.")
+	if s.Comments.Leading != "" || sw.serviceDeprecated() {
+		g.P("//")
+		sw.comments(s.Comments, sw.serviceDeprecated())
+	}
+	g.P("type ", sw.strictName(), " interface {")
+	for _, m := range s.Methods {
+		sw.comments(m.Comments, methodDeprecated(m))
+		g.P(sw.serverSignature(m))
+	}
+	g.P("}")
+}
+
 // handler writes the handler of one binding.
 func (w httpFile) handler(impl string, b *binding) {
 	g := w.g
 	m := b.method
 	in := g.QualifiedGoIdent(m.Input.GoIdent)
-	invalid := "uint32(" + g.QualifiedGoIdent(codesPackage.Ident("InvalidArgument")) + ")"
+	invalid := "3" // INVALID_ARGUMENT
+	if !w.httpOnly {
+		invalid = "uint32(" + g.QualifiedGoIdent(codesPackage.Ident("InvalidArgument")) + ")"
+	}
 	g.P()
 	g.P("// ", b.handler, " serves ", b.pattern, ".")
 	g.P("func (h *", impl, ") ", b.handler, "(w ", httpPackage.Ident("ResponseWriter"), ", r *", httpPackage.Ident("Request"), ") {")

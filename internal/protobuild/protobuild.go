@@ -54,6 +54,13 @@ type Options struct {
 	// compare with protoc's output set it to that protoc's version, so the
 	// files match byte for byte.
 	CompilerVersion *pluginpb.Version
+	// HTTPOnly generates for a service that serves its API over HTTP/JSON
+	// alone: no NAME_grpc.pb.go, and NAME_http.pb.go declares the
+	// Strict<Service>Server interface its handlers call and maps errors
+	// without gRPC's status package, so nothing generated imports gRPC.
+	// Every method must then have a google.api.http binding and none may
+	// stream: without gRPC nothing would serve them.
+	HTTPOnly bool
 }
 
 // Generate compiles sources with the zero Options. See Options.Generate.
@@ -66,7 +73,7 @@ func Generate(sources map[string][]byte) ([]File, error) {
 // import root, as import statements name them ("items/v1/items.proto");
 // imports resolve among sources first and then among the standard imports
 // protoc ships. Every source gets its message code; a source that declares
-// services also gets gRPC stubs.
+// services also gets gRPC stubs, unless o.HTTPOnly.
 //
 // Compile errors are returned as a *CompileError listing every problem as
 // file.proto:line:col: message.
@@ -98,7 +105,7 @@ func (o Options) Generate(sources map[string][]byte) ([]File, error) {
 		ProtoFile:       descriptorClosure(files),
 		CompilerVersion: o.CompilerVersion,
 	}
-	return generate(req)
+	return generate(req, o.HTTPOnly)
 }
 
 // checkSourcePath refuses a source name that import statements could not
@@ -253,8 +260,9 @@ func fileDescriptorProto(fd protoreflect.FileDescriptor) *descriptorpb.FileDescr
 }
 
 // generate runs protoc-gen-go's generator and perfgen's gRPC generator over
-// req, as protoc would run the two plugins.
-func generate(req *pluginpb.CodeGeneratorRequest) ([]File, error) {
+// req, as protoc would run the two plugins, and perfgen's HTTP generator;
+// httpOnly leaves the gRPC one out.
+func generate(req *pluginpb.CodeGeneratorRequest, httpOnly bool) ([]File, error) {
 	gen, err := protogen.Options{}.New(req)
 	if err != nil {
 		return nil, fmt.Errorf("prepare Go generation: %w", err)
@@ -264,9 +272,11 @@ func generate(req *pluginpb.CodeGeneratorRequest) ([]File, error) {
 			continue
 		}
 		generateMessages(gen, f)
-		generateGRPC(gen, f)
+		if !httpOnly {
+			generateGRPC(gen, f)
+		}
 	}
-	if err := generateHTTP(gen); err != nil {
+	if err := generateHTTP(gen, httpOnly); err != nil {
 		return nil, err
 	}
 	resp := gen.Response()

@@ -27,7 +27,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	apiproto "example.com/demo/api/proto"
+	"example.com/demo/api"
 	"example.com/demo/internal/config"
 	"example.com/demo/internal/connlimit"
 	"example.com/demo/internal/httpclient"
@@ -122,7 +122,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		server.WithLimiter(lim),
 		server.WithAdminRoute("GET /debug/flightrecorder", flight),
 		// The OpenAPI document of the HTTP routes the .proto binds.
-		server.WithAdminRoute("GET /openapi.yaml", apiproto.OpenAPIHandler()),
+		server.WithAdminRoute("GET /openapi.yaml", api.OpenAPIHandler()),
 	}, loadTestOptions(lookup)...)
 
 	// The public port's connections stay within the file limit, so a

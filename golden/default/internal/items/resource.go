@@ -50,7 +50,7 @@ func Resource(svc *Service, log *slog.Logger, opts HTTPOptions) resource.Resourc
 	return resource.Resource{
 		Name:         "items",
 		RegisterHTTP: NewHTTPAPI(svc, log, opts).Register,
-		RegisterGRPC: NewGRPCServer(svc, log).Register,
+		RegisterGRPC: NewServer(svc, log).RegisterGRPC,
 		Ready:        svc.Ready,
 	}
 }

@@ -24,7 +24,7 @@ func newItemsServer(t *testing.T, onGet func()) string {
 	var n atomic.Int64
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/items", func(w http.ResponseWriter, _ *http.Request) {
-		w.WriteHeader(http.StatusCreated)
+		w.WriteHeader(http.StatusOK)
 		_, _ = fmt.Fprintf(w, `{"id":"%032x"}`, n.Add(1))
 	})
 	mux.HandleFunc("GET /v1/items/{id}", func(w http.ResponseWriter, r *http.Request) {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"example.com/minimal/api"
 	"example.com/minimal/internal/config"
 	"example.com/minimal/internal/connlimit"
 	"example.com/minimal/internal/limiter"
@@ -101,6 +102,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	srvOpts := append([]server.Option{
 		server.WithLimiter(lim),
 		server.WithAdminRoute("GET /debug/flightrecorder", flight),
+		// The OpenAPI document of the HTTP routes the .proto binds.
+		server.WithAdminRoute("GET /openapi.yaml", api.OpenAPIHandler()),
 	}, loadTestOptions(lookup)...)
 
 	// The public port's connections stay within the file limit, so a

@@ -4,8 +4,8 @@ import (
 	"log/slog"
 	"net/http"
 
+	minimalv1 "example.com/minimal/api/proto/minimal/v1"
 	"example.com/minimal/internal/httpjson"
-	"example.com/minimal/internal/resource"
 )
 
 // HTTPOptions bound what a request may cost.
@@ -15,7 +15,11 @@ type HTTPOptions struct {
 	MaxBodyBytes int64
 }
 
-// HTTPAPI serves the items resource as JSON over HTTP/1.1 and h2c.
+// HTTPAPI serves the items resource as JSON over HTTP/1.1 and h2c. The
+// routes the .proto binds with google.api.http come from the generated
+// RegisterItemsServiceHTTP, over Server; only
+// the cached GET by ID, the batch get
+// are written here.
 type HTTPAPI struct {
 	svc  *Service
 	log  *slog.Logger
@@ -30,25 +34,13 @@ func NewHTTPAPI(svc *Service, log *slog.Logger, opts HTTPOptions) *HTTPAPI {
 
 // Register adds the items routes to mux.
 func (a *HTTPAPI) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/items", a.create)
-	mux.HandleFunc("GET /v1/items", a.list)
-	mux.HandleFunc("GET /v1/items/{id}", a.get)
-	mux.HandleFunc("DELETE /v1/items/{id}", a.delete)
+	minimalv1.RegisterItemsServiceHTTP(mux, NewServer(a.svc, a.log), minimalv1.ItemsServiceHTTPOptions{
+		MaxBodyBytes: a.opts.MaxBodyBytes,
+		// GetItem keeps its binding, in the OpenAPI document too, but is
+		// served by get: a cache hit writes the stored encoding as is.
+		Override: map[string]http.Handler{"GetItem": http.HandlerFunc(a.get)},
+	})
 	mux.HandleFunc("POST /v1/items:batchGet", a.batchGet)
-}
-
-func (a *HTTPAPI) create(w http.ResponseWriter, r *http.Request) {
-	var n NewItem
-	if !httpjson.Decode(w, r, a.opts.MaxBodyBytes, &n) {
-		return
-	}
-	it, err := a.svc.Create(r.Context(), n)
-	if err != nil {
-		httpjson.Error(w, r, a.log, err)
-		return
-	}
-	w.Header().Set("Location", "/v1/items/"+it.ID)
-	httpjson.Write(w, http.StatusCreated, it)
 }
 
 // get is the hot path. It writes the item's stored encoding.
@@ -89,39 +81,4 @@ func (a *HTTPAPI) batchGet(w http.ResponseWriter, r *http.Request) {
 		missing = []string{}
 	}
 	httpjson.Write(w, http.StatusOK, batchResponse{Items: found, Missing: missing})
-}
-
-// page is the body of a list response. Next is the opaque cursor of the
-// following page, to pass back as ?after=; absent on the last page.
-type page struct {
-	Items []Item `json:"items"`
-	Next  string `json:"next,omitempty"`
-}
-
-func (a *HTTPAPI) list(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	limit, err := resource.ParseLimit(q.Get("limit"), MaxPageSize)
-	if err != nil {
-		httpjson.Error(w, r, a.log, err)
-		return
-	}
-	after, err := decodeCursor(q.Get("after"))
-	if err != nil {
-		httpjson.Error(w, r, a.log, err)
-		return
-	}
-	list, err := a.svc.List(r.Context(), after, limit)
-	if err != nil {
-		httpjson.Error(w, r, a.log, err)
-		return
-	}
-	httpjson.Write(w, http.StatusOK, page{Items: list, Next: nextCursor(list, limit)})
-}
-
-func (a *HTTPAPI) delete(w http.ResponseWriter, r *http.Request) {
-	if err := a.svc.Delete(r.Context(), r.PathValue("id")); err != nil {
-		httpjson.Error(w, r, a.log, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }

@@ -47,16 +47,19 @@ func decode[T any](t *testing.T, rec *httptest.ResponseRecorder) T {
 func TestItemLifecycle(t *testing.T) {
 	h := newHandler(t)
 
-	rec := do(t, h, http.MethodPost, "/v1/items", `{"name":"widget","quantity":3}`)
-	if rec.Code != http.StatusCreated {
+	// The routes the .proto binds answer in its JSON mapping: lowerCamelCase
+	// names and 64-bit integers as strings.
+	rec := do(t, h, http.MethodPost, "/v1/items", `{"name":"widget","quantity":"3"}`)
+	if rec.Code != http.StatusOK {
 		t.Fatalf("create: status %d, body %s", rec.Code, rec.Body)
 	}
 	created := decode[items.Item](t, rec)
 	if created.Name != "widget" || created.Quantity != 3 || !items.ValidID(created.ID) {
 		t.Fatalf("create returned %+v", created)
 	}
-	if loc := rec.Header().Get("Location"); loc != "/v1/items/"+created.ID {
-		t.Fatalf("Location = %q", loc)
+	createdJSON := rec.Body.String()
+	if !strings.Contains(createdJSON, `"quantity":"3","createTime":"`) {
+		t.Fatalf("create answered %s, want quantity as a string and createTime", createdJSON)
 	}
 	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 		t.Fatalf("Content-Type = %q", ct)
@@ -69,6 +72,11 @@ func TestItemLifecycle(t *testing.T) {
 	if got := decode[items.Item](t, rec); !got.CreatedAt.Equal(created.CreatedAt) || got.ID != created.ID {
 		t.Fatalf("get returned %+v, want %+v", got, created)
 	}
+	// GET by ID is the hand-written override of the GetItem binding; it
+	// writes the same JSON as the generated routes.
+	if got := strings.TrimSuffix(rec.Body.String(), "\n"); got != createdJSON {
+		t.Fatalf("get answered %s, create %s: the two routes disagree", got, createdJSON)
+	}
 
 	rec = do(t, h, http.MethodGet, "/v1/items", "")
 	list := decode[struct {
@@ -78,7 +86,7 @@ func TestItemLifecycle(t *testing.T) {
 		t.Fatalf("list: status %d, items %+v", rec.Code, list.Items)
 	}
 
-	if rec = do(t, h, http.MethodDelete, "/v1/items/"+created.ID, ""); rec.Code != http.StatusNoContent {
+	if rec = do(t, h, http.MethodDelete, "/v1/items/"+created.ID, ""); rec.Code != http.StatusOK {
 		t.Fatalf("delete: status %d", rec.Code)
 	}
 	if rec = do(t, h, http.MethodGet, "/v1/items/"+created.ID, ""); rec.Code != http.StatusNotFound {
@@ -89,16 +97,55 @@ func TestItemLifecycle(t *testing.T) {
 	}
 }
 
+func TestUpdateOverHTTP(t *testing.T) {
+	h := newHandler(t)
+	created := decode[items.Item](t, do(t, h, http.MethodPost, "/v1/items", `{"name":"widget","quantity":"3"}`))
+
+	rec := do(t, h, http.MethodPut, "/v1/items/"+created.ID, `{"name":"gadget","quantity":"5"}`)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("PUT: status %d, body %s", rec.Code, rec.Body)
+	}
+	updated := decode[items.Item](t, rec)
+	if updated.ID != created.ID || updated.Name != "gadget" || updated.Quantity != 5 || !updated.CreatedAt.Equal(created.CreatedAt) {
+		t.Fatalf("PUT returned %+v; want %s renamed gadget, quantity 5, created at %v", updated, created.ID, created.CreatedAt)
+	}
+	if got := decode[items.Item](t, do(t, h, http.MethodGet, "/v1/items/"+created.ID, "")); got.Name != "gadget" || got.Quantity != 5 {
+		t.Fatalf("GET after PUT = %+v", got)
+	}
+	// PUT replaces every field a client sets: one left out is reset.
+	if got := decode[items.Item](t, do(t, h, http.MethodPut, "/v1/items/"+created.ID, `{"name":"bare"}`)); got.Name != "bare" || got.Quantity != 0 {
+		t.Fatalf("PUT without quantity = %+v, want quantity 0", got)
+	}
+
+	tests := []struct {
+		name, target, body string
+		want               int
+	}{
+		{"missing item", "/v1/items/" + items.NewID(), `{"name":"x"}`, http.StatusNotFound},
+		{"malformed ID", "/v1/items/nope", `{"name":"x"}`, http.StatusNotFound},
+		{"invalid item", "/v1/items/" + created.ID, `{"name":""}`, http.StatusBadRequest},
+		{"unknown field", "/v1/items/" + created.ID, `{"name":"x","colour":"red"}`, http.StatusBadRequest},
+		{"malformed JSON", "/v1/items/" + created.ID, `{"name":`, http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if rec := do(t, h, http.MethodPut, tt.target, tt.body); rec.Code != tt.want {
+				t.Fatalf("PUT %s %s: status %d, want %d; body %s", tt.target, tt.body, rec.Code, tt.want, rec.Body)
+			}
+		})
+	}
+}
+
 func TestListPaging(t *testing.T) {
 	h := newHandler(t)
 	for range 5 {
-		if rec := do(t, h, http.MethodPost, "/v1/items", `{"name":"x"}`); rec.Code != http.StatusCreated {
+		if rec := do(t, h, http.MethodPost, "/v1/items", `{"name":"x"}`); rec.Code != http.StatusOK {
 			t.Fatalf("create: %d", rec.Code)
 		}
 	}
 	type page struct {
 		Items []items.Item `json:"items"`
-		Next  string       `json:"next"`
+		Next  string       `json:"nextPageToken"`
 	}
 	seen := map[string]bool{}
 	next := ""
@@ -106,7 +153,7 @@ func TestListPaging(t *testing.T) {
 		if pages > 5 {
 			t.Fatal("paging does not end")
 		}
-		rec := do(t, h, http.MethodGet, "/v1/items?limit=2&after="+next, "")
+		rec := do(t, h, http.MethodGet, "/v1/items?pageSize=2&pageToken="+next, "")
 		p := decode[page](t, rec)
 		for _, it := range p.Items {
 			if seen[it.ID] {
@@ -122,8 +169,8 @@ func TestListPaging(t *testing.T) {
 	if len(seen) != 5 {
 		t.Fatalf("paged through %d items, want 5", len(seen))
 	}
-	if rec := do(t, h, http.MethodGet, "/v1/items?limit=zero", ""); rec.Code != http.StatusBadRequest {
-		t.Fatalf("limit=zero: status %d, want 400", rec.Code)
+	if rec := do(t, h, http.MethodGet, "/v1/items?pageSize=zero", ""); rec.Code != http.StatusBadRequest {
+		t.Fatalf("pageSize=zero: status %d, want 400", rec.Code)
 	}
 }
 

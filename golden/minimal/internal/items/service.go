@@ -82,7 +82,8 @@ func (s *Service) Create(ctx context.Context, n NewItem) (Item, error) {
 	it := Item{ID: NewID(), Name: n.Name, Quantity: n.Quantity, CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
 	ctx, cancel := s.storeContext(ctx)
 	defer cancel()
-	if err := s.store.Create(ctx, it); err != nil {
+	err := s.store.Create(ctx, it)
+	if err != nil {
 		return Item{}, fmt.Errorf("create item: %w", err)
 	}
 	return it, nil
@@ -170,6 +171,21 @@ func (s *Service) List(ctx context.Context, after string, limit int) ([]Item, er
 	return s.store.List(ctx, after, limit)
 }
 
+// Update validates in and replaces the name and quantity of the item with
+// id by its, keeping the ID and creation time: a full replacement of what
+// a client sets, as PUT means.
+func (s *Service) Update(ctx context.Context, id string, in NewItem) (Item, error) {
+	if !ValidID(id) {
+		return Item{}, ErrNotFound
+	}
+	if err := in.Validate(); err != nil {
+		return Item{}, err
+	}
+	ctx, cancel := s.storeContext(ctx)
+	defer cancel()
+	return s.store.Update(ctx, id, in)
+}
+
 // Delete removes the item with id.
 func (s *Service) Delete(ctx context.Context, id string) error {
 	if !ValidID(id) {
@@ -177,8 +193,7 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	}
 	ctx, cancel := s.storeContext(ctx)
 	defer cancel()
-	err := s.store.Delete(ctx, id)
-	return err
+	return s.store.Delete(ctx, id)
 }
 
 // Ready reports whether the service can serve requests.

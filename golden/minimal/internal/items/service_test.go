@@ -58,6 +58,43 @@ func TestGetEncodedIsTheItemsJSON(t *testing.T) {
 	}
 }
 
+func TestUpdate(t *testing.T) {
+	ctx := context.Background()
+	svc := items.NewService(memory.New())
+	it := create(t, svc, "widget")
+
+	got, err := svc.Update(ctx, it.ID, items.NewItem{Name: "gadget", Quantity: 9})
+	want := items.Item{ID: it.ID, Name: "gadget", Quantity: 9, CreatedAt: it.CreatedAt}
+	if err != nil || got != want {
+		t.Fatalf("Update = %+v, %v; want %+v: name and quantity replaced, ID and creation time kept", got, err, want)
+	}
+	if got, err := svc.Get(ctx, it.ID); err != nil || got != want {
+		t.Fatalf("Get after Update = %+v, %v; want %+v", got, err, want)
+	}
+
+	tests := []struct {
+		name string
+		id   string
+		in   items.NewItem
+		want error
+	}{
+		{"missing item", items.NewID(), items.NewItem{Name: "x"}, items.ErrNotFound},
+		{"malformed ID", "nope", items.NewItem{Name: "x"}, items.ErrNotFound},
+		{"empty name", it.ID, items.NewItem{}, items.ErrInvalid},
+		{"negative quantity", it.ID, items.NewItem{Name: "x", Quantity: -1}, items.ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := svc.Update(ctx, tt.id, tt.in); !errors.Is(err, tt.want) {
+				t.Fatalf("Update err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	if got, err := svc.Get(ctx, it.ID); err != nil || got != want {
+		t.Fatalf("a refused Update changed the item: %+v, %v", got, err)
+	}
+}
+
 func TestBatchGet(t *testing.T) {
 	ctx := context.Background()
 	store := &countingStore{Store: memory.New()}
@@ -163,6 +200,13 @@ func (s *deadlineStore) List(ctx context.Context, after string, limit int) ([]it
 	return s.Store.List(ctx, after, limit)
 }
 
+func (s *deadlineStore) Update(ctx context.Context, id string, in items.NewItem) (items.Item, error) {
+	if err := s.enter(ctx); err != nil {
+		return items.Item{}, err
+	}
+	return s.Store.Update(ctx, id, in)
+}
+
 func (s *deadlineStore) Delete(ctx context.Context, id string) error {
 	if err := s.enter(ctx); err != nil {
 		return err
@@ -187,6 +231,10 @@ func TestStoreTimeoutBoundsEveryStoreCall(t *testing.T) {
 		},
 		"List": func(ctx context.Context, svc *items.Service) error {
 			_, err := svc.List(ctx, "", 10)
+			return err
+		},
+		"Update": func(ctx context.Context, svc *items.Service) error {
+			_, err := svc.Update(ctx, items.NewID(), items.NewItem{Name: "widget", Quantity: 1})
 			return err
 		},
 		"Delete": func(ctx context.Context, svc *items.Service) error { return svc.Delete(ctx, items.NewID()) },

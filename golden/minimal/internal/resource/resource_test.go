@@ -1,8 +1,11 @@
 package resource_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"testing"
 
 	"example.com/minimal/internal/resource"
@@ -74,16 +77,28 @@ func TestPageSizes(t *testing.T) {
 			t.Errorf("PageSize(%d) = %d, %v; want %d, ok %t", tt.n, got, err, tt.want, tt.ok)
 		}
 	}
+}
+
+func TestStatusCodesEveryKind(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, tt := range []struct {
-		s    string
-		want int
-		ok   bool
+		err  error
+		code uint32
+		msg  string
 	}{
-		{"", 100, true}, {"7", 7, true}, {"1000", 100, true}, {"0", 0, false}, {"-2", 0, false}, {"ten", 0, false},
+		{resource.Invalid("bad thing"), 3, "bad thing"},
+		{fmt.Errorf("get: %w", resource.NotFound("thing not found")), 5, "get: thing not found"},
+		{resource.Unavailable("store down"), 14, "service temporarily unavailable; retry"},
+		{context.DeadlineExceeded, 4, "deadline exceeded"},
+		{context.Canceled, 1, "request canceled"},
+		{errors.New("disk on fire"), 13, "internal error"},
 	} {
-		got, err := resource.ParseLimit(tt.s, 100)
-		if got != tt.want || (err == nil) != tt.ok || (err != nil && !errors.Is(err, resource.ErrInvalid)) {
-			t.Errorf("ParseLimit(%q) = %d, %v; want %d, ok %t", tt.s, got, err, tt.want, tt.ok)
+		var coded interface {
+			error
+			CanonicalCode() uint32
+		}
+		if err := resource.Status(context.Background(), log, tt.err); !errors.As(err, &coded) || coded.CanonicalCode() != tt.code || coded.Error() != tt.msg {
+			t.Errorf("Status(%v) = %v; want code %d and %q", tt.err, err, tt.code, tt.msg)
 		}
 	}
 }

@@ -149,7 +149,7 @@ func TestPublicPortServesHTTP1AndH2C(t *testing.T) {
 		t.Fatalf("h2c: %s %s %q", resp.Proto, resp.Status, body)
 	}
 
-	resp, _ = get(t, h2c, "http://"+r.srv.HTTPAddr()+"/v1/items?limit=1")
+	resp, _ = get(t, h2c, "http://"+r.srv.HTTPAddr()+"/v1/items?pageSize=1")
 	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
 		t.Fatalf("h2c list: %s %s", resp.Proto, resp.Status)
 	}

@@ -29,6 +29,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"example.com/orders/api"
 	"example.com/orders/internal/config"
 	"example.com/orders/internal/connlimit"
 	"example.com/orders/internal/httpclient"
@@ -125,6 +126,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	srvOpts := append([]server.Option{
 		server.WithLimiter(lim),
 		server.WithAdminRoute("GET /debug/flightrecorder", flight),
+		// The OpenAPI document of the HTTP routes the .proto binds.
+		server.WithAdminRoute("GET /openapi.yaml", api.OpenAPIHandler()),
 	}, loadTestOptions(lookup)...)
 
 	// The public port's connections stay within the file limit, so a

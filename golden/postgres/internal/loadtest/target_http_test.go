@@ -26,8 +26,8 @@ func startHTTP(t *testing.T, f *fakeItems) *httpItems {
 	mux.HandleFunc("POST /v1/items", func(w http.ResponseWriter, r *http.Request) {
 		s.count(r)
 		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusCreated)
-		_ = json.NewEncoder(w).Encode(map[string]any{"id": f.create(), "name": "loadtest", "quantity": 1})
+		w.WriteHeader(http.StatusOK)
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": f.create(), "name": "loadtest", "quantity": "1"})
 	})
 	mux.HandleFunc("GET /v1/items/{id}", func(w http.ResponseWriter, r *http.Request) {
 		s.count(r)
@@ -35,7 +35,7 @@ func startHTTP(t *testing.T, f *fakeItems) *httpItems {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"id": r.PathValue("id"), "name": "loadtest", "quantity": 1})
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": r.PathValue("id"), "name": "loadtest", "quantity": "1"})
 	})
 	s.Server = httptest.NewUnstartedServer(mux)
 	s.Config.Protocols = new(http.Protocols)

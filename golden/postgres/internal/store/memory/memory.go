@@ -67,6 +67,19 @@ func (s *Store) List(_ context.Context, after string, limit int) ([]items.Item, 
 	return out, nil
 }
 
+// Update implements items.Store.
+func (s *Store) Update(_ context.Context, id string, in items.NewItem) (items.Item, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.items[id]
+	if !ok {
+		return items.Item{}, items.ErrNotFound
+	}
+	it.Name, it.Quantity = in.Name, in.Quantity
+	s.items[id] = it
+	return it, nil
+}
+
 // Delete implements items.Store.
 func (s *Store) Delete(_ context.Context, id string) error {
 	s.mu.Lock()

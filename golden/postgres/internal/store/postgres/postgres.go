@@ -107,6 +107,7 @@ const (
 	sqlCreate = `INSERT INTO items (id, name, quantity, created_at) VALUES ($1, $2, $3, $4)`
 	sqlGet    = `SELECT name, quantity, created_at FROM items WHERE id = $1`
 	sqlList   = `SELECT id, name, quantity, created_at FROM items WHERE id > $1 ORDER BY id LIMIT $2`
+	sqlUpdate = `UPDATE items SET name = $2, quantity = $3 WHERE id = $1 RETURNING created_at`
 	sqlDelete = `DELETE FROM items WHERE id = $1`
 )
 
@@ -114,6 +115,7 @@ var statements = map[string]string{
 	sqlCreate: "create_item",
 	sqlGet:    "get_item",
 	sqlList:   "list_items",
+	sqlUpdate: "update_item",
 	sqlDelete: "delete_item",
 }
 
@@ -222,6 +224,22 @@ func (s *Store) List(ctx context.Context, after string, limit int) ([]items.Item
 		return nil, s.fail("list items", err)
 	}
 	return out, nil
+}
+
+// Update implements items.Store in one statement: the row's new values
+// and its creation time come back from the UPDATE, and no row means no
+// item.
+func (s *Store) Update(ctx context.Context, id string, in items.NewItem) (items.Item, error) {
+	it := items.Item{ID: id, Name: in.Name, Quantity: in.Quantity}
+	err := s.pool.QueryRow(ctx, sqlUpdate, id, in.Name, in.Quantity).Scan(&it.CreatedAt)
+	if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return items.Item{}, items.ErrNotFound
+		}
+		return items.Item{}, s.fail("update item", err)
+	}
+	it.CreatedAt = it.CreatedAt.UTC()
+	return it, nil
 }
 
 // Delete implements items.Store.

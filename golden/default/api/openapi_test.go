@@ -1,5 +1,4 @@
-{{/* api/proto/openapi_test.go: the embedded OpenAPI document is the one on disk, served as YAML. */ -}}
-package proto
+package api
 
 import (
 	"bytes"
