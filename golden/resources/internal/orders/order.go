@@ -4,7 +4,7 @@
 // too), and Register, which adds it to the service (resource.go).
 // cmd/shop/resources.go registers it.
 //
-// A order is kept and served as the Order message of
+// Each order is kept and served as the Order message of
 // api/proto/shop/v1/orders.proto, and requests are copied into it field by
 // field name (resource.CopyFields): a field added to Order,
 // CreateOrderRequest and UpdateOrderRequest, then go generate ./...,
@@ -28,7 +28,7 @@ import (
 // returns may be shared with other readers: do not modify them.
 type Order = shopv1.Order
 
-// NewOrder is what a client sends to create a order, or to replace
+// NewOrder is what a client sends to create an order, or to replace
 // one: every client-settable field.
 type NewOrder = shopv1.CreateOrderRequest
 
@@ -37,7 +37,7 @@ type NewOrder = shopv1.CreateOrderRequest
 // INVALID_ARGUMENT.
 var ErrInvalid = resource.Invalid("invalid order")
 
-// ErrNotFound reports a order that does not exist; it matches
+// ErrNotFound reports an order that does not exist; it matches
 // resource.ErrNotFound.
 var ErrNotFound = resource.NotFound("order not found")
 
@@ -107,7 +107,7 @@ func nextCursor(list []*Order, size int) string {
 }
 
 // Store keeps orders. Implementations are safe for concurrent use, keep
-// every field of a order exactly (including fields added to the .proto
+// every field of an order exactly (including fields added to the .proto
 // later), and keep times to the microsecond.
 type Store interface {
 	// Create stores rec, a new order with its ID and times set; its ID

@@ -69,7 +69,7 @@ func (s *Service) storeContext(ctx context.Context) (context.Context, context.Ca
 // noCancel releases a context storeContext did not derive.
 func noCancel() {}
 
-// Encoded is a order together with its JSON encoding, which the HTTP
+// Encoded is an order together with its JSON encoding, which the HTTP
 // read path writes as it is.
 type Encoded = resource.Encoded[*Order]
 
@@ -135,7 +135,7 @@ func (s *Service) GetEncoded(ctx context.Context, id string) (Encoded, error) {
 	return s.loadEncoded(ctx, id)
 }
 
-// loadEncoded reads a order from the store and encodes it, for the cache.
+// loadEncoded reads an order from the store and encodes it, for the cache.
 func (s *Service) loadEncoded(ctx context.Context, id string) (Encoded, error) {
 	ctx, cancel := s.storeContext(ctx)
 	defer cancel()

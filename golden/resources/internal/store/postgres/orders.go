@@ -14,8 +14,8 @@ import (
 	"example.com/shop/internal/orders"
 )
 
-// The statements of the orders table (see migrations/0002_create_orders.sql);
-// statements in postgres.go names them for the tracer. A order's fields
+// The statements of the orders table (see migrations/0003_create_orders.sql);
+// statements in postgres.go names them for the tracer. The fields of each order
 // are its Order message in protobuf binary, in data, without the ID and
 // times, which have columns of their own: a field added to the .proto is
 // kept with no migration. Add a column (and an index) in a new migration
