@@ -9,7 +9,7 @@ import (
 // DataVersion identifies the shape of Data. Custom template directories
 // declare the version they were written for; it changes whenever a field is
 // added, renamed or removed (TestDataChangesNameEveryField checks).
-const DataVersion = 2
+const DataVersion = 3
 
 // GoVersion is the Go language version generated projects declare.
 const GoVersion = "1.26.0"
@@ -122,6 +122,12 @@ type Data struct {
 	Deployment Deployment
 	// Monitoring holds the alert rules' and the dashboard's settings.
 	Monitoring Monitoring
+	// Resources are the resources added with perfgen add resource, in
+	// the order they were added.
+	Resources []ResourceData
+	// Resource is the resource a per-resource manifest entry (see
+	// Condition.Each) renders; the zero value elsewhere.
+	Resource ResourceData
 
 	// Answers is the project's answers file, as written to .perfgen.yaml.
 	Answers string
@@ -162,6 +168,7 @@ func NewData(s Spec) (*Data, error) {
 		Ports:          Ports{HTTP: 8080, GRPC: 9090, Admin: 9100},
 		Versions:       pinned,
 		Proto:          newProtoAPI(s),
+		Resources:      newResourcesData(s),
 		ProtoRoot:      ProtoRoot,
 		Answers:        string(answers),
 		Spec:           s,

@@ -53,7 +53,7 @@ func TestFormatShortcutMatchesGoimports(t *testing.T) {
 		data, err := NewData(v.Spec())
 		require.NoError(t, err)
 		files := ts.selectFiles(data)
-		ts.executeTemplates(files, data)
+		ts.executeTemplates(files)
 		for _, f := range files {
 			require.NoError(t, f.err)
 			if path.Ext(f.file.Path) != ".go" || seen[string(f.file.Content)] {

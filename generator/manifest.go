@@ -13,50 +13,61 @@ type Condition struct {
 	Name string
 	// Holds reports whether the condition is true for the project.
 	Holds func(*Data) bool
+	// Each makes an entry render once for each resource added with
+	// perfgen add resource (Spec.Resources), with Data.Resource set to
+	// it; Holds is then asked of that Data. An entry whose condition
+	// has it renders nothing in a project without added resources.
+	Each bool
 }
 
 // The conditions manifest entries use.
 var (
-	Always     = Condition{"always", func(*Data) bool { return true }}
-	IfHTTP     = Condition{"http", func(d *Data) bool { return d.HTTP }}
-	IfGRPC     = Condition{"grpc", func(d *Data) bool { return d.GRPC }}
-	IfMemory   = Condition{"memory", func(d *Data) bool { return d.Memory }}
-	IfPostgres = Condition{"postgres", func(d *Data) bool { return d.Postgres }}
-	IfCache    = Condition{"cache", func(d *Data) bool { return d.Cache }}
+	Always     = Condition{Name: "always", Holds: func(*Data) bool { return true }}
+	IfHTTP     = Condition{Name: "http", Holds: func(d *Data) bool { return d.HTTP }}
+	IfGRPC     = Condition{Name: "grpc", Holds: func(d *Data) bool { return d.GRPC }}
+	IfMemory   = Condition{Name: "memory", Holds: func(d *Data) bool { return d.Memory }}
+	IfPostgres = Condition{Name: "postgres", Holds: func(d *Data) bool { return d.Postgres }}
+	IfCache    = Condition{Name: "cache", Holds: func(d *Data) bool { return d.Cache }}
 	// IfUpstream holds when the example outbound call is generated, with
 	// the HTTP client and load balancer it uses.
-	IfUpstream = Condition{"upstream", func(d *Data) bool { return d.Upstream }}
-	IfDocker   = Condition{"docker", func(d *Data) bool { return d.Docker }}
-	IfCompose  = Condition{"compose", func(d *Data) bool { return d.Compose }}
-	IfK8s      = Condition{"k8s", func(d *Data) bool { return d.K8s }}
-	IfSysctl   = Condition{"sysctl", func(d *Data) bool { return d.Sysctl }}
-	IfSystemd  = Condition{"systemd", func(d *Data) bool { return d.Systemd }}
+	IfUpstream = Condition{Name: "upstream", Holds: func(d *Data) bool { return d.Upstream }}
+	IfDocker   = Condition{Name: "docker", Holds: func(d *Data) bool { return d.Docker }}
+	IfCompose  = Condition{Name: "compose", Holds: func(d *Data) bool { return d.Compose }}
+	IfK8s      = Condition{Name: "k8s", Holds: func(d *Data) bool { return d.K8s }}
+	IfSysctl   = Condition{Name: "sysctl", Holds: func(d *Data) bool { return d.Sysctl }}
+	IfSystemd  = Condition{Name: "systemd", Holds: func(d *Data) bool { return d.Systemd }}
 	// IfMonitoring holds when the project has a deploy output that runs
 	// Prometheus: docker compose starts one, and a Kubernetes cluster has
 	// one. The plain rules file (and its promtool unit tests) comes with
 	// either, not only with compose: it is what a Prometheus without the
 	// Operator loads, and the tests of the PrometheusRule's identical groups.
-	IfMonitoring = Condition{"monitoring", func(d *Data) bool { return d.Compose || d.K8s }}
-	IfCI         = Condition{"ci", func(d *Data) bool { return d.CI }}
+	IfMonitoring = Condition{Name: "monitoring", Holds: func(d *Data) bool { return d.Compose || d.K8s }}
+	IfCI         = Condition{Name: "ci", Holds: func(d *Data) bool { return d.CI }}
 	// IfAPI holds when the service has a public API, HTTP or gRPC: the
 	// load-test harness needs one and drives whichever the service has.
-	IfAPI = Condition{"api", func(d *Data) bool { return d.HTTP || d.GRPC }}
+	IfAPI = Condition{Name: "api", Holds: func(d *Data) bool { return d.HTTP || d.GRPC }}
+	// EachResource renders an entry once per added resource (see
+	// Condition.Each); combine it with others: All(EachResource, IfGRPC).
+	EachResource = Condition{Name: "resource", Holds: func(*Data) bool { return true }, Each: true}
 	// Never lets a custom manifest switch a built-in file off.
-	Never = Condition{"never", func(*Data) bool { return false }}
+	Never = Condition{Name: "never", Holds: func(*Data) bool { return false }}
 )
 
 // Conditions lists every named condition, for exported manifests.
-var Conditions = []Condition{Always, IfHTTP, IfGRPC, IfAPI, IfMemory, IfPostgres, IfCache, IfUpstream, IfDocker, IfCompose, IfK8s, IfSysctl, IfSystemd, IfMonitoring, IfCI, Never}
+var Conditions = []Condition{Always, IfHTTP, IfGRPC, IfAPI, IfMemory, IfPostgres, IfCache, IfUpstream, IfDocker, IfCompose, IfK8s, IfSysctl, IfSystemd, IfMonitoring, IfCI, EachResource, Never}
 
 // All returns a condition that holds when every one of cs holds. Its name
-// joins theirs with "+".
+// joins theirs with "+"; it renders per resource when any of cs does.
 func All(cs ...Condition) Condition {
 	names := make([]string, len(cs))
+	each := false
 	for i, c := range cs {
 		names[i] = c.Name
+		each = each || c.Each
 	}
 	return Condition{
 		Name: strings.Join(names, "+"),
+		Each: each,
 		Holds: func(d *Data) bool {
 			for _, c := range cs {
 				if !c.Holds(d) {
@@ -183,6 +194,19 @@ var Manifest = []Entry{
 	{"service/api/proto/doc.go.tmpl", "{{.Proto.Dir}}/doc.go", IfGRPC, modeFile},
 	{"service/api/proto/openapi.go.tmpl", "{{.ProtoRoot}}/openapi.go", All(IfGRPC, IfHTTP), modeFile},
 	{"service/api/proto/openapi_test.go.tmpl", "{{.ProtoRoot}}/openapi_test.go", All(IfGRPC, IfHTTP), modeFile},
+
+	// The resources added with perfgen add resource, each rendered once
+	// per resource (EachResource): its .proto service in the project's
+	// proto package, its package with the rules, Service, gRPC server and
+	// Register, its stores and migration, and their tests.
+	{"service/resource/resource.proto.tmpl", "{{.Proto.Dir}}/{{.Resource.Name}}.proto", EachResource, modeFile},
+	{"service/resource/record.go.tmpl", "internal/{{.Resource.Name}}/{{.Resource.Singular}}.go", EachResource, modeFile},
+	{"service/resource/service.go.tmpl", "internal/{{.Resource.Name}}/service.go", EachResource, modeFile},
+	{"service/resource/grpc.go.tmpl", "internal/{{.Resource.Name}}/grpc.go", EachResource, modeFile},
+	{"service/resource/register.go.tmpl", "internal/{{.Resource.Name}}/resource.go", EachResource, modeFile},
+	{"service/resource/memory.go.tmpl", "internal/store/memory/{{.Resource.Name}}.go", EachResource, modeFile},
+	{"service/resource/postgres.go.tmpl", "internal/store/postgres/{{.Resource.Name}}.go", All(EachResource, IfPostgres), modeFile},
+	{"service/resource/migration.sql.tmpl", "internal/store/postgres/migrations/{{.Resource.Migration}}", All(EachResource, IfPostgres), modeFile},
 
 	// Stores. The memory store exists in every project: it is the default
 	// store, and the transports' tests run on it whichever store the

@@ -225,7 +225,7 @@ func (t *Templates) render(spec Valid) (Files, []error) {
 		return nil, []error{err}
 	}
 	files := t.selectFiles(data)
-	t.executeTemplates(files, data)
+	t.executeTemplates(files)
 	t.formatGo(files)
 	out, errs := rendered(files)
 	if len(errs) > 0 {
@@ -242,55 +242,75 @@ func (t *Templates) render(spec Valid) (Files, []error) {
 }
 
 // A pending file is one manifest entry on its way through render: the file
-// so far, or the error that stopped it.
+// so far, or the error that stopped it, and the data it renders with (the
+// project's, or for a per-resource entry the project's with Resource set).
 type pending struct {
 	entry Entry
+	data  *Data
 	file  File
 	err   error
 }
 
 // selectFiles returns a pending file for each manifest entry whose condition
-// holds, at its output path: the path is rendered and checked to stay inside
+// holds, at its output path, and for a per-resource entry one for each
+// resource it holds for: the path is rendered and checked to stay inside
 // the project, to name no file another entry writes, and not to be the lock
 // file.
 func (t *Templates) selectFiles(data *Data) []*pending {
 	var out []*pending
 	seen := make(map[string]string)
 	for _, e := range t.manifest {
-		if !e.When.Holds(data) {
-			continue
+		for _, d := range entryData(e, data) {
+			if !e.When.Holds(d) {
+				continue
+			}
+			f := &pending{entry: e, data: d, file: File{Mode: e.Mode}}
+			out = append(out, f)
+			p, err := execute(t.paths, e.Template, d)
+			if err != nil {
+				f.err = pathError(e, err)
+				continue
+			}
+			rel := string(p)
+			if err := checkOutputPath(rel); err != nil {
+				f.err = &TemplateError{Template: e.Template, Err: err}
+				continue
+			}
+			if rel == LockFile {
+				f.err = &TemplateError{Template: e.Template, Err: fmt.Errorf("output path %s is reserved for perfgen's lock file", rel)}
+				continue
+			}
+			if prev, dup := seen[rel]; dup {
+				f.err = fmt.Errorf("templates %s and %s both write %s", prev, e.Template, rel)
+				continue
+			}
+			seen[rel] = e.Template
+			f.file.Path = rel
 		}
-		f := &pending{entry: e, file: File{Mode: e.Mode}}
-		out = append(out, f)
-		p, err := execute(t.paths, e.Template, data)
-		if err != nil {
-			f.err = pathError(e, err)
-			continue
-		}
-		rel := string(p)
-		if err := checkOutputPath(rel); err != nil {
-			f.err = &TemplateError{Template: e.Template, Err: err}
-			continue
-		}
-		if rel == LockFile {
-			f.err = &TemplateError{Template: e.Template, Err: fmt.Errorf("output path %s is reserved for perfgen's lock file", rel)}
-			continue
-		}
-		if prev, dup := seen[rel]; dup {
-			f.err = fmt.Errorf("templates %s and %s both write %s", prev, e.Template, rel)
-			continue
-		}
-		seen[rel] = e.Template
-		f.file.Path = rel
+	}
+	return out
+}
+
+// entryData returns the data e renders with: data itself, or for a
+// per-resource entry a copy of it for each resource.
+func entryData(e Entry, data *Data) []*Data {
+	if !e.When.Each {
+		return []*Data{data}
+	}
+	out := make([]*Data, len(data.Resources))
+	for i, r := range data.Resources {
+		d := *data
+		d.Resource = r
+		out[i] = &d
 	}
 	return out
 }
 
 // executeTemplates renders the content of every pending file.
-func (t *Templates) executeTemplates(files []*pending, data *Data) {
+func (t *Templates) executeTemplates(files []*pending) {
 	for _, f := range files {
 		if f.err == nil {
-			f.file.Content, f.err = execute(t.files, f.entry.Template, data)
+			f.file.Content, f.err = execute(t.files, f.entry.Template, f.data)
 		}
 	}
 }

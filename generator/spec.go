@@ -94,6 +94,10 @@ type Spec struct {
 	CI bool `yaml:"ci"`
 	// SLO holds the objectives written to bench/slo.yaml.
 	SLO SLO `yaml:"slo"`
+	// Resources are the resources added with `perfgen add resource`,
+	// served beside items, in the order they were added (which numbers
+	// their migrations).
+	Resources []Resource `yaml:"resources,omitempty"`
 
 	// PerfgenVersion is the perfgen module version the project pins in its
 	// go.mod as a `go tool`, so its go:generate hooks run that version. It
@@ -150,6 +154,9 @@ func (s Spec) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := s.SLO.Check(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.checkResources(); err != nil {
 		errs = append(errs, err)
 	}
 	if s.PerfgenVersion != "" {

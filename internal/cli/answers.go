@@ -209,6 +209,25 @@ var upstreamField = func() *field {
 	return f
 }()
 
+// resourcesField is the resources perfgen add resource records. They have
+// no flag and no question of perfgen new: an answers file (--config) gives
+// them, as a project's .perfgen.yaml does.
+var resourcesField = &field{
+	key:   "resources",
+	value: func(s *generator.Spec) any { return &s.Resources },
+	get: func(a *answers) string {
+		names := make([]string, len(a.spec.Resources))
+		for i, r := range a.spec.Resources {
+			names[i] = r.Name
+		}
+		return strings.Join(names, ",")
+	},
+	set: func(*answers, string) error {
+		return errors.New("resources come from an answers file or perfgen add resource")
+	},
+	applies: func(s generator.Spec) bool { return len(s.Resources) > 0 },
+}
+
 // fields lists every answer in answers-file order, which is also the order
 // of the prompts, the flags in --help and the echoed command.
 var fields = []*field{
@@ -274,6 +293,7 @@ var fields = []*field{
 			return a.spec.SLO.Check()
 		},
 	},
+	resourcesField,
 }
 
 // enumField is a field whose value is one of values, parsed by parse (the

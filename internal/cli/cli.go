@@ -189,6 +189,7 @@ The answers are saved in the project's .perfgen.yaml.`,
 	// Every subcommand, in the order help lists them.
 	root.AddCommand(
 		newNewCmd(env),
+		newAddCmd(env),
 		newProtoCmd(env),
 		newSyncCmd(env),
 		newTemplatesCmd(env),

@@ -56,7 +56,8 @@ func lineWord(op generator.Op) string {
 }
 
 // report writes one line per change and the notes.
-func report(w io.Writer, res *Result, dryRun bool) {
+// did and would name the run in its summary ("synced", "sync would").
+func report(w io.Writer, res *Result, dryRun bool, did, would string) {
 	counts := map[generator.Op]int{}
 	for _, c := range res.Changes {
 		counts[c.Op]++
@@ -86,8 +87,8 @@ func report(w io.Writer, res *Result, dryRun bool) {
 	case len(parts) == 0:
 		fmt.Fprintln(w, "in sync: nothing to change")
 	case dryRun:
-		fmt.Fprintf(w, "dry run, nothing changed; sync would: %s\n", strings.Join(parts, ", "))
+		fmt.Fprintf(w, "dry run, nothing changed; %s: %s\n", would, strings.Join(parts, ", "))
 	default:
-		fmt.Fprintf(w, "synced: %s\n", strings.Join(parts, ", "))
+		fmt.Fprintf(w, "%s: %s\n", did, strings.Join(parts, ", "))
 	}
 }

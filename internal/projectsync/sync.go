@@ -67,6 +67,19 @@ type Options struct {
 	// Perfgen is the perfgen version the project is to pin as a go tool
 	// (generator.Spec.PerfgenVersion); "" keeps the version go.mod pins.
 	Perfgen string
+	// Answers, when not nil, is the new content of the answers file: the
+	// project is rendered from it instead of from the file on disk, and
+	// the file is written with it, in the same plan as every other file
+	// (perfgen add changes the answers this way).
+	Answers []byte
+	// RefuseUnrecorded refuses, naming them, files the render writes that
+	// exist with other content but that perfgen never generated (the lock
+	// does not record them), instead of merging into them; nothing is
+	// written. perfgen add sets it unless --force is given.
+	RefuseUnrecorded bool
+	// Did and Would name what the run does in its summary line, after a
+	// run and after a dry run: "synced" and "sync would" when empty.
+	Did, Would string
 }
 
 // A Result is the outcome of a sync.
@@ -104,7 +117,7 @@ func Sync(ctx context.Context, opts Options) (*Result, error) {
 	// The previous render pinned the perfgen version go.mod requires; the
 	// new one pins this perfgen's, so the merge moves go.mod to it.
 	pinned := pinnedPerfgen(fsys, root)
-	spec, err := readAnswers(fsys, root, cmp.Or(opts.Perfgen, pinned))
+	spec, err := readAnswers(fsys, root, cmp.Or(opts.Perfgen, pinned), opts.Answers)
 	if err != nil {
 		return nil, err
 	}
@@ -141,6 +154,17 @@ func Sync(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	res.Notes = append(res.Notes, bases.notes...)
+	if opts.Answers != nil {
+		res.Changes, err = withAnswers(fsys, root, res.Changes, opts.Answers)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if opts.RefuseUnrecorded {
+		if err := refuseUnrecorded(res.Changes, lock); err != nil {
+			return nil, err
+		}
+	}
 
 	// A sync that would change nothing runs on a dirty tree too: `go
 	// generate ./...` runs it beside other generators while the user's edits
@@ -173,7 +197,7 @@ func Sync(ctx context.Context, opts Options) (*Result, error) {
 			}
 		}
 	}
-	report(opts.Out, res, opts.DryRun)
+	report(opts.Out, res, opts.DryRun, cmp.Or(opts.Did, "synced"), cmp.Or(opts.Would, "sync would"))
 	if n := len(res.Conflicts()); n > 0 {
 		if opts.DryRun {
 			return res, fmt.Errorf("%w: syncing would leave conflict markers in %s: %s", ErrConflicts, generator.Count(n, "file"), strings.Join(res.Conflicts(), ", "))
@@ -195,10 +219,69 @@ func RecordBase(ctx context.Context, root string, files generator.Files) error {
 	return r.recordBase(ctx, root, files, "perfgen base")
 }
 
-// readAnswers reads and validates the project's answers file.
-func readAnswers(fsys generator.FS, root, perfgen string) (generator.Valid, error) {
+// withAnswers returns changes with the answers file written with answers.
+func withAnswers(fsys generator.FS, root string, changes []Change, answers []byte) ([]Change, error) {
+	cur, err := readCurrent(fsys, root, generator.AnswersFile)
+	if err != nil {
+		return nil, err
+	}
+	changes = slices.DeleteFunc(changes, func(c Change) bool { return c.Path == generator.AnswersFile })
+	if bytes.Equal(cur, answers) {
+		return changes, nil
+	}
+	c := Change{Path: generator.AnswersFile, Op: generator.Replace, Old: cur, New: answers, Mode: 0o644}
+	if cur == nil {
+		c.Op = generator.Create
+	}
+	changes = append(changes, c)
+	slices.SortFunc(changes, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
+	return changes, nil
+}
+
+// refuseUnrecorded returns an error naming the files changes merge into
+// although perfgen never generated them, or nil when there are none.
+func refuseUnrecorded(changes []Change, lock *generator.Lock) error {
+	var paths []string
+	for _, c := range changes {
+		if c.Op != generator.Merge && c.Op != generator.Conflict {
+			continue
+		}
+		if lock != nil {
+			if _, ok := lock.Lookup(c.Path); ok {
+				continue
+			}
+		}
+		paths = append(paths, c.Path)
+	}
+	if len(paths) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s already %s, and perfgen did not write %s: %s; move %s away, or pass --force to merge perfgen's version into %s",
+		generator.Count(len(paths), "file"), isAre(len(paths)), itThem(len(paths)), summarize(paths), itThem(len(paths)), itThem(len(paths)))
+}
+
+func isAre(n int) string {
+	if n == 1 {
+		return "exists"
+	}
+	return "exist"
+}
+
+func itThem(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
+}
+
+// readAnswers reads and validates the project's answers file, or answers
+// when it is not nil.
+func readAnswers(fsys generator.FS, root, perfgen string, answers []byte) (generator.Valid, error) {
 	name := filepath.Join(root, generator.AnswersFile)
-	b, err := fsys.ReadFile(name)
+	b, err := answers, error(nil)
+	if b == nil {
+		b, err = fsys.ReadFile(name)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return generator.Valid{}, fmt.Errorf("no %s in %s: run perfgen sync in the root of a project perfgen generated", generator.AnswersFile, root)
 	}
