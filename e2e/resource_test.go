@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -129,19 +128,30 @@ func TestResourceTutorial(t *testing.T) {
 	assert.Contains(t, paths, "/v1/items/{id}", openapi)
 	svc.stop(t)
 
-	// A field added to the .proto, and nothing else edited: go generate
-	// carries it to the messages, the HTTP JSON and the OpenAPI document.
-	src, err := os.ReadFile(protoFile)
-	require.NoError(t, err)
-	edited := string(src)
-	for _, msg := range []string{"Order", "CreateOrderRequest", "UpdateOrderRequest"} {
-		edited = addField(t, edited, msg, "  // note is what the customer asks for the delivery.\n  string note = %d;\n")
-	}
-	require.NoError(t, os.WriteFile(protoFile, []byte(edited), 0o644))
+	// A field added to the .proto (the tutorial's first diff) and nothing
+	// else: go generate carries it to the messages, the HTTP JSON codec
+	// and the OpenAPI document, and the project still builds.
+	tut.apply(t, dir, "api/proto/shop/v1/orders.proto")
+	edited := mustRead(t, protoFile)
 	tut.run(t, dir, "go generate ./...")
-	generated := tut.output
-	assert.Contains(t, generated, "updated", "go generate updated the generated code")
-	assert.Contains(t, mustRead(t, findOpenAPI(t, dir)), "note:", "the field is in the OpenAPI document")
+	apiDir := filepath.Dir(protoFile)
+	for _, f := range []string{"orders.pb.go", "orders_http.pb.go", "openapi.yaml"} {
+		assert.Regexp(t, `(?m)^updated .*/`+regexp.QuoteMeta(f)+`$`, tut.output, "go generate rewrote %s", f)
+	}
+	pb := mustRead(t, filepath.Join(apiDir, "orders.pb.go"))
+	for _, msg := range []string{"Order", "CreateOrderRequest", "UpdateOrderRequest"} {
+		assert.Contains(t, pb, "func (x *"+msg+") GetNote() string {", "the gRPC message %s has the field", msg)
+	}
+	assert.Contains(t, mustRead(t, filepath.Join(apiDir, "orders_http.pb.go")), "`\"note\":`", "the HTTP JSON codec has the field")
+	schemas := openAPISchemas(t, findOpenAPI(t, dir))
+	for _, msg := range []string{"shop.v1.Order", "shop.v1.CreateOrderRequest", "shop.v1.UpdateOrderRequest"} {
+		assert.Contains(t, schemas[msg], "note", "the OpenAPI schema %s has the field", msg)
+	}
+	goCmd(t, dir, 5*time.Minute, "build", "./...")
+
+	// The service keeps its own record of an order: the tutorial's second
+	// diff carries the field through it.
+	tut.apply(t, dir, "internal/orders/order.go")
 
 	svc = tut.start(t, dir, "go run ./cmd/shop")
 	tut.run(t, dir, "curl ", svc.vars()...)
@@ -159,6 +169,10 @@ func TestResourceTutorial(t *testing.T) {
 		got := svc.call(t, c.client, c.major, http.MethodGet, "/v1/orders/"+nid, "", http.StatusOK)
 		assert.Equal(t, "leave it at the door", got["note"])
 	}
+	// PUT is a full replacement: a note left out is cleared.
+	cleared := svc.call(t, h2cClient(), 2, http.MethodPut, "/v1/orders/"+nid, `{"customer":"ada","totalCents":"1250"}`, http.StatusOK)
+	assert.NotContains(t, cleared, "note", "PUT without the note")
+	svc.call(t, http1Client(), 1, http.MethodPut, "/v1/orders/"+nid, `{"customer":"ada","totalCents":"1250","note":"leave it at the door"}`, http.StatusOK)
 	tut.run(t, dir, "go run ./cmd/orderctl", append(svc.vars(), "ID="+nid)...)
 	viaGRPC = decodeJSONStream(t, tut.output)
 	require.NotEmpty(t, viaGRPC)
@@ -170,6 +184,7 @@ func TestResourceTutorial(t *testing.T) {
 	tut.run(t, dir, "perfgen sync")
 	assert.Contains(t, tut.output, "in sync: nothing to change")
 	assert.Equal(t, edited, mustRead(t, protoFile), "perfgen sync kept the field added to the .proto")
+	assert.Contains(t, mustRead(t, filepath.Join(dir, "internal", "orders", "order.go")), "\tNote ", "perfgen sync kept the field added to the record")
 
 	tut.done(t)
 }
@@ -197,6 +212,7 @@ func TestAddResourcePostgres(t *testing.T) {
 // tutorial runs docs/resources.md's sh blocks in order.
 type tutorial struct {
 	blocks []codeBlock // the sh blocks not yet run
+	diffs  []codeBlock // the diff blocks not yet applied
 	all    []codeBlock // every block, for the Go program
 	env    []string
 	// output is the combined output of the last block run.
@@ -208,7 +224,8 @@ func newTutorial(t *testing.T) *tutorial {
 	all := readCodeBlocks(t, tutorialPath)
 	bin := filepath.Dir(installPerfgen(t))
 	return &tutorial{
-		blocks: shellBlocks(all),
+		blocks: blocksOf(all, "sh"),
+		diffs:  blocksOf(all, "diff"),
 		all:    all,
 		env: append(os.Environ(),
 			"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
@@ -272,9 +289,23 @@ func (tut *tutorial) start(t *testing.T, dir, command string) *service {
 // done fails the test when a sh block of the tutorial did not run.
 func (tut *tutorial) done(t *testing.T) {
 	t.Helper()
-	for _, b := range tut.blocks {
-		t.Errorf("%s:%d: this sh block is not run by the test:\n%s", tutorialPath, b.Line, b.Text)
+	for _, b := range append(tut.blocks, tut.diffs...) {
+		t.Errorf("%s:%d: this %s block is not run by the test:\n%s", tutorialPath, b.Line, b.Lang, b.Text)
 	}
+}
+
+// apply applies the next diff block of the tutorial, which must change
+// path, to the project in dir, as a user makes the edit it shows.
+func (tut *tutorial) apply(t *testing.T, dir, path string) {
+	t.Helper()
+	require.NotEmpty(t, tut.diffs, "%s has no diff block left; want one changing %s", tutorialPath, path)
+	b := tut.diffs[0]
+	tut.diffs = tut.diffs[1:]
+	require.Contains(t, b.Text, "\n+++ b/"+path+"\n", "%s:%d: the next diff block does not change %s", tutorialPath, b.Line, path)
+	patch := filepath.Join(t.TempDir(), "tutorial.diff")
+	require.NoError(t, os.WriteFile(patch, []byte(b.Text), 0o644))
+	t.Logf("%s:%d: applying its diff", tutorialPath, b.Line)
+	run(t, dir, time.Minute, "git", "apply", "--verbose", patch)
 }
 
 // writeGoProgram writes the tutorial's Go program, its one go block
@@ -458,27 +489,6 @@ func decodeJSONStream(t *testing.T, out string) []map[string]any {
 	}
 }
 
-var fieldNumber = regexp.MustCompile(`=\s*(\d+)\s*;`)
-
-// addField adds a field to message msg of the .proto src: format, given the
-// next free field number.
-func addField(t *testing.T, src, msg, format string) string {
-	t.Helper()
-	start := strings.Index(src, "\nmessage "+msg+" {\n")
-	require.GreaterOrEqual(t, start, 0, "the .proto has no message %s:\n%s", msg, src)
-	end := strings.Index(src[start:], "\n}\n")
-	require.Greater(t, end, 0)
-	end += start
-	body := src[start:end]
-	next := 1
-	for _, m := range fieldNumber.FindAllStringSubmatch(body, -1) {
-		if n, _ := strconv.Atoi(m[1]); n >= next {
-			next = n + 1
-		}
-	}
-	return src[:end+1] + fmt.Sprintf(format, next) + src[end+1:]
-}
-
 // findProtoDeclaring returns the .proto file under dir/api that contains
 // decl, or "".
 func findProtoDeclaring(t *testing.T, dir, decl string) string {
@@ -498,6 +508,27 @@ func findOpenAPI(t *testing.T, dir string) string {
 	docs := globFiles(t, dir, "openapi.yaml")
 	require.Len(t, docs, 1, "the project has one openapi.yaml")
 	return docs[0]
+}
+
+// openAPISchemas returns the property names of each schema of the OpenAPI
+// document at path.
+func openAPISchemas(t *testing.T, path string) map[string][]string {
+	t.Helper()
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]any `yaml:"properties"`
+			} `yaml:"schemas"`
+		} `yaml:"components"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(mustRead(t, path)), &doc))
+	schemas := map[string][]string{}
+	for name, s := range doc.Components.Schemas {
+		for p := range s.Properties {
+			schemas[name] = append(schemas[name], p)
+		}
+	}
+	return schemas
 }
 
 // openAPIPaths returns the methods of each path of the OpenAPI document at

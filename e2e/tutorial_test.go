@@ -68,13 +68,13 @@ func readCodeBlocks(t *testing.T, path string) []codeBlock {
 	return blocks
 }
 
-// shellBlocks returns the sh blocks of blocks, in order.
-func shellBlocks(blocks []codeBlock) []codeBlock {
-	var sh []codeBlock
+// blocksOf returns the blocks of blocks in language lang, in order.
+func blocksOf(blocks []codeBlock, lang string) []codeBlock {
+	var of []codeBlock
 	for _, b := range blocks {
-		if b.Lang == "sh" {
-			sh = append(sh, b)
+		if b.Lang == lang {
+			of = append(of, b)
 		}
 	}
-	return sh
+	return of
 }
