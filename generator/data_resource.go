@@ -33,6 +33,11 @@ type ResourceData struct {
 	// HasRequired reports whether any field has a rule Validate checks
 	// (a required string or timestamp, a string, a double).
 	HasRequired bool
+	// HasOptional reports whether any field is optional.
+	HasOptional bool
+	// FirstString is the first string field, for the tests of text
+	// rules; its Name is empty when the resource has none.
+	FirstString FieldData
 }
 
 // FieldData is one field of an added resource, for its templates.
@@ -62,8 +67,8 @@ type FieldData struct {
 	// SQLType is the Postgres column type with its NOT NULL.
 	SQLType string
 	// Sample and Other are two different valid Go values of GoValueType,
-	// for the tests; JSONSample is Sample in the JSON mapping.
-	Sample, Other, JSONSample string
+	// for the tests; JSONSample and JSONOther are them in the JSON mapping.
+	Sample, Other, JSONSample, JSONOther string
 	// Number is the field's number in the record's message; the create
 	// request numbers the fields from 1, the update request from 2.
 	Number int
@@ -93,19 +98,23 @@ func newResourceData(r Resource, index int) ResourceData {
 		d.HasTimestamp = d.HasTimestamp || fd.Timestamp
 		d.HasDouble = d.HasDouble || fd.Double
 		d.HasRequired = d.HasRequired || fd.String || fd.Double || (fd.Timestamp && !fd.Optional)
+		d.HasOptional = d.HasOptional || fd.Optional
+		if fd.String && d.FirstString.Name == "" {
+			d.FirstString = fd
+		}
 	}
 	return d
 }
 
 // fieldTypeInfo holds, per field type: the Go type, the .proto type, the
 // Postgres type, two valid sample Go values and the first's JSON.
-var fieldTypeInfo = map[FieldType]struct{ goType, protoType, sqlType, sample, other, json string }{
-	FieldString:    {"string", "string", "text", `"alpha"`, `"beta"`, `"alpha"`},
-	FieldInt32:     {"int32", "int32", "integer", "7", "-3", "7"},
-	FieldInt64:     {"int64", "int64", "bigint", "1234567890123", "42", `"1234567890123"`},
-	FieldDouble:    {"float64", "double", "double precision", "2.5", "-0.125", "2.5"},
-	FieldBool:      {"bool", "bool", "boolean", "true", "false", "true"},
-	FieldTimestamp: {"time.Time", "google.protobuf.Timestamp", "timestamptz", "time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)", "time.Date(2027, 6, 7, 8, 9, 10, 123000, time.UTC)", `"2026-01-02T03:04:05Z"`},
+var fieldTypeInfo = map[FieldType]struct{ goType, protoType, sqlType, sample, other, json, jsonOther string }{
+	FieldString:    {"string", "string", "text", `"alpha"`, `"beta"`, `"alpha"`, `"beta"`},
+	FieldInt32:     {"int32", "int32", "integer", "7", "-3", "7", "-3"},
+	FieldInt64:     {"int64", "int64", "bigint", "1234567890123", "42", `"1234567890123"`, `"42"`},
+	FieldDouble:    {"float64", "double", "double precision", "2.5", "-0.125", "2.5", "-0.125"},
+	FieldBool:      {"bool", "bool", "boolean", "true", "false", "true", "false"},
+	FieldTimestamp: {"time.Time", "google.protobuf.Timestamp", "timestamptz", "time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)", "time.Date(2027, 6, 7, 8, 9, 10, 123000, time.UTC)", `"2026-01-02T03:04:05Z"`, `"2027-06-07T08:09:10.000123Z"`},
 }
 
 func newFieldData(f ResourceField) FieldData {
@@ -129,6 +138,7 @@ func newFieldData(f ResourceField) FieldData {
 		Sample:      info.sample,
 		Other:       info.other,
 		JSONSample:  info.json,
+		JSONOther:   info.jsonOther,
 	}
 	if f.Optional {
 		fd.GoType = "*" + info.goType

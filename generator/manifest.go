@@ -204,8 +204,13 @@ var Manifest = []Entry{
 	{"service/resource/service.go.tmpl", "internal/{{.Resource.Name}}/service.go", EachResource, modeFile},
 	{"service/resource/grpc.go.tmpl", "internal/{{.Resource.Name}}/grpc.go", EachResource, modeFile},
 	{"service/resource/register.go.tmpl", "internal/{{.Resource.Name}}/resource.go", EachResource, modeFile},
+	{"service/resource/service_test.go.tmpl", "internal/{{.Resource.Name}}/service_test.go", EachResource, modeFile},
+	{"service/resource/grpc_test.go.tmpl", "internal/{{.Resource.Name}}/grpc_test.go", EachResource, modeFile},
+	{"service/resource/http_test.go.tmpl", "internal/{{.Resource.Name}}/http_test.go", All(EachResource, IfHTTP), modeFile},
 	{"service/resource/memory.go.tmpl", "internal/store/memory/{{.Resource.Name}}.go", EachResource, modeFile},
+	{"service/resource/memory_test.go.tmpl", "internal/store/memory/{{.Resource.Name}}_test.go", EachResource, modeFile},
 	{"service/resource/postgres.go.tmpl", "internal/store/postgres/{{.Resource.Name}}.go", All(EachResource, IfPostgres), modeFile},
+	{"service/resource/postgres_test.go.tmpl", "internal/store/postgres/{{.Resource.Name}}_test.go", All(EachResource, IfPostgres), modeFile},
 	{"service/resource/migration.sql.tmpl", "internal/store/postgres/migrations/{{.Resource.Migration}}", All(EachResource, IfPostgres), modeFile},
 
 	// Stores. The memory store exists in every project: it is the default

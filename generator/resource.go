@@ -135,6 +135,13 @@ func (r Resource) SingularName() string {
 	return n
 }
 
+// fileNames are the files of an added resource's package, which its
+// record's file (SINGULAR.go) must not be.
+var fileNames = []string{"service", "grpc", "http", "resource"}
+
+// recordGoFields are the Go fields every record has besides its own.
+var recordGoFields = []string{"ID", "Id", "CreatedAt", "UpdatedAt", "CreateTime", "UpdateTime"}
+
 // reservedFieldNames are the fields every resource has already.
 var reservedFieldNames = []string{"id", "create_time", "update_time"}
 
@@ -251,10 +258,17 @@ func (s Spec) checkResource(r Resource, others []Resource) error {
 	if len(r.Fields) == 0 {
 		return fmt.Errorf("resource %q has no fields; give at least one, such as --field customer:string", r.Name)
 	}
+	if slices.Contains(fileNames, r.SingularName()) {
+		return fmt.Errorf("invalid resource %q: its record, %q, would be written to internal/%s/%s.go, which the resource's package has already; give another --singular",
+			r.Name, r.SingularName(), r.Name, r.SingularName())
+	}
 	seen := map[string]bool{}
 	for _, f := range r.Fields {
 		if err := checkFieldName(f.Name); err != nil {
 			return fmt.Errorf("resource %q: %w", r.Name, err)
+		}
+		if g := goCamelCase(f.Name); slices.Contains(recordGoFields, g) {
+			return fmt.Errorf("resource %q: invalid field name %q: its Go name %s is a field every record has already; choose another name", r.Name, f.Name, g)
 		}
 		if _, err := ParseFieldType(string(f.Type)); err != nil {
 			return fmt.Errorf("resource %q field %s: %w", r.Name, f.Name, err)

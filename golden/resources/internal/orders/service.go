@@ -1,0 +1,186 @@
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"example.com/shop/internal/cache"
+	"example.com/shop/internal/resource"
+)
+
+// MaxPageSize bounds how many orders one List call returns.
+const MaxPageSize = 100
+
+// Service applies the orders rules on top of a Store. The gRPC server
+// and the HTTP bindings both call it, so they behave alike.
+type Service struct {
+	store        Store
+	now          func() time.Time
+	storeTimeout time.Duration
+	// reads is nil without a cache.
+	reads *resource.CacheAside[Encoded]
+}
+
+// An Option configures a Service.
+type Option func(*Service)
+
+// WithStoreTimeout bounds the store calls a request makes by d, so a slow
+// or stalled store fails the request with context.DeadlineExceeded instead
+// of holding it. A caller's deadline that ends sooner still wins.
+func WithStoreTimeout(d time.Duration) Option {
+	return func(s *Service) { s.storeTimeout = d }
+}
+
+// WithCache puts c in front of the store for reads (cache-aside, see
+// resource.CacheAside): Get and GetEncoded read through it, and every
+// write (create, update, delete) invalidates the order's entry. c holds
+// each order with its JSON encoding, so a hit serves HTTP without
+// encoding.
+func WithCache(c *cache.Cache[Encoded]) Option {
+	return func(s *Service) { s.reads = resource.NewCacheAside(c, s.loadEncoded) }
+}
+
+// NewService returns a Service over store.
+func NewService(store Store, opts ...Option) *Service {
+	s := &Service{store: store, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// storeContext returns ctx bounded by the store timeout, and the function
+// that releases it. It makes no timer when there is no store timeout or
+// ctx already ends sooner.
+func (s *Service) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.storeTimeout <= 0 {
+		return ctx, noCancel
+	}
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= s.storeTimeout {
+		return ctx, noCancel
+	}
+	return context.WithTimeout(ctx, s.storeTimeout)
+}
+
+// noCancel releases a context storeContext did not derive.
+func noCancel() {}
+
+// Encoded is a order together with its JSON encoding, which the HTTP
+// read path writes as it is.
+type Encoded = resource.Encoded[Order]
+
+// Create validates n and stores it as a new order.
+func (s *Service) Create(ctx context.Context, n NewOrder) (Order, error) {
+	if err := n.Validate(); err != nil {
+		return Order{}, err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	rec := n.normalize().Replace(Order{ID: NewID(), CreatedAt: now, UpdatedAt: now})
+	ctx, cancel := s.storeContext(ctx)
+	defer cancel()
+	err := s.store.Create(ctx, rec)
+	s.invalidate(rec.ID)
+	if err != nil {
+		return Order{}, fmt.Errorf("create order: %w", err)
+	}
+	return rec, nil
+}
+
+// Get returns the order with id.
+func (s *Service) Get(ctx context.Context, id string) (Order, error) {
+	if !ValidID(id) {
+		return Order{}, ErrNotFound
+	}
+	if s.reads != nil {
+		e, err := s.GetEncoded(ctx, id)
+		return e.Value, err
+	}
+	ctx, cancel := s.storeContext(ctx)
+	defer cancel()
+	return s.store.Get(ctx, id)
+}
+
+// GetEncoded returns the order with id and its JSON encoding. With a
+// cache, a hit costs a map lookup and no encoding; concurrent misses on one
+// ID share one store read.
+func (s *Service) GetEncoded(ctx context.Context, id string) (Encoded, error) {
+	if !ValidID(id) {
+		return Encoded{}, ErrNotFound
+	}
+	if s.reads != nil {
+		e, err := s.reads.Get(ctx, id)
+		if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrUnavailable) {
+			// The deadline ran out waiting on a load, that is on the
+			// store: report it as the store itself does, so clients get
+			// 503 (retry) and not a timeout.
+			err = fmt.Errorf("get order: %w: %w", ErrUnavailable, err)
+		}
+		return e, err
+	}
+	return s.loadEncoded(ctx, id)
+}
+
+// loadEncoded reads a order from the store and encodes it, for the cache.
+func (s *Service) loadEncoded(ctx context.Context, id string) (Encoded, error) {
+	ctx, cancel := s.storeContext(ctx)
+	defer cancel()
+	rec, err := s.store.Get(ctx, id)
+	if err != nil {
+		return Encoded{}, err
+	}
+	return resource.Encode(rec)
+}
+
+// Update validates n and replaces the client-settable fields of the
+// order with id by n's (a full replacement, as HTTP PUT means).
+func (s *Service) Update(ctx context.Context, id string, n NewOrder) (Order, error) {
+	if !ValidID(id) {
+		return Order{}, ErrNotFound
+	}
+	if err := n.Validate(); err != nil {
+		return Order{}, err
+	}
+	ctx, cancel := s.storeContext(ctx)
+	defer cancel()
+	rec, err := s.store.Update(ctx, id, n.normalize(), s.now().UTC().Truncate(time.Microsecond))
+	s.invalidate(id)
+	if err != nil {
+		return Order{}, fmt.Errorf("update order: %w", err)
+	}
+	return rec, nil
+}
+
+// List returns a page of orders after the ID after ("" for the first
+// page); limit is clamped to [1, MaxPageSize].
+func (s *Service) List(ctx context.Context, after string, limit int) ([]Order, error) {
+	limit = max(1, min(limit, MaxPageSize))
+	ctx, cancel := s.storeContext(ctx)
+	defer cancel()
+	return s.store.List(ctx, after, limit)
+}
+
+// Delete removes the order with id.
+func (s *Service) Delete(ctx context.Context, id string) error {
+	if !ValidID(id) {
+		return ErrNotFound
+	}
+	ctx, cancel := s.storeContext(ctx)
+	defer cancel()
+	err := s.store.Delete(ctx, id)
+	s.invalidate(id)
+	return err
+}
+
+// invalidate drops id's cached order. Every write calls it after the
+// store changed, whatever the outcome: a failed write may still have
+// happened.
+func (s *Service) invalidate(id string) {
+	if s.reads != nil {
+		s.reads.Invalidate(id)
+	}
+}
+
+// Ready reports whether the service can serve requests.
+func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }

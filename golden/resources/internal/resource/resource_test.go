@@ -1,0 +1,118 @@
+package resource_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"example.com/shop/internal/resource"
+)
+
+func TestErrorValuesMatchTheirKind(t *testing.T) {
+	errThing := resource.NotFound("thing not found")
+	wrapped := fmt.Errorf("get thing: %w", errThing)
+	if !errors.Is(wrapped, errThing) || !errors.Is(wrapped, resource.ErrNotFound) {
+		t.Fatalf("%v matches neither its own value nor ErrNotFound", wrapped)
+	}
+	if errors.Is(wrapped, resource.ErrInvalid) || errors.Is(resource.NotFound("other"), errThing) {
+		t.Fatal("an error matches a kind or value it is not")
+	}
+	if errThing.Error() != "thing not found" {
+		t.Fatalf("Error() = %q, want the resource's own message", errThing.Error())
+	}
+	for _, tt := range []struct {
+		err  error
+		kind error
+	}{
+		{resource.Invalid("x"), resource.ErrInvalid},
+		{resource.Unavailable("x"), resource.ErrUnavailable},
+	} {
+		if !errors.Is(tt.err, tt.kind) {
+			t.Errorf("%v does not match %v", tt.err, tt.kind)
+		}
+	}
+}
+
+func TestCursorRoundTrip(t *testing.T) {
+	for _, key := range []string{"0123456789abcdef0123456789abcdef", "a/b?c=d&e", "é"} {
+		got, err := resource.DecodeCursor(resource.EncodeCursor(key))
+		if err != nil || got != key {
+			t.Errorf("DecodeCursor(EncodeCursor(%q)) = %q, %v", key, got, err)
+		}
+	}
+	if key, err := resource.DecodeCursor(""); key != "" || err != nil {
+		t.Errorf(`DecodeCursor("") = %q, %v; want the first page`, key, err)
+	}
+	for _, bad := range []string{"!!", "a"} {
+		if _, err := resource.DecodeCursor(bad); !errors.Is(err, resource.ErrInvalid) {
+			t.Errorf("DecodeCursor(%q) err = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
+func TestNextCursor(t *testing.T) {
+	if c := resource.NextCursor(3, 3, "k"); c != resource.EncodeCursor("k") {
+		t.Errorf("full page: NextCursor = %q, want the cursor after its last key", c)
+	}
+	if c := resource.NextCursor(2, 3, "k"); c != "" {
+		t.Errorf("short page: NextCursor = %q, want none", c)
+	}
+	if c := resource.NextCursor(0, 0, ""); c != "" {
+		t.Errorf("empty page: NextCursor = %q, want none", c)
+	}
+}
+
+func TestPageSizes(t *testing.T) {
+	for _, tt := range []struct {
+		n, want int
+		ok      bool
+	}{
+		{0, 100, true}, {1, 1, true}, {100, 100, true}, {101, 100, true}, {-1, 0, false},
+	} {
+		got, err := resource.PageSize(tt.n, 100)
+		if got != tt.want || (err == nil) != tt.ok {
+			t.Errorf("PageSize(%d) = %d, %v; want %d, ok %t", tt.n, got, err, tt.want, tt.ok)
+		}
+	}
+	for _, tt := range []struct {
+		s    string
+		want int
+		ok   bool
+	}{
+		{"", 100, true}, {"7", 7, true}, {"1000", 100, true}, {"0", 0, false}, {"-2", 0, false}, {"ten", 0, false},
+	} {
+		got, err := resource.ParseLimit(tt.s, 100)
+		if got != tt.want || (err == nil) != tt.ok || (err != nil && !errors.Is(err, resource.ErrInvalid)) {
+			t.Errorf("ParseLimit(%q) = %d, %v; want %d, ok %t", tt.s, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestEncodedIsNewlineTerminatedJSON(t *testing.T) {
+	e, err := resource.Encode(struct {
+		ID string `json:"id"`
+	}{ID: "a"})
+	if err != nil || string(e.JSON) != "{\"id\":\"a\"}\n" || e.Value.ID != "a" {
+		t.Fatalf("Encode = %q (%+v), %v", e.JSON, e.Value, err)
+	}
+	if e.Size() <= int64(len(e.JSON)) {
+		t.Fatalf("Size() = %d, less than the encoding alone", e.Size())
+	}
+}
+
+func TestSetClosesInReverseOrder(t *testing.T) {
+	set := resource.NewSet(resource.Deps{})
+	var closed []string
+	set.OnClose(func() { closed = append(closed, "store") })
+	set.OnClose(func() { closed = append(closed, "cache") })
+	set.Add(resource.Resource{Name: "a"})
+	set.Add(resource.Resource{Name: "b"})
+	if rs := set.Resources(); len(rs) != 2 || rs[0].Name != "a" || rs[1].Name != "b" {
+		t.Fatalf("Resources() = %+v, want a and b in the order added", rs)
+	}
+	set.Close()
+	set.Close() // a second Close releases nothing twice
+	if fmt.Sprint(closed) != "[cache store]" {
+		t.Fatalf("closed %v, want [cache store]: the cache before the store it reads", closed)
+	}
+}

@@ -1,0 +1,246 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+
+	"example.com/shop/internal/limiter"
+)
+
+// Keepalive settings of the gRPC server. The server pings a connection
+// idle for keepaliveTime and closes it when the ping is not answered within
+// keepaliveTimeout, so dead peers (a vanished load balancer, a half-open
+// TCP connection) do not hold streams forever.
+const (
+	keepaliveTime    = 30 * time.Second
+	keepaliveTimeout = 5 * time.Second
+	// keepaliveMinPingInterval is how often a client may ping: one that pings
+	// more often is sent GOAWAY (too_many_pings), which stops a
+	// misconfigured client from flooding the server with pings.
+	keepaliveMinPingInterval = 10 * time.Second
+)
+
+// readinessInterval is how often the gRPC health status is refreshed from
+// the service's readiness check.
+const readinessInterval = 5 * time.Second
+
+// newGRPCServer configures the gRPC server: message and stream limits,
+// keepalive, interceptors for metrics, panic recovery and load shedding,
+// the resources' services, the standard health service and, if enabled,
+// reflection. It returns the names of the resources' services, which the
+// health service reports on.
+//
+// No interceptor puts a deadline on calls: resources bound their store
+// calls, where calls block, as they do for HTTP, and a client's own
+// deadline reaches the handler through its context.
+func (s *Server) newGRPCServer() (*grpc.Server, *health.Server, []string) {
+	m := s.metrics.NewGRPC()
+	srv := grpc.NewServer(
+		grpc.MaxRecvMsgSize(s.cfg.GRPCMaxMsgBytes),
+		grpc.MaxSendMsgSize(s.cfg.GRPCMaxMsgBytes),
+		grpc.MaxConcurrentStreams(uint32(s.cfg.GRPCMaxConcurrentStreams)), // #nosec G115 -- config.Validate keeps it in 1..MaxUint32
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			Time:    keepaliveTime,
+			Timeout: keepaliveTimeout,
+		}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
+			MinTime: keepaliveMinPingInterval,
+			// Clients may keep idle connections warm between bursts.
+			PermitWithoutStream: true,
+		}),
+		// Metrics come first so they see the code of a recovered panic and
+		// of a shed call.
+		grpc.ChainUnaryInterceptor(m.UnaryServerInterceptor(), s.recoverUnary, s.shedUnary),
+		grpc.ChainStreamInterceptor(m.StreamServerInterceptor(), s.recoverStream, s.shedStream),
+		// Empty unless WithUnaryInterceptors added some, as the load-test
+		// build does.
+		grpc.ChainUnaryInterceptor(s.interceptors...),
+	)
+	for _, r := range s.resources {
+		if r.RegisterGRPC != nil {
+			r.RegisterGRPC(srv)
+		}
+	}
+	// Read before health and reflection register: these are the
+	// resources' services alone.
+	services := slices.Sorted(maps.Keys(srv.GetServiceInfo()))
+	hs := health.NewServer()
+	// Until Serve starts, nothing is served yet.
+	for _, name := range append([]string{""}, services...) {
+		hs.SetServingStatus(name, healthpb.HealthCheckResponse_NOT_SERVING)
+	}
+	healthpb.RegisterHealthServer(srv, hs)
+	if s.cfg.GRPCReflection {
+		reflection.Register(srv)
+	}
+	return srv, hs, services
+}
+
+// recoverUnary answers a panicking unary handler with codes.Internal and
+// keeps the server serving; without it, one panic would crash the process
+// and every call in flight with it.
+func (s *Server) recoverUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = s.panicked(ctx, info.FullMethod, v)
+		}
+	}()
+	return handler(ctx, req)
+}
+
+// recoverStream is recoverUnary for streaming calls.
+func (s *Server) recoverStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = s.panicked(ss.Context(), info.FullMethod, v)
+		}
+	}()
+	return handler(srv, ss)
+}
+
+func (s *Server) panicked(ctx context.Context, method string, v any) error {
+	s.metrics.PanicRecovered()
+	s.log.ErrorContext(ctx, "grpc handler panicked", "method", method, "panic", fmt.Sprint(v))
+	return status.Error(codes.Internal, "internal error")
+}
+
+// shedUnary applies the concurrency limiter, shared with HTTP, to a unary
+// call: past the limit the call is refused at once with RESOURCE_EXHAUSTED,
+// and each admitted call's latency and outcome adjust the limit.
+func (s *Server) shedUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if s.limiter == nil || neverShed(info.FullMethod) {
+		return handler(ctx, req)
+	}
+	tok, ok := s.limiter.Acquire()
+	if !ok {
+		return nil, s.overloaded(ctx)
+	}
+	outcome := limiter.Ignore // kept if the handler panics
+	defer func() { tok.Release(outcome) }()
+	resp, err := handler(ctx, req)
+	outcome = grpcOutcome(status.Code(err), ctx.Err())
+	return resp, err
+}
+
+// grpcOutcome judges a completed unary call as the HTTP middleware judges
+// a request: DEADLINE_EXCEEDED (a store call or the client's deadline ran
+// out) and UNAVAILABLE (a dependency refused the work) signal overload; a
+// call its client cancelled says nothing about load; anything else is
+// judged by its latency.
+func grpcOutcome(code codes.Code, ctxErr error) limiter.Outcome {
+	switch {
+	case code == codes.DeadlineExceeded || code == codes.Unavailable || errors.Is(ctxErr, context.DeadlineExceeded):
+		return limiter.Overload
+	case ctxErr != nil:
+		return limiter.Ignore
+	default:
+		return limiter.Success
+	}
+}
+
+// shedStream is shedUnary for streams. A stream holds its slot while it is
+// open, but its length is the client's choice, so only a missed deadline
+// feeds back into the limit.
+func (s *Server) shedStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if s.limiter == nil || neverShed(info.FullMethod) {
+		return handler(srv, ss)
+	}
+	tok, ok := s.limiter.Acquire()
+	if !ok {
+		return s.overloaded(ss.Context())
+	}
+	outcome := limiter.Ignore
+	defer func() { tok.Release(outcome) }()
+	err := handler(srv, ss)
+	if errors.Is(ss.Context().Err(), context.DeadlineExceeded) {
+		outcome = limiter.Overload
+	}
+	return err
+}
+
+// neverShed reports whether method is one a busy server must still answer:
+// health checks (or a busy instance looks dead and is restarted) and
+// reflection.
+func neverShed(method string) bool {
+	return strings.HasPrefix(method, "/grpc.health.v1.Health/") || strings.HasPrefix(method, "/grpc.reflection.")
+}
+
+// overloaded is the answer to a shed call. The grpc-retry-pushback-ms
+// trailer tells clients with a retry policy how long to wait, as
+// Retry-After does for HTTP.
+func (s *Server) overloaded(ctx context.Context) error {
+	if secs, err := strconv.Atoi(s.limiter.RetryAfter()); err == nil {
+		_ = grpc.SetTrailer(ctx, metadata.Pairs("grpc-retry-pushback-ms", strconv.Itoa(secs*1000)))
+	}
+	return status.Error(codes.ResourceExhausted, "server overloaded; retry later")
+}
+
+// watchReadiness keeps the gRPC health status in step with the service's
+// readiness (the store answering) until ctx ends. Shutdown then sets
+// NOT_SERVING for good.
+func (s *Server) watchReadiness(ctx context.Context) {
+	ticker := time.NewTicker(readinessInterval)
+	defer ticker.Stop()
+	last := healthpb.HealthCheckResponse_NOT_SERVING
+	for {
+		st := healthpb.HealthCheckResponse_SERVING
+		checkCtx, cancel := context.WithTimeout(ctx, time.Second)
+		err := s.resourcesReady(checkCtx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			st = healthpb.HealthCheckResponse_NOT_SERVING
+			if last == healthpb.HealthCheckResponse_SERVING {
+				s.log.Warn("grpc health: not serving", "err", err)
+			}
+		}
+		last = st
+		s.health.SetServingStatus("", st)
+		for _, name := range s.services {
+			s.health.SetServingStatus(name, st)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+// stopGRPC stops accepting calls and waits for those in flight to finish;
+// when ctx ends first, it closes every connection, failing what remains.
+func (s *Server) stopGRPC(ctx context.Context) error {
+	stopped := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+		return nil
+	case <-ctx.Done():
+		// Stop closes every connection at once, so clients get their
+		// error and handlers their canceled context. It then waits, behind
+		// GracefulStop, for handlers that ignore the cancellation; the
+		// process is about to exit, so shutdown does not wait with it.
+		go s.grpc.Stop()
+		return fmt.Errorf("grpc server: %w", ctx.Err())
+	}
+}
