@@ -126,6 +126,13 @@ func TestResourceTutorial(t *testing.T) {
 	assert.ElementsMatch(t, []string{"delete", "get", "put"}, paths["/v1/orders/{id}"], "%s: /v1/orders/{id}", openapi)
 	assert.Contains(t, paths, "/v1/customers/{id}", openapi)
 	assert.Contains(t, paths, "/v1/items/{id}", openapi)
+	resp, err := http1Client().Get("http://" + svc.admin + "/openapi.yaml")
+	require.NoError(t, err)
+	served, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, mustRead(t, openapi), string(served), "the admin port serves the OpenAPI document as it is on disk")
 	svc.stop(t)
 
 	// A field added to the .proto (the tutorial's first diff) and nothing
