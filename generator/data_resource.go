@@ -14,6 +14,8 @@ type ResourceData struct {
 	Name string
 	// Singular names one record, e.g. "order".
 	Singular string
+	// Indefinite is Singular with its indefinite article, e.g. "an order".
+	Indefinite string
 	// Type is the exported singular, the Go type and the .proto message,
 	// e.g. "Order".
 	Type string
@@ -22,8 +24,8 @@ type ResourceData struct {
 	// Service is the .proto service, e.g. "OrdersService".
 	Service string
 	// Migration is the file name of the migration that creates its
-	// table, numbered after items' (0001) in the order resources were
-	// added, e.g. "0002_create_orders.sql".
+	// table, numbered from firstResourceMigration in the order resources
+	// were added, e.g. "0003_create_orders.sql".
 	Migration string
 	// Fields are the client-settable fields, in answers order.
 	Fields []FieldData
@@ -77,17 +79,24 @@ type FieldData struct {
 	CreateNumber, UpdateNumber int
 }
 
+// firstResourceMigration numbers the first added resource's migration:
+// 0001 creates items, and 0002 is kept for the cache invalidation
+// triggers every Postgres project gets. Migration numbers follow the
+// resources' order in the answers, so resources are only ever appended.
+const firstResourceMigration = 3
+
 // newResourceData computes the template data of r, the index-th resource
 // added (0 for the first).
 func newResourceData(r Resource, index int) ResourceData {
 	singular := r.SingularName()
 	d := ResourceData{
-		Name:      r.Name,
-		Singular:  singular,
-		Type:      goCamelCase(singular),
-		Plural:    goCamelCase(r.Name),
-		Service:   goCamelCase(r.Name) + "Service",
-		Migration: fmt.Sprintf("%04d_create_%s.sql", index+2, r.Name),
+		Name:       r.Name,
+		Singular:   singular,
+		Indefinite: indefinite(singular),
+		Type:       goCamelCase(singular),
+		Plural:     goCamelCase(r.Name),
+		Service:    goCamelCase(r.Name) + "Service",
+		Migration:  fmt.Sprintf("%04d_create_%s.sql", index+firstResourceMigration, r.Name),
 	}
 	for i, f := range r.Fields {
 		fd := newFieldData(f)
@@ -215,4 +224,13 @@ func jsonName(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// indefinite returns word with "a" or "an" before it, by its first letter:
+// "an order", "a customer".
+func indefinite(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an " + word
+	}
+	return "a " + word
 }

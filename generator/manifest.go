@@ -46,6 +46,9 @@ var (
 	// IfAPI holds when the service has a public API, HTTP or gRPC: the
 	// load-test harness needs one and drives whichever the service has.
 	IfAPI = Condition{Name: "api", Holds: func(d *Data) bool { return d.HTTP || d.GRPC }}
+	// IfResources holds when the project has resources added with perfgen
+	// add resource.
+	IfResources = Condition{Name: "resources", Holds: func(d *Data) bool { return len(d.Resources) > 0 }}
 	// EachResource renders an entry once per added resource (see
 	// Condition.Each); combine it with others: All(EachResource, IfGRPC).
 	EachResource = Condition{Name: "resource", Holds: func(*Data) bool { return true }, Each: true}
@@ -54,7 +57,7 @@ var (
 )
 
 // Conditions lists every named condition, for exported manifests.
-var Conditions = []Condition{Always, IfHTTP, IfGRPC, IfAPI, IfMemory, IfPostgres, IfCache, IfUpstream, IfDocker, IfCompose, IfK8s, IfSysctl, IfSystemd, IfMonitoring, IfCI, EachResource, Never}
+var Conditions = []Condition{Always, IfHTTP, IfGRPC, IfAPI, IfMemory, IfPostgres, IfCache, IfUpstream, IfDocker, IfCompose, IfK8s, IfSysctl, IfSystemd, IfMonitoring, IfCI, IfResources, EachResource, Never}
 
 // All returns a condition that holds when every one of cs holds. Its name
 // joins theirs with "+"; it renders per resource when any of cs does.
@@ -175,6 +178,8 @@ var Manifest = []Entry{
 	{"service/internal/resource/cacheaside.go.tmpl", "internal/resource/cacheaside.go", IfCache, modeFile},
 	{"service/internal/resource/cacheaside_test.go.tmpl", "internal/resource/cacheaside_test.go", IfCache, modeFile},
 	{"service/internal/resource/status.go.tmpl", "internal/resource/status.go", IfGRPC, modeFile},
+	{"service/internal/resource/message.go.tmpl", "internal/resource/message.go", IfResources, modeFile},
+	{"service/internal/resource/message_test.go.tmpl", "internal/resource/message_test.go", IfResources, modeFile},
 	{"service/internal/httpjson/httpjson.go.tmpl", "internal/httpjson/httpjson.go", IfHTTP, modeFile},
 	{"service/internal/httpjson/httpjson_test.go.tmpl", "internal/httpjson/httpjson_test.go", IfHTTP, modeFile},
 

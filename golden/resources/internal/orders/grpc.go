@@ -2,12 +2,9 @@ package orders
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	shopv1 "example.com/shop/api/proto/shop/v1"
 	"example.com/shop/internal/resource"
@@ -42,19 +39,11 @@ func (s *GRPCServer) Register(r grpc.ServiceRegistrar) {
 
 // CreateOrder stores a new order.
 func (s *GRPCServer) CreateOrder(ctx context.Context, req *shopv1.CreateOrderRequest) (*shopv1.Order, error) {
-	var n NewOrder
-	var err error
-	n.Customer = req.GetCustomer()
-	n.TotalCents = req.GetTotalCents()
-	n.Note = req.Note
-	if n.PlacedAt, err = timeOf("placed_at", req.GetPlacedAt()); err != nil {
-		return nil, resource.Status(ctx, s.log, err)
-	}
-	rec, err := s.svc.Create(ctx, n)
+	rec, err := s.svc.Create(ctx, req)
 	if err != nil {
 		return nil, resource.Status(ctx, s.log, err)
 	}
-	return toProto(rec), nil
+	return rec, nil
 }
 
 // GetOrder returns one order.
@@ -63,24 +52,19 @@ func (s *GRPCServer) GetOrder(ctx context.Context, req *shopv1.GetOrderRequest) 
 	if err != nil {
 		return nil, resource.Status(ctx, s.log, err)
 	}
-	return toProto(rec), nil
+	return rec, nil
 }
 
-// UpdateOrder replaces the client-settable fields of one order.
+// UpdateOrder replaces the client-settable fields of one order:
+// the fields of the request but its id, copied by name.
 func (s *GRPCServer) UpdateOrder(ctx context.Context, req *shopv1.UpdateOrderRequest) (*shopv1.Order, error) {
-	var n NewOrder
-	var err error
-	n.Customer = req.GetCustomer()
-	n.TotalCents = req.GetTotalCents()
-	n.Note = req.Note
-	if n.PlacedAt, err = timeOf("placed_at", req.GetPlacedAt()); err != nil {
-		return nil, resource.Status(ctx, s.log, err)
-	}
+	n := &NewOrder{}
+	resource.CopyFields(n, req, "id")
 	rec, err := s.svc.Update(ctx, req.GetId(), n)
 	if err != nil {
 		return nil, resource.Status(ctx, s.log, err)
 	}
-	return toProto(rec), nil
+	return rec, nil
 }
 
 // ListOrders returns a page of orders. The page token is the opaque
@@ -98,11 +82,7 @@ func (s *GRPCServer) ListOrders(ctx context.Context, req *shopv1.ListOrdersReque
 	if err != nil {
 		return nil, resource.Status(ctx, s.log, err)
 	}
-	resp := &shopv1.ListOrdersResponse{Orders: make([]*shopv1.Order, len(list)), NextPageToken: nextCursor(list, size)}
-	for i, rec := range list {
-		resp.Orders[i] = toProto(rec)
-	}
-	return resp, nil
+	return &shopv1.ListOrdersResponse{Orders: list, NextPageToken: nextCursor(list, size)}, nil
 }
 
 // DeleteOrder removes one order.
@@ -111,58 +91,4 @@ func (s *GRPCServer) DeleteOrder(ctx context.Context, req *shopv1.DeleteOrderReq
 		return nil, resource.Status(ctx, s.log, err)
 	}
 	return &shopv1.DeleteOrderResponse{}, nil
-}
-
-// timeOf returns the time ts holds, the zero time for none (which
-// Validate refuses for a required field), or an invalid-argument error
-// naming field for a Timestamp out of its range.
-func timeOf(field string, ts *timestamppb.Timestamp) (time.Time, error) {
-	if ts == nil {
-		return time.Time{}, nil
-	}
-	if err := ts.CheckValid(); err != nil {
-		return time.Time{}, fmt.Errorf("%w: %s: %w", ErrInvalid, field, err)
-	}
-	return ts.AsTime(), nil
-}
-
-func toProto(rec Order) *shopv1.Order {
-	m := &shopv1.Order{
-		Id:         rec.ID,
-		Customer:   rec.Customer,
-		TotalCents: rec.TotalCents,
-		Note:       rec.Note,
-		PlacedAt:   timestamppb.New(rec.PlacedAt),
-		CreateTime: timestamppb.New(rec.CreatedAt),
-		UpdateTime: timestamppb.New(rec.UpdatedAt),
-	}
-	return m
-}
-
-// MarshalJSON writes rec in the JSON mapping of shop.v1.Order, the one
-// the generated HTTP bindings use, so the cached GET answers in the same
-// shape as the generated routes.
-func (rec Order) MarshalJSON() ([]byte, error) {
-	return toProto(rec).AppendJSON(nil), nil
-}
-
-// UnmarshalJSON reads rec from the JSON mapping of shop.v1.Order, so
-// a Go client of this package reads what the routes answer.
-func (rec *Order) UnmarshalJSON(data []byte) error {
-	var m shopv1.Order
-	if err := m.UnmarshalJSON(data); err != nil {
-		return err
-	}
-	*rec = Order{
-		ID:         m.GetId(),
-		Customer:   m.GetCustomer(),
-		TotalCents: m.GetTotalCents(),
-		Note:       m.Note,
-		CreatedAt:  m.GetCreateTime().AsTime(),
-		UpdatedAt:  m.GetUpdateTime().AsTime(),
-	}
-	if m.GetPlacedAt() != nil {
-		rec.PlacedAt = m.GetPlacedAt().AsTime()
-	}
-	return nil
 }

@@ -34,12 +34,19 @@ func do(t *testing.T, h http.Handler, method, target, body string) *httptest.Res
 	return rec
 }
 
-func decode[T any](t *testing.T, rec *httptest.ResponseRecorder) T {
+// decode reads a response body into v, through its JSON mapping.
+func decode(t *testing.T, rec *httptest.ResponseRecorder, v any) {
 	t.Helper()
-	var v T
-	if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
+	if err := json.Unmarshal(rec.Body.Bytes(), v); err != nil {
 		t.Fatalf("response %q is not JSON: %v", rec.Body.String(), err)
 	}
+}
+
+// decodeRecord reads a response body that is one order.
+func decodeRecord(t *testing.T, rec *httptest.ResponseRecorder) *orders.Order {
+	t.Helper()
+	v := &orders.Order{}
+	decode(t, rec, v)
 	return v
 }
 
@@ -50,7 +57,7 @@ func TestHTTPLifecycle(t *testing.T) {
 	if rec.Code != http.StatusOK {
 		t.Fatalf("create: status %d, body %s", rec.Code, rec.Body)
 	}
-	created := decode[orders.Order](t, rec)
+	created := decodeRecord(t, rec)
 	checkSame(t, created, sample())
 	createdJSON := rec.Body.String()
 	if !strings.Contains(createdJSON, `"createTime":"`) || !strings.Contains(createdJSON, `"updateTime":"`) {
@@ -59,7 +66,7 @@ func TestHTTPLifecycle(t *testing.T) {
 
 	// GET by ID is served from the stored encoding; it writes the same
 	// JSON as the generated routes.
-	rec = do(t, h, http.MethodGet, "/v1/orders/"+created.ID, "")
+	rec = do(t, h, http.MethodGet, "/v1/orders/"+created.GetId(), "")
 	if rec.Code != http.StatusOK {
 		t.Fatalf("get: status %d, body %s", rec.Code, rec.Body)
 	}
@@ -67,31 +74,32 @@ func TestHTTPLifecycle(t *testing.T) {
 		t.Fatalf("get answered %s, create %s: the two routes disagree", got, createdJSON)
 	}
 
-	rec = do(t, h, http.MethodPut, "/v1/orders/"+created.ID, `{"customer":"beta","totalCents":"42","note":"beta","placedAt":"2027-06-07T08:09:10.000123Z"}`)
+	rec = do(t, h, http.MethodPut, "/v1/orders/"+created.GetId(), `{"customer":"beta","totalCents":"42","note":"beta","placedAt":"2027-06-07T08:09:10.000123Z"}`)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("update: status %d, body %s", rec.Code, rec.Body)
 	}
-	checkSame(t, decode[orders.Order](t, rec), other())
-	rec = do(t, h, http.MethodGet, "/v1/orders/"+created.ID, "")
-	checkSame(t, decode[orders.Order](t, rec), other())
+	checkSame(t, decodeRecord(t, rec), other())
+	rec = do(t, h, http.MethodGet, "/v1/orders/"+created.GetId(), "")
+	checkSame(t, decodeRecord(t, rec), other())
 
 	rec = do(t, h, http.MethodGet, "/v1/orders?pageSize=10", "")
-	list := decode[struct {
-		Orders []orders.Order `json:"orders"`
-	}](t, rec)
-	if rec.Code != http.StatusOK || len(list.Orders) != 1 || list.Orders[0].ID != created.ID {
+	var list struct {
+		Orders []*orders.Order `json:"orders"`
+	}
+	decode(t, rec, &list)
+	if rec.Code != http.StatusOK || len(list.Orders) != 1 || list.Orders[0].GetId() != created.GetId() {
 		t.Fatalf("list: status %d, orders %+v", rec.Code, list.Orders)
 	}
 
-	if rec = do(t, h, http.MethodDelete, "/v1/orders/"+created.ID, ""); rec.Code != http.StatusOK {
+	if rec = do(t, h, http.MethodDelete, "/v1/orders/"+created.GetId(), ""); rec.Code != http.StatusOK {
 		t.Fatalf("delete: status %d", rec.Code)
 	}
 	for _, method := range []string{http.MethodGet, http.MethodDelete} {
-		if rec = do(t, h, method, "/v1/orders/"+created.ID, ""); rec.Code != http.StatusNotFound {
+		if rec = do(t, h, method, "/v1/orders/"+created.GetId(), ""); rec.Code != http.StatusNotFound {
 			t.Fatalf("%s after delete: status %d", method, rec.Code)
 		}
 	}
-	if rec = do(t, h, http.MethodPut, "/v1/orders/"+created.ID, `{"customer":"beta","totalCents":"42","note":"beta","placedAt":"2027-06-07T08:09:10.000123Z"}`); rec.Code != http.StatusNotFound {
+	if rec = do(t, h, http.MethodPut, "/v1/orders/"+created.GetId(), `{"customer":"beta","totalCents":"42","note":"beta","placedAt":"2027-06-07T08:09:10.000123Z"}`); rec.Code != http.StatusNotFound {
 		t.Fatalf("update after delete: status %d", rec.Code)
 	}
 }

@@ -1,8 +1,15 @@
 // Package orders is the orders resource, added with perfgen add
-// resource: its type, its rules, the Store interface it is kept behind, the
-// Service both APIs call, its gRPC server (which the generated HTTP
-// bindings serve too), and Register, which adds it to the service
-// (resource.go). cmd/shop/resources.go registers it.
+// resource: its rules, the Store interface it is kept behind, the Service
+// both APIs call, its gRPC server (which the generated HTTP bindings serve
+// too), and Register, which adds it to the service (resource.go).
+// cmd/shop/resources.go registers it.
+//
+// Each order is kept and served as the Order message of
+// api/proto/shop/v1/orders.proto, and requests are copied into it field by
+// field name (resource.CopyFields): a field added to Order,
+// CreateOrderRequest and UpdateOrderRequest, then go generate ./...,
+// is stored and answered over HTTP and gRPC with no Go edit. Give a new
+// field a rule in Validate if it needs more than resource.CheckFields.
 package orders
 
 import (
@@ -10,44 +17,27 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
+	shopv1 "example.com/shop/api/proto/shop/v1"
 	"example.com/shop/internal/resource"
 )
 
-// Order is one stored order. Its JSON is the .proto's Order message
-// in the proto3 JSON mapping (see MarshalJSON in grpc.go), on every route.
-type Order struct {
-	ID         string
-	Customer   string
-	TotalCents int64
-	Note       *string
-	PlacedAt   time.Time
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-}
+// Order is one stored order: the .proto's message, whose JSON is
+// its proto3 JSON mapping on every route. Values a Store or the Service
+// returns may be shared with other readers: do not modify them.
+type Order = shopv1.Order
 
-// NewOrder is what a client sends to create a order, or to replace
-// one: every client-settable field. A nil pointer is a field the
-// client left out.
-type NewOrder struct {
-	Customer   string
-	TotalCents int64
-	Note       *string
-	PlacedAt   time.Time
-}
-
-// MaxTextLen bounds a string field, in characters.
-const MaxTextLen = 1000
+// NewOrder is what a client sends to create an order, or to replace
+// one: every client-settable field.
+type NewOrder = shopv1.CreateOrderRequest
 
 // ErrInvalid wraps every validation failure; it matches
 // resource.ErrInvalid, which transports answer with 400 Bad Request or
 // INVALID_ARGUMENT.
 var ErrInvalid = resource.Invalid("invalid order")
 
-// ErrNotFound reports a order that does not exist; it matches
+// ErrNotFound reports an order that does not exist; it matches
 // resource.ErrNotFound.
 var ErrNotFound = resource.NotFound("order not found")
 
@@ -56,68 +46,21 @@ var ErrNotFound = resource.NotFound("order not found")
 // Unavailable or UNAVAILABLE, so clients know a retry may succeed.
 var ErrUnavailable = resource.Unavailable("store unavailable")
 
-// Validate reports the first rule n breaks. The rules are what every store
-// accepts, checked here so that every store behaves alike: text is valid
-// UTF-8 without NUL bytes (Postgres refuses both), numbers are finite,
-// times fall in years 1 to 9999.
-func (n NewOrder) Validate() error {
-	if n.Customer == "" {
+// Validate reports the first rule n breaks: a required field left out,
+// or a value some store could not keep (resource.CheckFields: text that is
+// not UTF-8 or has a NUL byte, numbers that are not finite, times outside
+// years 1 to 9999), so that every store accepts and refuses alike.
+func Validate(n *NewOrder) error {
+	if n.GetCustomer() == "" {
 		return fmt.Errorf("%w: customer is required", ErrInvalid)
 	}
-	if err := checkText("customer", n.Customer); err != nil {
-		return err
-	}
-	if n.Note != nil {
-		if err := checkText("note", *n.Note); err != nil {
-			return err
-		}
-	}
-	if n.PlacedAt.IsZero() {
+	if n.GetPlacedAt() == nil {
 		return fmt.Errorf("%w: placed_at is required", ErrInvalid)
 	}
-	if err := checkTime("placed_at", n.PlacedAt); err != nil {
-		return err
+	if err := resource.CheckFields(n); err != nil {
+		return fmt.Errorf("%w: %s", ErrInvalid, err.Error())
 	}
 	return nil
-}
-
-// checkText reports whether s can be stored in the text field name.
-func checkText(name, s string) error {
-	switch {
-	case !utf8.ValidString(s):
-		return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalid, name)
-	case strings.IndexByte(s, 0) >= 0:
-		return fmt.Errorf("%w: %s contains a NUL byte", ErrInvalid, name)
-	case utf8.RuneCountInString(s) > MaxTextLen:
-		return fmt.Errorf("%w: %s is longer than %d characters", ErrInvalid, name, MaxTextLen)
-	}
-	return nil
-}
-
-// checkTime reports whether t can be stored in the time field name: every
-// store and the protobuf Timestamp hold years 1 to 9999.
-func checkTime(name string, t time.Time) error {
-	if y := t.UTC().Year(); y < 1 || y > 9999 {
-		return fmt.Errorf("%w: %s is outside years 1 to 9999", ErrInvalid, name)
-	}
-	return nil
-}
-
-// normalize returns n as it is stored: times in UTC, to the microsecond
-// (what Postgres keeps), so every store returns the same value.
-func (n NewOrder) normalize() NewOrder {
-	n.PlacedAt = n.PlacedAt.UTC().Truncate(time.Microsecond)
-	return n
-}
-
-// Replace returns rec with its client-settable fields replaced by n's, as
-// an update stores it.
-func (n NewOrder) Replace(rec Order) Order {
-	rec.Customer = n.Customer
-	rec.TotalCents = n.TotalCents
-	rec.Note = n.Note
-	rec.PlacedAt = n.PlacedAt
-	return rec
 }
 
 // ValidID reports whether id has the shape NewID gives, so malformed IDs are
@@ -156,26 +99,29 @@ func decodeCursor(cursor string) (string, error) {
 
 // nextCursor returns the cursor of the page after list, which asked for
 // size orders: none when list was the last page.
-func nextCursor(list []Order, size int) string {
+func nextCursor(list []*Order, size int) string {
 	if len(list) == 0 {
 		return ""
 	}
-	return resource.NextCursor(len(list), size, list[len(list)-1].ID)
+	return resource.NextCursor(len(list), size, list[len(list)-1].GetId())
 }
 
-// Store keeps orders. Implementations are safe for concurrent use.
+// Store keeps orders. Implementations are safe for concurrent use, keep
+// every field of an order exactly (including fields added to the .proto
+// later), and keep times to the microsecond.
 type Store interface {
-	// Create stores a new order; its ID must be unused.
-	Create(ctx context.Context, rec Order) error
+	// Create stores rec, a new order with its ID and times set; its ID
+	// must be unused.
+	Create(ctx context.Context, rec *Order) error
 	// Get returns the order with id, or ErrNotFound.
-	Get(ctx context.Context, id string) (Order, error)
-	// Update replaces the client-settable fields of the order with id
-	// by n's and sets its update time to now, and returns it; or returns
-	// ErrNotFound.
-	Update(ctx context.Context, id string, n NewOrder, now time.Time) (Order, error)
+	Get(ctx context.Context, id string) (*Order, error)
+	// Update replaces the order with id by rec (whose ID and times it
+	// ignores), keeping its creation time and setting its update time to
+	// now, and returns it; or returns ErrNotFound.
+	Update(ctx context.Context, id string, rec *Order, now time.Time) (*Order, error)
 	// List returns up to limit orders ordered by ID, starting after the
 	// ID after ("" starts at the beginning).
-	List(ctx context.Context, after string, limit int) ([]Order, error)
+	List(ctx context.Context, after string, limit int) ([]*Order, error)
 	// Delete removes the order with id, or returns ErrNotFound.
 	Delete(ctx context.Context, id string) error
 	// Ping reports whether the store can serve requests.

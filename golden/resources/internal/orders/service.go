@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	"example.com/shop/internal/cache"
 	"example.com/shop/internal/resource"
 )
@@ -67,31 +69,42 @@ func (s *Service) storeContext(ctx context.Context) (context.Context, context.Ca
 // noCancel releases a context storeContext did not derive.
 func noCancel() {}
 
-// Encoded is a order together with its JSON encoding, which the HTTP
+// Encoded is an order together with its JSON encoding, which the HTTP
 // read path writes as it is.
-type Encoded = resource.Encoded[Order]
+type Encoded = resource.Encoded[*Order]
+
+// newRecord returns the order n describes, with id and the times.
+func newRecord(id string, n *NewOrder, created, updated time.Time) *Order {
+	rec := &Order{Id: id, CreateTime: timestamppb.New(created), UpdateTime: timestamppb.New(updated)}
+	resource.CopyFields(rec, n)
+	return rec
+}
+
+// nowUTC returns the current time as every store keeps it: UTC, to the
+// microsecond.
+func (s *Service) nowUTC() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
 // Create validates n and stores it as a new order.
-func (s *Service) Create(ctx context.Context, n NewOrder) (Order, error) {
-	if err := n.Validate(); err != nil {
-		return Order{}, err
+func (s *Service) Create(ctx context.Context, n *NewOrder) (*Order, error) {
+	if err := Validate(n); err != nil {
+		return nil, err
 	}
-	now := s.now().UTC().Truncate(time.Microsecond)
-	rec := n.normalize().Replace(Order{ID: NewID(), CreatedAt: now, UpdatedAt: now})
+	now := s.nowUTC()
+	rec := newRecord(NewID(), n, now, now)
 	ctx, cancel := s.storeContext(ctx)
 	defer cancel()
 	err := s.store.Create(ctx, rec)
-	s.invalidate(rec.ID)
+	s.invalidate(rec.GetId())
 	if err != nil {
-		return Order{}, fmt.Errorf("create order: %w", err)
+		return nil, fmt.Errorf("create order: %w", err)
 	}
 	return rec, nil
 }
 
 // Get returns the order with id.
-func (s *Service) Get(ctx context.Context, id string) (Order, error) {
+func (s *Service) Get(ctx context.Context, id string) (*Order, error) {
 	if !ValidID(id) {
-		return Order{}, ErrNotFound
+		return nil, ErrNotFound
 	}
 	if s.reads != nil {
 		e, err := s.GetEncoded(ctx, id)
@@ -122,7 +135,7 @@ func (s *Service) GetEncoded(ctx context.Context, id string) (Encoded, error) {
 	return s.loadEncoded(ctx, id)
 }
 
-// loadEncoded reads a order from the store and encodes it, for the cache.
+// loadEncoded reads an order from the store and encodes it, for the cache.
 func (s *Service) loadEncoded(ctx context.Context, id string) (Encoded, error) {
 	ctx, cancel := s.storeContext(ctx)
 	defer cancel()
@@ -133,28 +146,29 @@ func (s *Service) loadEncoded(ctx context.Context, id string) (Encoded, error) {
 	return resource.Encode(rec)
 }
 
-// Update validates n and replaces the client-settable fields of the
+// Update validates n and replaces every client-settable field of the
 // order with id by n's (a full replacement, as HTTP PUT means).
-func (s *Service) Update(ctx context.Context, id string, n NewOrder) (Order, error) {
+func (s *Service) Update(ctx context.Context, id string, n *NewOrder) (*Order, error) {
 	if !ValidID(id) {
-		return Order{}, ErrNotFound
+		return nil, ErrNotFound
 	}
-	if err := n.Validate(); err != nil {
-		return Order{}, err
+	if err := Validate(n); err != nil {
+		return nil, err
 	}
 	ctx, cancel := s.storeContext(ctx)
 	defer cancel()
-	rec, err := s.store.Update(ctx, id, n.normalize(), s.now().UTC().Truncate(time.Microsecond))
+	now := s.nowUTC()
+	rec, err := s.store.Update(ctx, id, newRecord(id, n, now, now), now)
 	s.invalidate(id)
 	if err != nil {
-		return Order{}, fmt.Errorf("update order: %w", err)
+		return nil, fmt.Errorf("update order: %w", err)
 	}
 	return rec, nil
 }
 
 // List returns a page of orders after the ID after ("" for the first
 // page); limit is clamped to [1, MaxPageSize].
-func (s *Service) List(ctx context.Context, after string, limit int) ([]Order, error) {
+func (s *Service) List(ctx context.Context, after string, limit int) ([]*Order, error) {
 	limit = max(1, min(limit, MaxPageSize))
 	ctx, cancel := s.storeContext(ctx)
 	defer cancel()

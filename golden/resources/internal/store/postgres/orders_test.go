@@ -6,78 +6,89 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	"example.com/shop/internal/orders"
+	"example.com/shop/internal/resource"
 )
 
 // TestOrdersStore holds the Postgres store to the orders.Store contract:
-// what is created reads back whole, an update replaces the client-settable
-// fields and the update time only, pages come in ID order, and a missing
-// order is ErrNotFound.
+// what is created reads back whole, an update replaces the fields and the
+// update time only, pages come in ID order, and a missing order is
+// ErrNotFound.
 func TestOrdersStore(t *testing.T) {
 	s := openOrders(t)
 	ctx := t.Context()
 	now := time.Date(2026, 3, 4, 5, 6, 7, 8000, time.UTC)
+	record := func(n *orders.NewOrder) *orders.Order {
+		rec := &orders.Order{Id: orders.NewID(), CreateTime: timestamppb.New(now), UpdateTime: timestamppb.New(now)}
+		resource.CopyFields(rec, n)
+		return rec
+	}
 
-	want := orders.NewOrder{
+	want := &orders.NewOrder{
 		Customer:   "alpha",
 		TotalCents: 1234567890123,
 		Note:       ptrOrder[string]("alpha"),
-		PlacedAt:   time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		PlacedAt:   timestamppb.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)),
 	}
-	rec := want.Replace(orders.Order{ID: orders.NewID(), CreatedAt: now, UpdatedAt: now})
+	rec := record(want)
 	if err := s.Create(ctx, rec); err != nil {
 		t.Fatalf("Create: %v", err)
 	}
 	if err := s.Create(ctx, rec); err == nil {
 		t.Fatal("Create of an existing ID succeeded")
 	}
-	got, err := s.Get(ctx, rec.ID)
+	got, err := s.Get(ctx, rec.GetId())
 	if err != nil {
 		t.Fatalf("Get: %v", err)
 	}
-	checkSameOrder(t, got, want)
-	if got.ID != rec.ID || !got.CreatedAt.Equal(now) || !got.UpdatedAt.Equal(now) {
-		t.Fatalf("Get = %+v, want ID %s created and updated at %v", got, rec.ID, now)
+	if !proto.Equal(got, rec) {
+		t.Fatalf("Get = %v, want %v", got, rec)
 	}
 
-	other := orders.NewOrder{
+	other := &orders.NewOrder{
 		Customer:   "beta",
 		TotalCents: 42,
 		Note:       ptrOrder[string]("beta"),
-		PlacedAt:   time.Date(2027, 6, 7, 8, 9, 10, 123000, time.UTC),
+		PlacedAt:   timestamppb.New(time.Date(2027, 6, 7, 8, 9, 10, 123000, time.UTC)),
 	}
 	later := now.Add(time.Hour)
-	updated, err := s.Update(ctx, rec.ID, other, later)
+	updated, err := s.Update(ctx, rec.GetId(), record(other), later)
 	if err != nil {
 		t.Fatalf("Update: %v", err)
 	}
 	checkSameOrder(t, updated, other)
-	if got, _ = s.Get(ctx, rec.ID); !got.CreatedAt.Equal(now) || !got.UpdatedAt.Equal(later) {
-		t.Fatalf("after Update, times are %v and %v, want %v and %v", got.CreatedAt, got.UpdatedAt, now, later)
+	if got, err = s.Get(ctx, rec.GetId()); err != nil {
+		t.Fatalf("Get: %v", err)
 	}
 	checkSameOrder(t, got, other)
+	if got.GetId() != rec.GetId() || !got.GetCreateTime().AsTime().Equal(now) || !got.GetUpdateTime().AsTime().Equal(later) {
+		t.Fatalf("after Update, Get = %v; want ID %s, created at %v, updated at %v", got, rec.GetId(), now, later)
+	}
 
 	// An update without the optional fields stores their absence.
-	cleared := other
+	cleared := proto.CloneOf(other)
 	cleared.Note = nil
-	if _, err := s.Update(ctx, rec.ID, cleared, later); err != nil {
+	if _, err := s.Update(ctx, rec.GetId(), record(cleared), later); err != nil {
 		t.Fatalf("Update clearing the optional fields: %v", err)
 	}
-	if got, err = s.Get(ctx, rec.ID); err != nil {
+	if got, err = s.Get(ctx, rec.GetId()); err != nil {
 		t.Fatalf("Get: %v", err)
 	}
 	checkSameOrder(t, got, cleared)
-	if _, err := s.Update(ctx, orders.NewID(), other, later); !errors.Is(err, orders.ErrNotFound) {
+	if _, err := s.Update(ctx, orders.NewID(), record(other), later); !errors.Is(err, orders.ErrNotFound) {
 		t.Fatalf("Update of a missing order: err = %v, want ErrNotFound", err)
 	}
 
-	ids := []string{rec.ID}
+	ids := []string{rec.GetId()}
 	for range 4 {
-		r := want.Replace(orders.Order{ID: orders.NewID(), CreatedAt: now, UpdatedAt: now})
+		r := record(want)
 		if err := s.Create(ctx, r); err != nil {
 			t.Fatalf("Create: %v", err)
 		}
-		ids = append(ids, r.ID)
+		ids = append(ids, r.GetId())
 	}
 	slices.Sort(ids)
 	var paged []string
@@ -87,24 +98,24 @@ func TestOrdersStore(t *testing.T) {
 			t.Fatalf("List: %v", err)
 		}
 		for _, r := range page {
-			paged = append(paged, r.ID)
+			paged = append(paged, r.GetId())
 		}
 		if len(page) < 2 {
 			break
 		}
-		after = page[len(page)-1].ID
+		after = page[len(page)-1].GetId()
 	}
 	if !slices.Equal(paged, ids) {
 		t.Fatalf("pages of 2 listed %v, want %v in ID order", paged, ids)
 	}
 
-	if err := s.Delete(ctx, rec.ID); err != nil {
+	if err := s.Delete(ctx, rec.GetId()); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
-	if _, err := s.Get(ctx, rec.ID); !errors.Is(err, orders.ErrNotFound) {
+	if _, err := s.Get(ctx, rec.GetId()); !errors.Is(err, orders.ErrNotFound) {
 		t.Fatalf("Get after Delete: err = %v, want ErrNotFound", err)
 	}
-	if err := s.Delete(ctx, rec.ID); !errors.Is(err, orders.ErrNotFound) {
+	if err := s.Delete(ctx, rec.GetId()); !errors.Is(err, orders.ErrNotFound) {
 		t.Fatalf("second Delete: err = %v, want ErrNotFound", err)
 	}
 	if err := s.Ping(ctx); err != nil {
@@ -112,20 +123,14 @@ func TestOrdersStore(t *testing.T) {
 	}
 }
 
-// checkSameOrder fails t unless got holds the client-settable fields of want.
-func checkSameOrder(t *testing.T, got orders.Order, want orders.NewOrder) {
+// checkSameOrder fails t unless got holds exactly the client-settable
+// fields of want, besides its ID and times.
+func checkSameOrder(t *testing.T, got *orders.Order, want *orders.NewOrder) {
 	t.Helper()
-	if got.Customer != want.Customer {
-		t.Errorf("customer = %v, want %v", got.Customer, want.Customer)
-	}
-	if got.TotalCents != want.TotalCents {
-		t.Errorf("total_cents = %v, want %v", got.TotalCents, want.TotalCents)
-	}
-	if (got.Note == nil) != (want.Note == nil) || (got.Note != nil && *got.Note != *want.Note) {
-		t.Errorf("note = %v, want %v", got.Note, want.Note)
-	}
-	if !got.PlacedAt.Equal(want.PlacedAt) {
-		t.Errorf("placed_at = %v, want %v", got.PlacedAt, want.PlacedAt)
+	w := &orders.Order{Id: got.GetId(), CreateTime: got.GetCreateTime(), UpdateTime: got.GetUpdateTime()}
+	resource.CopyFields(w, want)
+	if !proto.Equal(got, w) {
+		t.Fatalf("got %v, want the fields of %v", got, want)
 	}
 }
 
@@ -140,18 +145,18 @@ func openOrders(t *testing.T) *Orders {
 	return s.Orders()
 }
 
-// TestOrdersServiceRefusesWhatPostgresWould checks that text Postgres
-// cannot store (a NUL byte, invalid UTF-8) is refused by the service as
-// invalid, the same answer the in-memory store gets, before it reaches the
-// database.
-func TestOrdersServiceRefusesWhatPostgresWould(t *testing.T) {
+// TestOrdersServiceRefusesBadTextBeforeTheDatabase checks that text the
+// protobuf encoding cannot keep (invalid UTF-8), or that SQL tools would
+// not (a NUL byte), is refused by the service as invalid, the answer the
+// in-memory store gets too, before it reaches the database.
+func TestOrdersServiceRefusesBadTextBeforeTheDatabase(t *testing.T) {
 	svc := orders.NewService(openOrders(t))
 	for _, bad := range []string{"nul\x00byte", "bad\xffutf8"} {
-		n := orders.NewOrder{
+		n := &orders.NewOrder{
 			Customer:   "alpha",
 			TotalCents: 1234567890123,
 			Note:       ptrOrder[string]("alpha"),
-			PlacedAt:   time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+			PlacedAt:   timestamppb.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)),
 		}
 		n.Customer = bad
 		if _, err := svc.Create(t.Context(), n); !errors.Is(err, orders.ErrInvalid) {

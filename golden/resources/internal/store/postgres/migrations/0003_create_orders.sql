@@ -1,0 +1,11 @@
+-- The orders table, added with perfgen add resource. IDs are 32
+-- lowercase hex digits; the "C" collation orders them bytewise, as List
+-- pages them. data holds the Order message's fields in protobuf binary
+-- (the service has checked them), so a field added to the .proto needs no
+-- migration; add a column in a new migration to query by a field.
+CREATE TABLE orders (
+    id         text COLLATE "C" PRIMARY KEY,
+    data       bytea       NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL
+);
