@@ -192,9 +192,11 @@ func TestResourceTutorial(t *testing.T) {
 	tut.done(t)
 }
 
-// TestAddResourcePostgres adds a resource to a Postgres project and runs
-// the project's tests under the race detector against the real database:
-// the resource's Postgres store, its migration and its service tests.
+// TestAddResourcePostgres adds a resource to a Postgres project, serves it
+// from a database of its own, adds the tutorial's field to its .proto and
+// serves that with no other edit, then runs the project's tests under the
+// race detector against the real database: the resource's Postgres store,
+// its migration and its service tests.
 func TestAddResourcePostgres(t *testing.T) {
 	if os.Getenv("DATABASE_URL") == "" {
 		t.Skip("DATABASE_URL is not set: the Postgres store's tests need a database (.ci/run sets it)")
@@ -213,14 +215,30 @@ func TestAddResourcePostgres(t *testing.T) {
 	// it, on a database of its own.
 	env := append(os.Environ(), "GOFLAGS=-mod=mod", "DATABASE_URL="+createDatabase(t))
 	svc := startService(t, dir, env, "go run ./cmd/shop")
-	created := svc.call(t, http1Client(), 1, http.MethodPost, "/v1/orders", `{"customer":"ada","totalCents":"9007199254740993"}`, http.StatusOK)
-	id, _ := created["id"].(string)
+	before := svc.call(t, http1Client(), 1, http.MethodPost, "/v1/orders", `{"customer":"ada","totalCents":"9007199254740993"}`, http.StatusOK)
+	id, _ := before["id"].(string)
 	require.NotEmpty(t, id)
-	assert.Equal(t, "9007199254740993", created["totalCents"], "an int64 past 2^53 survives the round trip")
-	assert.Equal(t, created, svc.call(t, h2cClient(), 2, http.MethodGet, "/v1/orders/"+id, "", http.StatusOK))
+	assert.Equal(t, "9007199254740993", before["totalCents"], "an int64 past 2^53 survives the round trip")
+	assert.Equal(t, before, svc.call(t, h2cClient(), 2, http.MethodGet, "/v1/orders/"+id, "", http.StatusOK))
 	put := svc.call(t, h2cClient(), 2, http.MethodPut, "/v1/orders/"+id, `{"customer":"grace","totalCents":"7"}`, http.StatusOK)
 	assert.Equal(t, "grace", put["customer"])
 	assert.Equal(t, put, svc.call(t, http1Client(), 1, http.MethodGet, "/v1/orders/"+id, "", http.StatusOK))
+	svc.stop(t)
+
+	// The tutorial's field, added to the .proto of a Postgres project: after
+	// go generate alone, the same table keeps it, and the order stored
+	// before it reads as it was.
+	diffs := blocksOf(readCodeBlocks(t, tutorialPath), "diff")
+	require.NotEmpty(t, diffs, "%s has the diff that adds a field", tutorialPath)
+	applyDiff(t, dir, diffs[0].Text)
+	goCmd(t, dir, 5*time.Minute, "generate", "./...")
+	svc = startService(t, dir, env, "go run ./cmd/shop")
+	assert.Equal(t, put, svc.call(t, h2cClient(), 2, http.MethodGet, "/v1/orders/"+id, "", http.StatusOK))
+	noted := svc.call(t, h2cClient(), 2, http.MethodPost, "/v1/orders", `{"customer":"ada","totalCents":"1","note":"ring twice"}`, http.StatusOK)
+	nid, _ := noted["id"].(string)
+	require.NotEmpty(t, nid)
+	assert.Equal(t, "ring twice", noted["note"])
+	assert.Equal(t, noted, svc.call(t, http1Client(), 1, http.MethodGet, "/v1/orders/"+nid, "", http.StatusOK))
 	svc.stop(t)
 
 	goCmd(t, dir, 15*time.Minute, "test", "-race", "-count=1", "./...")
@@ -319,9 +337,15 @@ func (tut *tutorial) apply(t *testing.T, dir, path string) {
 	b := tut.diffs[0]
 	tut.diffs = tut.diffs[1:]
 	require.Contains(t, b.Text, "\n+++ b/"+path+"\n", "%s:%d: the next diff block does not change %s", tutorialPath, b.Line, path)
-	patch := filepath.Join(t.TempDir(), "tutorial.diff")
-	require.NoError(t, os.WriteFile(patch, []byte(b.Text), 0o644))
 	t.Logf("%s:%d: applying its diff", tutorialPath, b.Line)
+	applyDiff(t, dir, b.Text)
+}
+
+// applyDiff applies the unified diff text to the files under dir.
+func applyDiff(t *testing.T, dir, text string) {
+	t.Helper()
+	patch := filepath.Join(t.TempDir(), "edit.diff")
+	require.NoError(t, os.WriteFile(patch, []byte(text), 0o644))
 	run(t, dir, time.Minute, "git", "apply", "--verbose", patch)
 }
 
