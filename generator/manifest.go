@@ -37,6 +37,9 @@ var (
 	// either, not only with compose: it is what a Prometheus without the
 	// Operator loads, and the tests of the PrometheusRule's identical groups.
 	IfMonitoring = Condition{"monitoring", func(d *Data) bool { return d.Compose || d.K8s }}
+	// IfDependency holds when the service calls something that can fail
+	// under it, the database or an upstream, and so needs a circuit breaker.
+	IfDependency = Condition{"dependency", func(d *Data) bool { return d.Postgres || d.Upstream }}
 	IfCI         = Condition{"ci", func(d *Data) bool { return d.CI }}
 	// IfAPI holds when the service has a public API, HTTP or gRPC: the
 	// load-test harness needs one and drives whichever the service has.
@@ -46,7 +49,7 @@ var (
 )
 
 // Conditions lists every named condition, for exported manifests.
-var Conditions = []Condition{Always, IfHTTP, IfGRPC, IfAPI, IfMemory, IfPostgres, IfCache, IfUpstream, IfDocker, IfCompose, IfK8s, IfSysctl, IfSystemd, IfMonitoring, IfCI, Never}
+var Conditions = []Condition{Always, IfHTTP, IfGRPC, IfAPI, IfMemory, IfPostgres, IfCache, IfUpstream, IfDocker, IfCompose, IfK8s, IfSysctl, IfSystemd, IfMonitoring, IfDependency, IfCI, Never}
 
 // All returns a condition that holds when every one of cs holds. Its name
 // joins theirs with "+".
@@ -197,6 +200,8 @@ var Manifest = []Entry{
 	{"service/internal/store/postgres/migrate.go.tmpl", "internal/store/postgres/migrate.go", IfPostgres, modeFile},
 	{"service/internal/store/postgres/migrations/0001_create_items.sql.tmpl", "internal/store/postgres/migrations/0001_create_items.sql", IfPostgres, modeFile},
 	{"service/internal/store/postgres/tracer.go.tmpl", "internal/store/postgres/tracer.go", IfPostgres, modeFile},
+	{"service/internal/store/postgres/breaker.go.tmpl", "internal/store/postgres/breaker.go", IfPostgres, modeFile},
+	{"service/internal/store/postgres/breaker_test.go.tmpl", "internal/store/postgres/breaker_test.go", IfPostgres, modeFile},
 	{"service/internal/store/postgres/collector.go.tmpl", "internal/store/postgres/collector.go", IfPostgres, modeFile},
 	{"service/internal/store/postgres/helpers_test.go.tmpl", "internal/store/postgres/helpers_test.go", IfPostgres, modeFile},
 	{"service/internal/store/postgres/postgres_test.go.tmpl", "internal/store/postgres/postgres_test.go", IfPostgres, modeFile},
@@ -217,6 +222,8 @@ var Manifest = []Entry{
 	{"service/internal/counter/counter_test.go.tmpl", "internal/counter/counter_test.go", Always, modeFile},
 	{"service/internal/cache/cache.go.tmpl", "internal/cache/cache.go", IfCache, modeFile},
 	{"service/internal/cache/cache_test.go.tmpl", "internal/cache/cache_test.go", IfCache, modeFile},
+	{"service/internal/breaker/breaker.go.tmpl", "internal/breaker/breaker.go", IfDependency, modeFile},
+	{"service/internal/breaker/breaker_test.go.tmpl", "internal/breaker/breaker_test.go", IfDependency, modeFile},
 	{"service/internal/limiter/limiter.go.tmpl", "internal/limiter/limiter.go", Always, modeFile},
 	{"service/internal/limiter/limiter_test.go.tmpl", "internal/limiter/limiter_test.go", Always, modeFile},
 	{"service/internal/connlimit/connlimit.go.tmpl", "internal/connlimit/connlimit.go", IfHTTP, modeFile},
@@ -224,6 +231,8 @@ var Manifest = []Entry{
 	{"service/internal/httpclient/httpclient.go.tmpl", "internal/httpclient/httpclient.go", IfUpstream, modeFile},
 	{"service/internal/httpclient/httpclient_test.go.tmpl", "internal/httpclient/httpclient_test.go", IfUpstream, modeFile},
 	{"service/internal/lb/lb.go.tmpl", "internal/lb/lb.go", IfUpstream, modeFile},
+	{"service/internal/lb/retry.go.tmpl", "internal/lb/retry.go", IfUpstream, modeFile},
+	{"service/internal/lb/retry_test.go.tmpl", "internal/lb/retry_test.go", IfUpstream, modeFile},
 	{"service/internal/lb/lb_test.go.tmpl", "internal/lb/lb_test.go", IfUpstream, modeFile},
 	{"service/internal/memstats/memstats.go.tmpl", "internal/memstats/memstats.go", Always, modeFile},
 	{"service/internal/memstats/memlimit.go.tmpl", "internal/memstats/memlimit.go", Always, modeFile},
