@@ -141,6 +141,8 @@ var Manifest = []Entry{
 	{"service/cmd/openapi_test.go.tmpl", "cmd/{{.Name}}/openapi_test.go", All(IfHTTP, IfGRPC), modeFile},
 	{"service/cmd/migrate.go.tmpl", "cmd/{{.Name}}/migrate.go", IfPostgres, modeFile},
 	{"service/cmd/migrate_test.go.tmpl", "cmd/{{.Name}}/migrate_test.go", IfPostgres, modeFile},
+	{"service/cmd/startup.go.tmpl", "cmd/{{.Name}}/startup.go", IfPostgres, modeFile},
+	{"service/cmd/startup_test.go.tmpl", "cmd/{{.Name}}/startup_test.go", All(IfPostgres, IfHTTP), modeFile},
 	{"service/internal/config/config.go.tmpl", "internal/config/config.go", Always, modeFile},
 	{"service/internal/config/config_test.go.tmpl", "internal/config/config_test.go", Always, modeFile},
 	{"service/internal/config/settings_test.go.tmpl", "internal/config/settings_test.go", Always, modeFile},

@@ -95,6 +95,10 @@ type Config struct {
 	// it off when migrations run as their own deployment step
 	// (`orders migrate up`).
 	MigrateOnStart bool
+	// MigrateWait bounds how long migrations on start wait for the
+	// database: the service serves (not ready) meanwhile, retrying with
+	// jittered backoff, and exits with the last error past it.
+	MigrateWait time.Duration
 }
 
 // Default returns the configuration used when nothing is set.
@@ -124,6 +128,7 @@ func Default() Config {
 		UpstreamPolicy:       "p2c",
 		Database:             postgres.DefaultConfig(),
 		MigrateOnStart:       true,
+		MigrateWait:          2 * time.Minute,
 	}
 }
 
@@ -224,6 +229,7 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	dur(&db.PingTimeout, "db-ping-timeout", "DB_PING_TIMEOUT", "time allowed to check an idle connection before it is reused")
 	dur(&db.SlowQuery, "db-slow-query", "DB_SLOW_QUERY", "queries slower than this are logged as warnings")
 	boolean(&cfg.MigrateOnStart, "db-migrate", "DB_MIGRATE", "apply pending schema migrations at start")
+	dur(&cfg.MigrateWait, "db-migrate-wait", "DB_MIGRATE_WAIT", "how long migrations at start wait for an unreachable database, serving not-ready, before the service exits")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -323,6 +329,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Database.Validate(); err != nil {
 		return err
+	}
+	if c.MigrateWait < 0 {
+		return fmt.Errorf("db-migrate-wait %s: must not be negative", c.MigrateWait)
 	}
 	return nil
 }

@@ -80,6 +80,10 @@ func (p *guardedPool) record(err error) {
 	}
 }
 
+// Unreachable reports whether err means the database could not be reached
+// or did not answer in time, so trying again later may succeed.
+func Unreachable(err error) bool { return unavailable(err) }
+
 // databaseFailed reports whether err is the database's failure rather than
 // the query's: it could not be reached or did not answer in time (what
 // unavailable reports), or it answered with a server-side error class —
