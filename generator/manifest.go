@@ -184,6 +184,7 @@ var Manifest = []Entry{
 	{"service/internal/items/perf_test.go.tmpl", "internal/items/perf_test.go", IfHTTP, modeFile},
 	{"service/internal/items/grpc.go.tmpl", "internal/items/grpc.go", IfGRPC, modeFile},
 	{"service/internal/items/grpc_test.go.tmpl", "internal/items/grpc_test.go", IfGRPC, modeFile},
+	{"service/internal/items/fuzz_test.go.tmpl", "internal/items/fuzz_test.go", IfAPI, modeFile},
 	{"service/api/proto/items.proto.tmpl", "{{.Proto.Dir}}/{{.Proto.File}}", IfGRPC, modeFile},
 	{"service/api/proto/doc.go.tmpl", "{{.Proto.Dir}}/doc.go", IfGRPC, modeFile},
 	{"service/api/proto/openapi.go.tmpl", "{{.ProtoRoot}}/openapi.go", All(IfGRPC, IfHTTP), modeFile},
