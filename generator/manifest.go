@@ -42,6 +42,9 @@ var (
 	// either, not only with compose: it is what a Prometheus without the
 	// Operator loads, and the tests of the PrometheusRule's identical groups.
 	IfMonitoring = Condition{Name: "monitoring", Holds: func(d *Data) bool { return d.Compose || d.K8s }}
+	// IfDependency holds when the service calls something that can fail
+	// under it, the database or an upstream, and so needs a circuit breaker.
+	IfDependency = Condition{Name: "dependency", Holds: func(d *Data) bool { return d.Postgres || d.Upstream }}
 	IfCI         = Condition{Name: "ci", Holds: func(d *Data) bool { return d.CI }}
 	// IfAPI holds when the service has a public API, HTTP or gRPC: the
 	// load-test harness needs one and drives whichever the service has.
@@ -57,7 +60,7 @@ var (
 )
 
 // Conditions lists every named condition, for exported manifests.
-var Conditions = []Condition{Always, IfHTTP, IfGRPC, IfAPI, IfMemory, IfPostgres, IfCache, IfUpstream, IfDocker, IfCompose, IfK8s, IfSysctl, IfSystemd, IfMonitoring, IfCI, IfResources, EachResource, Never}
+var Conditions = []Condition{Always, IfHTTP, IfGRPC, IfAPI, IfMemory, IfPostgres, IfCache, IfUpstream, IfDocker, IfCompose, IfK8s, IfSysctl, IfSystemd, IfMonitoring, IfDependency, IfCI, IfResources, EachResource, Never}
 
 // All returns a condition that holds when every one of cs holds. Its name
 // joins theirs with "+"; it renders per resource when any of cs does.
@@ -152,6 +155,8 @@ var Manifest = []Entry{
 	{"service/cmd/openapi_test.go.tmpl", "cmd/{{.Name}}/openapi_test.go", IfHTTP, modeFile},
 	{"service/cmd/migrate.go.tmpl", "cmd/{{.Name}}/migrate.go", IfPostgres, modeFile},
 	{"service/cmd/migrate_test.go.tmpl", "cmd/{{.Name}}/migrate_test.go", IfPostgres, modeFile},
+	{"service/cmd/startup.go.tmpl", "cmd/{{.Name}}/startup.go", IfPostgres, modeFile},
+	{"service/cmd/startup_test.go.tmpl", "cmd/{{.Name}}/startup_test.go", All(IfPostgres, IfHTTP), modeFile},
 	{"service/internal/config/config.go.tmpl", "internal/config/config.go", Always, modeFile},
 	{"service/internal/config/config_test.go.tmpl", "internal/config/config_test.go", Always, modeFile},
 	{"service/internal/config/settings_test.go.tmpl", "internal/config/settings_test.go", Always, modeFile},
@@ -199,6 +204,7 @@ var Manifest = []Entry{
 	{"service/internal/items/perf_test.go.tmpl", "internal/items/perf_test.go", IfHTTP, modeFile},
 	{"service/internal/items/grpc.go.tmpl", "internal/items/grpc.go", IfGRPC, modeFile},
 	{"service/internal/items/grpc_test.go.tmpl", "internal/items/grpc_test.go", IfGRPC, modeFile},
+	{"service/internal/items/fuzz_test.go.tmpl", "internal/items/fuzz_test.go", IfAPI, modeFile},
 	// The .proto is the one API definition of every transport; Render adds
 	// the Go code and the OpenAPI document generated from it.
 	{"service/api/proto/items.proto.tmpl", "{{.Proto.Dir}}/{{.Proto.File}}", IfAPI, modeFile},
@@ -240,6 +246,8 @@ var Manifest = []Entry{
 	{"service/internal/store/postgres/listen.go.tmpl", "internal/store/postgres/listen.go", All(IfPostgres, IfCache), modeFile},
 	{"service/internal/store/postgres/coherence_test.go.tmpl", "internal/store/postgres/coherence_test.go", All(IfPostgres, IfCache), modeFile},
 	{"service/internal/store/postgres/tracer.go.tmpl", "internal/store/postgres/tracer.go", IfPostgres, modeFile},
+	{"service/internal/store/postgres/breaker.go.tmpl", "internal/store/postgres/breaker.go", IfPostgres, modeFile},
+	{"service/internal/store/postgres/breaker_test.go.tmpl", "internal/store/postgres/breaker_test.go", IfPostgres, modeFile},
 	{"service/internal/store/postgres/collector.go.tmpl", "internal/store/postgres/collector.go", IfPostgres, modeFile},
 	{"service/internal/store/postgres/helpers_test.go.tmpl", "internal/store/postgres/helpers_test.go", IfPostgres, modeFile},
 	{"service/internal/store/postgres/postgres_test.go.tmpl", "internal/store/postgres/postgres_test.go", IfPostgres, modeFile},
@@ -260,13 +268,17 @@ var Manifest = []Entry{
 	{"service/internal/counter/counter_test.go.tmpl", "internal/counter/counter_test.go", Always, modeFile},
 	{"service/internal/cache/cache.go.tmpl", "internal/cache/cache.go", IfCache, modeFile},
 	{"service/internal/cache/cache_test.go.tmpl", "internal/cache/cache_test.go", IfCache, modeFile},
+	{"service/internal/breaker/breaker.go.tmpl", "internal/breaker/breaker.go", IfDependency, modeFile},
+	{"service/internal/breaker/breaker_test.go.tmpl", "internal/breaker/breaker_test.go", IfDependency, modeFile},
 	{"service/internal/limiter/limiter.go.tmpl", "internal/limiter/limiter.go", Always, modeFile},
 	{"service/internal/limiter/limiter_test.go.tmpl", "internal/limiter/limiter_test.go", Always, modeFile},
-	{"service/internal/connlimit/connlimit.go.tmpl", "internal/connlimit/connlimit.go", IfHTTP, modeFile},
-	{"service/internal/connlimit/connlimit_test.go.tmpl", "internal/connlimit/connlimit_test.go", IfHTTP, modeFile},
+	{"service/internal/connlimit/connlimit.go.tmpl", "internal/connlimit/connlimit.go", IfAPI, modeFile},
+	{"service/internal/connlimit/connlimit_test.go.tmpl", "internal/connlimit/connlimit_test.go", IfAPI, modeFile},
 	{"service/internal/httpclient/httpclient.go.tmpl", "internal/httpclient/httpclient.go", IfUpstream, modeFile},
 	{"service/internal/httpclient/httpclient_test.go.tmpl", "internal/httpclient/httpclient_test.go", IfUpstream, modeFile},
 	{"service/internal/lb/lb.go.tmpl", "internal/lb/lb.go", IfUpstream, modeFile},
+	{"service/internal/lb/retry.go.tmpl", "internal/lb/retry.go", IfUpstream, modeFile},
+	{"service/internal/lb/retry_test.go.tmpl", "internal/lb/retry_test.go", IfUpstream, modeFile},
 	{"service/internal/lb/lb_test.go.tmpl", "internal/lb/lb_test.go", IfUpstream, modeFile},
 	{"service/internal/memstats/memstats.go.tmpl", "internal/memstats/memstats.go", Always, modeFile},
 	{"service/internal/memstats/memlimit.go.tmpl", "internal/memstats/memlimit.go", Always, modeFile},

@@ -75,6 +75,10 @@ func httpWriteJSON(w http.ResponseWriter, status int, appendBody func([]byte) []
 // the HTTP status of the gRPC code.
 func httpWriteError(w http.ResponseWriter, code uint32, msg string) {
 	status, name := httpStatus(code)
+	// UNAVAILABLE means "retry": say when, as every 503 of the service does.
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1")
+	}
 	httpWriteJSON(w, status, func(b []byte) []byte {
 		b = append(b, `{"error":`...)
 		b = jsonAppendString(b, msg)

@@ -125,7 +125,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		server.WithAdminRoute("GET /openapi.yaml", api.OpenAPIHandler()),
 	}, loadTestOptions(lookup)...)
 
-	// The public port's connections stay within the file limit, so a
+	// The public ports' connections stay within the file limit, so a
 	// connection flood cannot starve the admin port, the store and the
 	// upstreams of descriptors.
 	connCap := cfg.MaxConns

@@ -75,8 +75,9 @@ type Config struct {
 	// most requests served at once before new ones are shed. The default is
 	// the SLO's rate times its P95 latency (Little's law).
 	MaxConcurrency int
-	// MaxConns caps the public HTTP port's open connections; 0 derives the
-	// cap from the file limit, less a reserve (internal/connlimit).
+	// MaxConns caps the public ports' open connections, HTTP and gRPC
+	// together; 0 derives the cap from the file limit, less a
+	// reserve (internal/connlimit).
 	MaxConns int
 	// ShedLatency is the latency that never counts as queueing: the
 	// concurrency limit falls only when recent latency is above it and
@@ -207,7 +208,7 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	maxConcurrency := int64(cfg.MaxConcurrency)
 	integer(&maxConcurrency, "max-concurrency", "MAX_CONCURRENCY", "most requests served at once; the adaptive limit stays below it")
 	publicConns := int64(cfg.MaxConns)
-	integer(&publicConns, "max-conns", "MAX_CONNS", "most open connections on the public HTTP port, past which idle keep-alives are closed and then new connections refused (0: the file limit less a reserve)")
+	integer(&publicConns, "max-conns", "MAX_CONNS", "most open connections on the public HTTP and gRPC ports together, past which idle keep-alives are closed and then new connections refused (0: the file limit less a reserve)")
 	dur(&cfg.ShedLatency, "shed-latency", "SHED_LATENCY", "request latency under which the concurrency limit is never lowered (above it, only latency twice the no-load latency lowers it)")
 	batchWorkers := int64(cfg.BatchWorkers)
 	integer(&batchWorkers, "batch-workers", "BATCH_WORKERS", "concurrent lookups of one batch get")

@@ -114,8 +114,11 @@ func (a *HTTPAPI) upstreamGet(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := a.opts.Upstream.Do(req) // #nosec G704 -- the request built above
 	if err != nil {
+		// No upstream answered: every one is down, ejected or refused by
+		// its breaker, or the call and its retry failed. 503 (with
+		// Retry-After) tells the client to come back, as UNAVAILABLE does.
 		a.log.WarnContext(r.Context(), "upstream call failed", "err", err)
-		httpjson.WriteError(w, http.StatusBadGateway, "upstream unavailable")
+		httpjson.WriteError(w, http.StatusServiceUnavailable, "upstream unavailable; retry")
 		return
 	}
 	defer resp.Body.Close()

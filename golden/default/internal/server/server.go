@@ -39,7 +39,7 @@ type Server struct {
 	limiter   *limiter.Limiter
 	// middleware wraps the public mux, innermost first (WithMiddleware).
 	middleware []func(http.Handler) http.Handler
-	// conns is the public port's connection budget (WithConnBudget).
+	// conns is the public ports' connection budget (WithConnBudget).
 	conns *connlimit.Budget
 	// interceptors run after the built-in ones (WithUnaryInterceptors).
 	interceptors []grpc.UnaryServerInterceptor
@@ -79,17 +79,18 @@ type adminRoute struct {
 	handler http.Handler
 }
 
+// WithConnBudget keeps the public ports' open connections, HTTP and gRPC
+// together, within b. The admin port stays outside it, so probes
+// answer during a flood.
+func WithConnBudget(b *connlimit.Budget) Option {
+	return func(s *Server) { s.conns = b }
+}
+
 // WithMiddleware wraps the public mux in mw, inside the metrics, shedding
 // and panic recovery, so what it adds is measured like the handlers. The
 // load-test build uses it to slow every request down.
 func WithMiddleware(mw func(http.Handler) http.Handler) Option {
 	return func(s *Server) { s.middleware = append(s.middleware, mw) }
-}
-
-// WithConnBudget keeps the public HTTP port's open connections within b.
-// The admin port stays outside it, so probes answer during a flood.
-func WithConnBudget(b *connlimit.Budget) Option {
-	return func(s *Server) { s.conns = b }
 }
 
 // connState is the public server's ConnState hook: the connection
@@ -244,6 +245,7 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if !s.ready.Load() {
+		w.Header().Set("Retry-After", "1")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("not ready: shutting down\n"))
 		return
@@ -251,6 +253,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 	defer cancel()
 	if err := s.resourcesReady(ctx); err != nil {
+		w.Header().Set("Retry-After", "1")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = fmt.Fprintf(w, "not ready: %v\n", err)
 		return
@@ -291,6 +294,12 @@ func (s *Server) Listen() error {
 		_ = s.adminLn.Close()
 		_ = s.publicLn.Close()
 		return fmt.Errorf("grpc listener: %w", err)
+	}
+	if s.conns != nil {
+		// gRPC connections never report idle to the budget: past the
+		// cap, new ones are refused (an idle HTTP keep-alive may still make
+		// room for one).
+		s.grpcLn = s.conns.Listener(s.grpcLn)
 	}
 	return nil
 }

@@ -64,8 +64,8 @@ type Config struct {
 	// most requests served at once before new ones are shed. The default is
 	// the SLO's rate times its P95 latency (Little's law).
 	MaxConcurrency int
-	// MaxConns caps the public HTTP port's open connections; 0 derives the
-	// cap from the file limit, less a reserve (internal/connlimit).
+	// MaxConns caps the public ports' open connections, HTTP; 0 derives the cap from the file limit, less a
+	// reserve (internal/connlimit).
 	MaxConns int
 	// ShedLatency is the latency that never counts as queueing: the
 	// concurrency limit falls only when recent latency is above it and

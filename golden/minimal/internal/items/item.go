@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -57,6 +58,9 @@ func (n NewItem) Validate() error {
 		return fmt.Errorf("%w: name is required", ErrInvalid)
 	case !utf8.ValidString(n.Name):
 		return fmt.Errorf("%w: name is not valid UTF-8", ErrInvalid)
+	case strings.IndexByte(n.Name, 0) >= 0:
+		// Postgres text cannot hold NUL; every store rejects it alike.
+		return fmt.Errorf("%w: name must not contain NUL characters", ErrInvalid)
 	case utf8.RuneCountInString(n.Name) > MaxNameLen:
 		return fmt.Errorf("%w: name is longer than %d characters", ErrInvalid, MaxNameLen)
 	case n.Quantity < 0:

@@ -109,10 +109,15 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		deps.Upstream = client
 		log.Info("upstream calls enabled", "upstreams", cfg.Upstreams, "policy", cfg.UpstreamPolicy)
 	}
+	// Start-up work that cannot finish, such as migrations still waiting
+	// for the database past -db-migrate-wait, stops the service with its
+	// error (startup.go).
+	ctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
 	set := resource.NewSet(deps)
 	// Released when run returns, after Serve has drained the servers.
 	defer set.Close()
-	if err := registerResources(ctx, cfg, set); err != nil {
+	if err := registerResources(ctx, cfg, set, abort); err != nil {
 		return err
 	}
 
@@ -130,7 +135,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		server.WithAdminRoute("GET /openapi.yaml", api.OpenAPIHandler()),
 	}, loadTestOptions(lookup)...)
 
-	// The public port's connections stay within the file limit, so a
+	// The public ports' connections stay within the file limit, so a
 	// connection flood cannot starve the admin port, the store and the
 	// upstreams of descriptors.
 	connCap := cfg.MaxConns
@@ -151,7 +156,10 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err := srv.Listen(); err != nil {
 		return err
 	}
-	return srv.Serve(ctx)
+	if err := srv.Serve(ctx); err != nil {
+		return err
+	}
+	return startupFailure(ctx)
 }
 
 // upstreamClient builds the client of the example outbound call: a tuned,

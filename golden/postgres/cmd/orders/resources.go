@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"example.com/orders/internal/config"
 	"example.com/orders/internal/items"
@@ -14,8 +13,9 @@ import (
 // registerResources builds every resource the service serves, and the
 // storage behind them, into set; the server knows no other list. Adding a
 // resource is one package under internal/ with a Register function, and
-// one line in the list below.
-func registerResources(ctx context.Context, cfg config.Config, set *resource.Set) error {
+// one line in the list below. Start-up work that cannot finish
+// calls abort, which stops the service with its error.
+func registerResources(ctx context.Context, cfg config.Config, set *resource.Set, abort context.CancelCauseFunc) error {
 	store, err := postgres.Open(ctx, cfg.Database, set.Log, set.Metrics.Registry)
 	if err != nil {
 		return err
@@ -23,13 +23,9 @@ func registerResources(ctx context.Context, cfg config.Config, set *resource.Set
 	// Closed by set.Close, after Serve has drained the servers.
 	set.OnClose(store.Close)
 	if cfg.MigrateOnStart {
-		applied, err := postgres.Migrate(ctx, store.Pool())
-		if err != nil {
-			return fmt.Errorf("migrate database: %w; run `orders migrate status` to see where it stopped", err)
-		}
-		for _, mig := range applied {
-			set.Log.Info("applied migration", "version", mig.Version, "name", mig.Name)
-		}
+		// In the background, waiting for the database if need be, while
+		// the service serves not-ready (startup.go).
+		migrateOnStart(ctx, cfg, store, set, abort)
 	}
 	if err := errors.Join(
 		items.Register(set, store),

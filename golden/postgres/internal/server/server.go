@@ -34,7 +34,7 @@ type Server struct {
 	limiter   *limiter.Limiter
 	// middleware wraps the public mux, innermost first (WithMiddleware).
 	middleware []func(http.Handler) http.Handler
-	// conns is the public port's connection budget (WithConnBudget).
+	// conns is the public ports' connection budget (WithConnBudget).
 	conns *connlimit.Budget
 	// adminRoutes are the admin port's handlers beyond its own.
 	adminRoutes []adminRoute
@@ -68,17 +68,17 @@ type adminRoute struct {
 	handler http.Handler
 }
 
+// WithConnBudget keeps the public ports' open connections, HTTP, within b. The admin port stays outside it, so probes
+// answer during a flood.
+func WithConnBudget(b *connlimit.Budget) Option {
+	return func(s *Server) { s.conns = b }
+}
+
 // WithMiddleware wraps the public mux in mw, inside the metrics, shedding
 // and panic recovery, so what it adds is measured like the handlers. The
 // load-test build uses it to slow every request down.
 func WithMiddleware(mw func(http.Handler) http.Handler) Option {
 	return func(s *Server) { s.middleware = append(s.middleware, mw) }
-}
-
-// WithConnBudget keeps the public HTTP port's open connections within b.
-// The admin port stays outside it, so probes answer during a flood.
-func WithConnBudget(b *connlimit.Budget) Option {
-	return func(s *Server) { s.conns = b }
 }
 
 // connState is the public server's ConnState hook: the connection
@@ -226,6 +226,7 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if !s.ready.Load() {
+		w.Header().Set("Retry-After", "1")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("not ready: shutting down\n"))
 		return
@@ -233,6 +234,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 	defer cancel()
 	if err := s.resourcesReady(ctx); err != nil {
+		w.Header().Set("Retry-After", "1")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = fmt.Fprintf(w, "not ready: %v\n", err)
 		return

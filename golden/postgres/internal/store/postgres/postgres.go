@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"example.com/orders/internal/breaker"
 	"example.com/orders/internal/items"
 )
 
@@ -124,7 +125,7 @@ const uniqueViolation = "23505"
 
 // Store is an items.Store in PostgreSQL. It is safe for concurrent use.
 type Store struct {
-	pool *pgxpool.Pool
+	pool *guardedPool
 }
 
 var _ items.Store = (*Store)(nil)
@@ -167,12 +168,18 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, reg prometheus.Regi
 			return nil, fmt.Errorf("register database metrics: %w", err)
 		}
 	}
-	return &Store{pool: pool}, nil
+	// Every query passes through the breaker (breaker.go), at its defaults.
+	br := breaker.New("postgres", breaker.Options{})
+	if err := br.Register(reg); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("register database breaker metrics: %w", err)
+	}
+	return &Store{pool: &guardedPool{Pool: pool, breaker: br}}, nil
 }
 
 // Pool returns the connection pool, for migrations and for code that needs
 // queries of its own.
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+func (s *Store) Pool() *pgxpool.Pool { return s.pool.Pool }
 
 // Close closes every connection. Call it after the servers have drained.
 func (s *Store) Close() { s.pool.Close() }
@@ -300,7 +307,7 @@ func unavailable(err error) bool {
 	}
 	var connectErr *pgconn.ConnectError
 	var netErr net.Error
-	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+	return errors.Is(err, breaker.ErrOpen) || errors.As(err, &connectErr) || errors.As(err, &netErr) ||
 		errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) ||
 		errors.Is(err, pgconn.ErrConnClosed) || connectionLost(err)
 }

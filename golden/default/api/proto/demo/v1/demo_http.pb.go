@@ -1175,6 +1175,10 @@ func demoHTTPWriteJSON(w http.ResponseWriter, status int, appendBody func([]byte
 // the HTTP status of the gRPC code.
 func demoHTTPWriteError(w http.ResponseWriter, code uint32, msg string) {
 	status, name := demoHTTPStatus(code)
+	// UNAVAILABLE means "retry": say when, as every 503 of the service does.
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1")
+	}
 	demoHTTPWriteJSON(w, status, func(b []byte) []byte {
 		b = append(b, `{"error":`...)
 		b = demoJSONAppendString(b, msg)

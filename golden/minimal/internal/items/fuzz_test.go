@@ -1,0 +1,100 @@
+package items_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"example.com/minimal/internal/items"
+	"example.com/minimal/internal/store/memory"
+)
+
+// A fuzzStore is one store every fuzz input is run against.
+type fuzzStore struct {
+	name  string
+	store items.Store
+}
+
+// fuzzStores returns the stores the fuzz targets compare: the memory store.
+func fuzzStores(f *testing.F) []fuzzStore {
+	f.Helper()
+	stores := []fuzzStore{{"memory", memory.New()}}
+	return stores
+}
+
+// fuzzHandlers serves the items routes over each of fuzzStores.
+func fuzzHandlers(f *testing.F) ([]string, []http.Handler) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var names []string
+	var hs []http.Handler
+	for _, s := range fuzzStores(f) {
+		mux := http.NewServeMux()
+		items.NewHTTPAPI(items.NewService(s.store), log, items.HTTPOptions{MaxBodyBytes: maxBody}).Register(mux)
+		names = append(names, s.name)
+		hs = append(hs, mux)
+	}
+	return names, hs
+}
+
+// serveEach sends one request to every handler and fails on a 5xx, or on
+// handlers that answer differently.
+func serveEach(t *testing.T, names []string, hs []http.Handler, method, target, body string) {
+	t.Helper()
+	first := 0
+	for i, h := range hs {
+		req := httptest.NewRequest(method, target, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s %s %q on the %s store = %d %s: client input must never be a server error", method, target, body, names[i], rec.Code, rec.Body)
+		}
+		if i == 0 {
+			first = rec.Code
+		} else if rec.Code != first {
+			t.Fatalf("%s %s %q: the %s store answered %d, the %s store %d", method, target, body, names[0], first, names[i], rec.Code)
+		}
+	}
+}
+
+// FuzzHTTPCreate posts arbitrary bodies to POST /v1/items.
+func FuzzHTTPCreate(f *testing.F) {
+	for _, seed := range []string{
+		`{"name":"widget","quantity":3}`,
+		`{"name":"a\u0000b","quantity":1}`,
+		"{\"name\":\"\xff\xfe\",\"quantity\":1}",
+		`{"name":"\ud800","quantity":1}`,
+		`{"name":"","quantity":-1}`,
+		`{"name":"x","quantity":9223372036854775808}`,
+		`{"name":"x","quantity":1e400}`,
+		`{"name":"x","quantity":"1"}`,
+		`{"name":"x","quantity":1,"extra":true}`,
+		`{"name":["x"]}`,
+		`{"name":"` + strings.Repeat("é", 201) + `","quantity":1}`,
+		`[]`, `null`, `{`, ``, `{"name":"x"}{"name":"y"}`,
+	} {
+		f.Add(seed)
+	}
+	names, hs := fuzzHandlers(f)
+	f.Fuzz(func(t *testing.T, body string) {
+		serveEach(t, names, hs, http.MethodPost, "/v1/items", body)
+	})
+}
+
+// FuzzHTTPRead reads arbitrary IDs and pages.
+func FuzzHTTPRead(f *testing.F) {
+	f.Add("0123456789abcdef0123456789abcdef", "10", "")
+	f.Add("a\x00b", "-1", "not a cursor")
+	f.Add("\xff", "99999999999999999999", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY")
+	f.Add("", "0", "\x00")
+	names, hs := fuzzHandlers(f)
+	f.Fuzz(func(t *testing.T, id, limit, after string) {
+		serveEach(t, names, hs, http.MethodGet, "/v1/items/"+url.PathEscape(id), "")
+		serveEach(t, names, hs, http.MethodDelete, "/v1/items/"+url.PathEscape(id), "")
+		serveEach(t, names, hs, http.MethodGet, "/v1/items?limit="+url.QueryEscape(limit)+"&after="+url.QueryEscape(after), "")
+	})
+}
