@@ -89,6 +89,9 @@ type Config struct {
 	// UpstreamPolicy picks upstream endpoints: round-robin, weighted,
 	// least-connections or p2c.
 	UpstreamPolicy string
+	// Observability configures tracing, request ids and the access log
+	// (observability.go).
+	Observability Observability
 	// Database is the Postgres connection string and pool settings.
 	Database postgres.Config
 	// MigrateOnStart applies pending schema migrations before serving. Turn
@@ -122,6 +125,7 @@ func Default() Config {
 		CacheMaxBytes:        64 << 20,
 		CacheTTL:             time.Minute,
 		UpstreamPolicy:       "p2c",
+		Observability:        defaultObservability(),
 		Database:             postgres.DefaultConfig(),
 		MigrateOnStart:       true,
 	}
@@ -224,8 +228,12 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	dur(&db.PingTimeout, "db-ping-timeout", "DB_PING_TIMEOUT", "time allowed to check an idle connection before it is reused")
 	dur(&db.SlowQuery, "db-slow-query", "DB_SLOW_QUERY", "queries slower than this are logged as warnings")
 	boolean(&cfg.MigrateOnStart, "db-migrate", "DB_MIGRATE", "apply pending schema migrations at start")
+	finishObservability := observabilityFlags(fs, lookup, &cfg.Observability)
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
+	}
+	if err := finishObservability(); err != nil {
+		errs = append(errs, err)
 	}
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
@@ -324,5 +332,5 @@ func (c Config) Validate() error {
 	if err := c.Database.Validate(); err != nil {
 		return err
 	}
-	return nil
+	return c.Observability.Validate()
 }
