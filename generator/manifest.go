@@ -158,6 +158,7 @@ var Manifest = []Entry{
 	{"service/internal/server/postgres_test.go.tmpl", "internal/server/postgres_test.go", All(IfPostgres, IfHTTP), modeFile},
 	{"service/internal/server/observe.go.tmpl", "internal/server/observe.go", Always, modeFile},
 	{"service/internal/server/observe_test.go.tmpl", "internal/server/observe_test.go", IfHTTP, modeFile},
+	{"service/internal/server/tracing_test.go.tmpl", "internal/server/tracing_test.go", Always, modeFile},
 	{"service/internal/tracing/tracing.go.tmpl", "internal/tracing/tracing.go", Always, modeFile},
 	{"service/internal/tracing/batch.go.tmpl", "internal/tracing/batch.go", Always, modeFile},
 	{"service/internal/tracing/batch_test.go.tmpl", "internal/tracing/batch_test.go", Always, modeFile},

@@ -10,8 +10,8 @@ import (
 	"example.com/demo/internal/tracing"
 )
 
-// WithTracing traces every public HTTP request and gRPC call with t: a
-// server span that continues the caller's W3C trace context. A nil t
+// WithTracing traces every public HTTP request and gRPC call with t,
+// in a server span that continues the caller's W3C trace context. A nil t
 // (tracing off) adds nothing.
 func WithTracing(t *tracing.Tracing) Option {
 	return func(s *Server) { s.tracing = t }

@@ -27,7 +27,7 @@ func NewAccessLog(log *slog.Logger, fraction float64) *AccessLog {
 
 // Sampled decides whether this request is logged.
 func (a *AccessLog) Sampled() bool {
-	return a != nil && (a.fraction >= 1 || rand.Float64() < a.fraction)
+	return a != nil && (a.fraction >= 1 || rand.Float64() < a.fraction) // #nosec G404 -- sampling, not a secret
 }
 
 // Log writes the line of a request served.

@@ -62,7 +62,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	var got []Span
+	got := make([]Span, 0, len(export.GetResourceSpans()))
 	for _, rs := range export.GetResourceSpans() {
 		var service string
 		for _, kv := range rs.GetResource().GetAttributes() {
