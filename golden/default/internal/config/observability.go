@@ -123,6 +123,13 @@ func observabilityFlags(fs *flag.FlagSet, lookup func(string) (string, bool), o 
 		if disabled := otel("OTEL_SDK_DISABLED"); strings.EqualFold(disabled, "true") {
 			o.TraceEndpoint = ""
 		}
+		protocol := otel("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+		if protocol == "" {
+			protocol = otel("OTEL_EXPORTER_OTLP_PROTOCOL")
+		}
+		if protocol != "" && protocol != "http/protobuf" {
+			errs = append(errs, fmt.Errorf("OTEL_EXPORTER_OTLP_PROTOCOL=%q: this service exports OTLP over http/protobuf; point it at the collector's HTTP port (4318)", protocol))
+		}
 		switch exporter := otel("OTEL_TRACES_EXPORTER"); exporter {
 		case "", "otlp":
 		case "none":

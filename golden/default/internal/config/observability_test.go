@@ -67,6 +67,7 @@ func TestBadObservabilitySettings(t *testing.T) {
 		{map[string]string{"OTEL_TRACES_SAMPLER": "sometimes"}, nil, "trace sampler"},
 		{map[string]string{"OTEL_TRACES_SAMPLER_ARG": "half"}, nil, "OTEL_TRACES_SAMPLER_ARG"},
 		{map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, nil, "OTEL_TRACES_EXPORTER"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, nil, "http/protobuf"},
 		{nil, []string{"-trace-queue-size", "0"}, "trace-queue-size"},
 		{nil, []string{"-access-log", "2"}, "access-log"},
 		{map[string]string{EnvPrefix + "REQUEST_IDS": "always"}, nil, "request ids"},

@@ -82,6 +82,29 @@ func TestFullQueueDropsAndCountsInsteadOfBlocking(t *testing.T) {
 	}
 }
 
+func TestShutdownAbandonsAHungExport(t *testing.T) {
+	exp := &stuckExporter{called: make(chan struct{}), release: make(chan struct{})} // never released
+	m, err := newExportMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBatcher(exp, 4, 10*time.Millisecond, m, slog.New(slog.DiscardHandler))
+	provider := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithSpanProcessor(b))
+	_, span := provider.Tracer("test").Start(context.Background(), "op")
+	span.End()
+	<-exp.called
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := provider.Shutdown(ctx); err == nil {
+		t.Fatal("Shutdown reported success with the export still hung")
+	}
+	select {
+	case <-b.stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the export goroutine outlived Shutdown")
+	}
+}
+
 func TestUnsampledSpansAreNotQueued(t *testing.T) {
 	exp := &stuckExporter{called: make(chan struct{}), release: make(chan struct{})}
 	close(exp.release)

@@ -34,20 +34,27 @@ type batcher struct {
 	stop     chan struct{}
 	stopped  chan struct{}
 	stopOnce sync.Once
+	// exports is the context of every export; Shutdown cancels it when
+	// its deadline passes, so a hung collector cannot keep the goroutine.
+	exports      context.Context
+	abortExports context.CancelFunc
 }
 
 var _ sdktrace.SpanProcessor = (*batcher)(nil)
 
 func newBatcher(exp sdktrace.SpanExporter, queueSize int, delay time.Duration, m *exportMetrics, log *slog.Logger) *batcher {
+	exports, abort := context.WithCancel(context.Background())
 	b := &batcher{
-		exporter: exp,
-		queue:    make(chan sdktrace.ReadOnlySpan, queueSize),
-		delay:    delay,
-		metrics:  m,
-		log:      log,
-		flush:    make(chan chan struct{}),
-		stop:     make(chan struct{}),
-		stopped:  make(chan struct{}),
+		exports:      exports,
+		abortExports: abort,
+		exporter:     exp,
+		queue:        make(chan sdktrace.ReadOnlySpan, queueSize),
+		delay:        delay,
+		metrics:      m,
+		log:          log,
+		flush:        make(chan chan struct{}),
+		stop:         make(chan struct{}),
+		stopped:      make(chan struct{}),
 	}
 	go b.run()
 	return b
@@ -88,13 +95,18 @@ func (b *batcher) ForceFlush(ctx context.Context) error {
 }
 
 // Shutdown exports what is queued and shuts the exporter down, within ctx.
+// When ctx ends first, the export under way is abandoned and the goroutine
+// stops all the same.
 func (b *batcher) Shutdown(ctx context.Context) error {
 	b.stopOnce.Do(func() { close(b.stop) })
 	select {
 	case <-b.stopped:
 	case <-ctx.Done():
+		b.abortExports()
+		<-b.stopped
 		return ctx.Err()
 	}
+	b.abortExports()
 	return b.exporter.Shutdown(ctx)
 }
 
@@ -109,7 +121,7 @@ func (b *batcher) run() {
 		if len(batch) == 0 {
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), exportTimeout)
+		ctx, cancel := context.WithTimeout(b.exports, exportTimeout)
 		err := b.exporter.ExportSpans(ctx, batch)
 		cancel()
 		if err != nil {
