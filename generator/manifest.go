@@ -151,6 +151,7 @@ var Manifest = []Entry{
 	{"service/cmd/resources.go.tmpl", "cmd/{{.Name}}/resources.go", Always, modeFile},
 	// The whole-process tests run the HTTP service (startRun).
 	{"service/cmd/process_test.go.tmpl", "cmd/{{.Name}}/process_test.go", IfHTTP, modeFile},
+	{"service/cmd/tracing_test.go.tmpl", "cmd/{{.Name}}/tracing_test.go", IfHTTP, modeFile},
 	{"service/cmd/components_test.go.tmpl", "cmd/{{.Name}}/components_test.go", IfUpstream, modeFile},
 	{"service/cmd/openapi_test.go.tmpl", "cmd/{{.Name}}/openapi_test.go", IfHTTP, modeFile},
 	{"service/cmd/migrate.go.tmpl", "cmd/{{.Name}}/migrate.go", IfPostgres, modeFile},
@@ -161,6 +162,8 @@ var Manifest = []Entry{
 	{"service/internal/config/config_test.go.tmpl", "internal/config/config_test.go", Always, modeFile},
 	{"service/internal/config/settings_test.go.tmpl", "internal/config/settings_test.go", Always, modeFile},
 	{"service/internal/config/resource.go.tmpl", "internal/config/resource.go", Always, modeFile},
+	{"service/internal/config/observability.go.tmpl", "internal/config/observability.go", Always, modeFile},
+	{"service/internal/config/observability_test.go.tmpl", "internal/config/observability_test.go", Always, modeFile},
 
 	// The core, which knows no resource: listeners, limits, health and
 	// shutdown, and the robustness suite that attacks them.
@@ -172,6 +175,21 @@ var Manifest = []Entry{
 	{"service/internal/server/hardening_http_test.go.tmpl", "internal/server/hardening_http_test.go", IfHTTP, modeFile},
 	{"service/internal/server/hardening_grpc_test.go.tmpl", "internal/server/hardening_grpc_test.go", IfGRPC, modeFile},
 	{"service/internal/server/postgres_test.go.tmpl", "internal/server/postgres_test.go", All(IfPostgres, IfHTTP), modeFile},
+	{"service/internal/server/observe.go.tmpl", "internal/server/observe.go", Always, modeFile},
+	{"service/internal/server/observe_test.go.tmpl", "internal/server/observe_test.go", IfHTTP, modeFile},
+	{"service/internal/server/tracing_test.go.tmpl", "internal/server/tracing_test.go", Always, modeFile},
+	{"service/internal/tracing/tracing.go.tmpl", "internal/tracing/tracing.go", Always, modeFile},
+	{"service/internal/tracing/batch.go.tmpl", "internal/tracing/batch.go", Always, modeFile},
+	{"service/internal/tracing/batch_test.go.tmpl", "internal/tracing/batch_test.go", Always, modeFile},
+	{"service/internal/tracing/http.go.tmpl", "internal/tracing/http.go", IfHTTP, modeFile},
+	{"service/internal/tracing/grpc.go.tmpl", "internal/tracing/grpc.go", IfGRPC, modeFile},
+	{"service/internal/tracing/transport.go.tmpl", "internal/tracing/transport.go", IfUpstream, modeFile},
+	{"service/internal/tracing/transport_test.go.tmpl", "internal/tracing/transport_test.go", IfUpstream, modeFile},
+	{"service/internal/tracing/tracingtest/receiver.go.tmpl", "internal/tracing/tracingtest/receiver.go", Always, modeFile},
+	{"service/internal/reqlog/reqlog.go.tmpl", "internal/reqlog/reqlog.go", Always, modeFile},
+	{"service/internal/reqlog/reqlog_test.go.tmpl", "internal/reqlog/reqlog_test.go", Always, modeFile},
+	{"service/internal/reqlog/requestid.go.tmpl", "internal/reqlog/requestid.go", IfHTTP, modeFile},
+	{"service/internal/reqlog/access.go.tmpl", "internal/reqlog/access.go", IfHTTP, modeFile},
 
 	// What every resource shares: error values and their statuses, cursor
 	// pagination, pre-encoded values, cache-aside reads, registration.
@@ -248,6 +266,7 @@ var Manifest = []Entry{
 	{"service/internal/store/postgres/tracer.go.tmpl", "internal/store/postgres/tracer.go", IfPostgres, modeFile},
 	{"service/internal/store/postgres/breaker.go.tmpl", "internal/store/postgres/breaker.go", IfPostgres, modeFile},
 	{"service/internal/store/postgres/breaker_test.go.tmpl", "internal/store/postgres/breaker_test.go", IfPostgres, modeFile},
+	{"service/internal/store/postgres/spans.go.tmpl", "internal/store/postgres/spans.go", IfPostgres, modeFile},
 	{"service/internal/store/postgres/collector.go.tmpl", "internal/store/postgres/collector.go", IfPostgres, modeFile},
 	{"service/internal/store/postgres/helpers_test.go.tmpl", "internal/store/postgres/helpers_test.go", IfPostgres, modeFile},
 	{"service/internal/store/postgres/postgres_test.go.tmpl", "internal/store/postgres/postgres_test.go", IfPostgres, modeFile},

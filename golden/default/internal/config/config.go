@@ -98,6 +98,9 @@ type Config struct {
 	// UpstreamPolicy picks upstream endpoints: round-robin, weighted,
 	// least-connections or p2c.
 	UpstreamPolicy string
+	// Observability configures tracing, request ids and the access log
+	// (observability.go).
+	Observability Observability
 }
 
 // Default returns the configuration used when nothing is set.
@@ -129,6 +132,7 @@ func Default() Config {
 		CacheMaxBytes:            64 << 20,
 		CacheTTL:                 time.Minute,
 		UpstreamPolicy:           "p2c",
+		Observability:            defaultObservability(),
 	}
 }
 
@@ -218,8 +222,12 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	dur(&cfg.CacheTTL, "cache-ttl", "CACHE_TTL", "how long a cached item is served before it is reloaded")
 	str(&cfg.Upstreams, "upstreams", "UPSTREAMS", "upstream base URLs for the example outbound call, comma separated, each optionally =WEIGHT; empty turns it off")
 	str(&cfg.UpstreamPolicy, "upstream-policy", "UPSTREAM_POLICY", "upstream balancing: round-robin, weighted, least-connections or p2c")
+	finishObservability := observabilityFlags(fs, lookup, &cfg.Observability)
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
+	}
+	if err := finishObservability(); err != nil {
+		errs = append(errs, err)
 	}
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
@@ -305,5 +313,5 @@ func (c Config) Validate() error {
 	if int64(c.GRPCMaxConcurrentStreams) > math.MaxUint32 {
 		return fmt.Errorf("grpc-max-concurrent-streams %d: at most %d", c.GRPCMaxConcurrentStreams, uint32(math.MaxUint32))
 	}
-	return nil
+	return c.Observability.Validate()
 }

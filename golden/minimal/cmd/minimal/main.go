@@ -33,8 +33,10 @@ import (
 	"example.com/minimal/internal/memstats"
 	"example.com/minimal/internal/metrics"
 	"example.com/minimal/internal/profiling"
+	"example.com/minimal/internal/reqlog"
 	"example.com/minimal/internal/resource"
 	"example.com/minimal/internal/server"
+	"example.com/minimal/internal/tracing"
 )
 
 // memoryLimitRatio is the share of the container's memory limit given to
@@ -63,7 +65,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// Lines logged with a request's context carry its trace or request id.
+	log := slog.New(reqlog.NewHandler(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})))
 
 	// Without a limit the GC paces itself by heap growth alone and a
 	// container can be OOM-killed while garbage waits to be collected.
@@ -84,6 +87,22 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err := lim.Register(reg); err != nil {
 		return fmt.Errorf("register limiter metrics: %w", err)
 	}
+	// Off (no OTLP endpoint), tracer is nil: no exporter, no goroutine.
+	tracer, err := tracing.New(cfg.Observability.TracingOptions(), log, reg)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer func() {
+		// The servers have drained: export the spans still queued.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracer.Shutdown(ctx); err != nil {
+			log.Warn("trace export at shutdown", "err", err)
+		}
+	}()
+	if tracer != nil {
+		log.Info("tracing enabled", "endpoint", cfg.Observability.TraceEndpoint, "sampler", cfg.Observability.TraceSampler)
+	}
 	deps := resource.Deps{Settings: cfg.ResourceSettings(), Log: log, Metrics: m, Registerer: reg}
 	set := resource.NewSet(deps)
 	// Released when run returns, after Serve has drained the servers.
@@ -101,6 +120,9 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 
 	srvOpts := append([]server.Option{
 		server.WithLimiter(lim),
+		server.WithTracing(tracer),
+		server.WithRequestIDs(cfg.Observability.IDs()),
+		server.WithAccessLog(reqlog.NewAccessLog(log, cfg.Observability.AccessLog)),
 		server.WithAdminRoute("GET /debug/flightrecorder", flight),
 		// The OpenAPI document of the HTTP routes the .proto binds.
 		server.WithAdminRoute("GET /openapi.yaml", api.OpenAPIHandler()),

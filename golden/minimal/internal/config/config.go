@@ -73,6 +73,9 @@ type Config struct {
 	ShedLatency time.Duration
 	// BatchWorkers bounds the concurrent lookups of one batch get.
 	BatchWorkers int
+	// Observability configures tracing, request ids and the access log
+	// (observability.go).
+	Observability Observability
 }
 
 // Default returns the configuration used when nothing is set.
@@ -96,6 +99,7 @@ func Default() Config {
 		MaxConcurrency:       1000,
 		ShedLatency:          100 * time.Millisecond,
 		BatchWorkers:         8,
+		Observability:        defaultObservability(),
 	}
 }
 
@@ -163,8 +167,12 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	dur(&cfg.ShedLatency, "shed-latency", "SHED_LATENCY", "request latency under which the concurrency limit is never lowered (above it, only latency twice the no-load latency lowers it)")
 	batchWorkers := int64(cfg.BatchWorkers)
 	integer(&batchWorkers, "batch-workers", "BATCH_WORKERS", "concurrent lookups of one batch get")
+	finishObservability := observabilityFlags(fs, lookup, &cfg.Observability)
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
+	}
+	if err := finishObservability(); err != nil {
+		errs = append(errs, err)
 	}
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
@@ -237,5 +245,5 @@ func (c Config) Validate() error {
 	if c.StoreTimeout >= c.WriteTimeout {
 		return fmt.Errorf("store-timeout %s must be shorter than write-timeout %s, or the answer to a slow store call is lost", c.StoreTimeout, c.WriteTimeout)
 	}
-	return nil
+	return c.Observability.Validate()
 }

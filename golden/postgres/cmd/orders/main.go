@@ -38,8 +38,10 @@ import (
 	"example.com/orders/internal/memstats"
 	"example.com/orders/internal/metrics"
 	"example.com/orders/internal/profiling"
+	"example.com/orders/internal/reqlog"
 	"example.com/orders/internal/resource"
 	"example.com/orders/internal/server"
+	"example.com/orders/internal/tracing"
 )
 
 // memoryLimitRatio is the share of the container's memory limit given to
@@ -71,7 +73,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// Lines logged with a request's context carry its trace or request id.
+	log := slog.New(reqlog.NewHandler(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})))
 
 	// Without a limit the GC paces itself by heap growth alone and a
 	// container can be OOM-killed while garbage waits to be collected.
@@ -92,6 +95,24 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err := lim.Register(reg); err != nil {
 		return fmt.Errorf("register limiter metrics: %w", err)
 	}
+	// Off (no OTLP endpoint), tracer is nil: no exporter, no goroutine.
+	tracer, err := tracing.New(cfg.Observability.TracingOptions(), log, reg)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer func() {
+		// The servers have drained: export the spans still queued.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracer.Shutdown(ctx); err != nil {
+			log.Warn("trace export at shutdown", "err", err)
+		}
+	}()
+	if tracer != nil {
+		log.Info("tracing enabled", "endpoint", cfg.Observability.TraceEndpoint, "sampler", cfg.Observability.TraceSampler)
+	}
+	// One span per query, under the request's span.
+	cfg.Database.TracerProvider = tracer.TracerProvider()
 	deps := resource.Deps{Settings: cfg.ResourceSettings(), Log: log, Metrics: m, Registerer: reg}
 
 	// Background work (health checks) runs until Serve returns, and run
@@ -101,7 +122,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	defer background.Wait()
 	defer cancel()
 	if cfg.Upstreams != "" {
-		client, bal, err := upstreamClient(cfg, reg)
+		client, bal, err := upstreamClient(cfg, reg, tracer)
 		if err != nil {
 			return err
 		}
@@ -130,6 +151,9 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 
 	srvOpts := append([]server.Option{
 		server.WithLimiter(lim),
+		server.WithTracing(tracer),
+		server.WithRequestIDs(cfg.Observability.IDs()),
+		server.WithAccessLog(reqlog.NewAccessLog(log, cfg.Observability.AccessLog)),
 		server.WithAdminRoute("GET /debug/flightrecorder", flight),
 		// The OpenAPI document of the HTTP routes the .proto binds.
 		server.WithAdminRoute("GET /openapi.yaml", api.OpenAPIHandler()),
@@ -165,7 +189,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 // upstreamClient builds the client of the example outbound call: a tuned,
 // instrumented transport under a balancer over the configured upstreams.
 // The caller runs the balancer's health checks.
-func upstreamClient(cfg config.Config, reg prometheus.Registerer) (*http.Client, *lb.Balancer, error) {
+func upstreamClient(cfg config.Config, reg prometheus.Registerer, tracer *tracing.Tracing) (*http.Client, *lb.Balancer, error) {
 	targets, err := lb.ParseTargets(cfg.Upstreams)
 	if err != nil {
 		return nil, nil, fmt.Errorf("upstreams: %w", err)
@@ -190,6 +214,9 @@ func upstreamClient(cfg config.Config, reg prometheus.Registerer) (*http.Client,
 		return nil, nil, fmt.Errorf("register balancer metrics: %w", err)
 	}
 	transport := clientMetrics.Instrument(bal.Transport(httpclient.NewTransport(opts)))
+	// Outermost, so the client span covers the balancer's choice and sends
+	// the traceparent to whichever upstream it picks.
+	transport = tracer.Transport(transport)
 	return &http.Client{Transport: transport, Timeout: opts.Timeout}, bal, nil
 }
 

@@ -22,7 +22,9 @@ import (
 	"example.com/orders/internal/connlimit"
 	"example.com/orders/internal/limiter"
 	"example.com/orders/internal/metrics"
+	"example.com/orders/internal/reqlog"
 	"example.com/orders/internal/resource"
+	"example.com/orders/internal/tracing"
 )
 
 // Server owns the service's listeners.
@@ -36,6 +38,12 @@ type Server struct {
 	middleware []func(http.Handler) http.Handler
 	// conns is the public ports' connection budget (WithConnBudget).
 	conns *connlimit.Budget
+	// tracing traces requests (WithTracing).
+	tracing *tracing.Tracing
+	// requestIDs and accessLog make HTTP requests' log lines
+	// request-scoped (WithRequestIDs, WithAccessLog).
+	requestIDs reqlog.IDs
+	accessLog  *reqlog.AccessLog
 	// adminRoutes are the admin port's handlers beyond its own.
 	adminRoutes []adminRoute
 	ready       atomic.Bool
@@ -126,17 +134,19 @@ func (s *Server) newPublicServer() *http.Server {
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	return &http.Server{
-		// Metrics are outermost, so they count every request, shed ones as
-		// 503s. They read the route pattern the mux records on the request
-		// after it returns, so no middleware in between may replace the
-		// request (r.WithContext): the pattern would land on the copy.
+		// Metrics are outermost but for observe (observe.go), so they
+		// count every request, shed ones as 503s. They read the route
+		// pattern the mux records on the request after it returns, so no
+		// middleware in between may replace the request (r.WithContext):
+		// the pattern would land on the copy. observe, outside, replaces it
+		// once, before the metrics see it.
 		// Shedding sits inside the metrics and reads the status their
 		// writer records, so a request that timed out in the store (504)
 		// counts as overload without a second wrapped writer.
 		// There is no per-request deadline here: resources bound their
 		// store calls, where requests block, and a cache hit pays for no
 		// timer.
-		Handler:           s.metrics.Instrument(s.shed(mux, s.recoverPanics(handler))),
+		Handler:           s.observe(s.metrics.Instrument(s.shed(mux, s.recoverPanics(handler)))),
 		Protocols:         &protocols,
 		ConnState:         s.connState(),
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
@@ -276,6 +286,11 @@ func (s *Server) Listen() error {
 
 // AdminAddr returns the admin listener's address; call it after Listen.
 func (s *Server) AdminAddr() string { return s.adminLn.Addr().String() }
+
+// PublicHandler returns the public HTTP port's handler, middleware
+// included, as the port serves it: benchmarks measure a request's whole
+// server-side path through it without a network.
+func (s *Server) PublicHandler() http.Handler { return s.public.Handler }
 
 // HTTPAddr returns the public HTTP listener's address; call it after Listen.
 func (s *Server) HTTPAddr() string { return s.publicLn.Addr().String() }

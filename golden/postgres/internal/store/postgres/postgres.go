@@ -24,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"example.com/orders/internal/breaker"
 	"example.com/orders/internal/items"
@@ -61,6 +62,9 @@ type Config struct {
 	PingTimeout time.Duration
 	// SlowQuery is the duration above which a query is logged as a warning.
 	SlowQuery time.Duration
+	// TracerProvider, when set, traces each query made in a traced request
+	// with a span named by its statement; nil (tracing off) adds none.
+	TracerProvider trace.TracerProvider
 }
 
 // DefaultConfig returns the pool settings the service starts with: at most
@@ -157,6 +161,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, reg prometheus.Regi
 	pc.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheStatement
 
 	tracer := NewTracer(log, cfg.SlowQuery, statements)
+	tracer.TraceSpans(cfg.TracerProvider)
 	pc.ConnConfig.Tracer = tracer
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
