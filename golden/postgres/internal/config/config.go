@@ -67,8 +67,8 @@ type Config struct {
 	// most requests served at once before new ones are shed. The default is
 	// the SLO's rate times its P95 latency (Little's law).
 	MaxConcurrency int
-	// MaxConns caps the public HTTP port's open connections; 0 derives the
-	// cap from the file limit, less a reserve (internal/connlimit).
+	// MaxConns caps the public ports' open connections, HTTP; 0 derives the cap from the file limit, less a
+	// reserve (internal/connlimit).
 	MaxConns int
 	// ShedLatency is the latency that never counts as queueing: the
 	// concurrency limit falls only when recent latency is above it and
@@ -98,6 +98,10 @@ type Config struct {
 	// it off when migrations run as their own deployment step
 	// (`orders migrate up`).
 	MigrateOnStart bool
+	// MigrateWait bounds how long migrations on start wait for the
+	// database: the service serves (not ready) meanwhile, retrying with
+	// jittered backoff, and exits with the last error past it.
+	MigrateWait time.Duration
 }
 
 // Default returns the configuration used when nothing is set.
@@ -128,6 +132,7 @@ func Default() Config {
 		Observability:        defaultObservability(),
 		Database:             postgres.DefaultConfig(),
 		MigrateOnStart:       true,
+		MigrateWait:          2 * time.Minute,
 	}
 }
 
@@ -228,6 +233,7 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	dur(&db.PingTimeout, "db-ping-timeout", "DB_PING_TIMEOUT", "time allowed to check an idle connection before it is reused")
 	dur(&db.SlowQuery, "db-slow-query", "DB_SLOW_QUERY", "queries slower than this are logged as warnings")
 	boolean(&cfg.MigrateOnStart, "db-migrate", "DB_MIGRATE", "apply pending schema migrations at start")
+	dur(&cfg.MigrateWait, "db-migrate-wait", "DB_MIGRATE_WAIT", "how long migrations at start wait for an unreachable database, serving not-ready, before the service exits")
 	finishObservability := observabilityFlags(fs, lookup, &cfg.Observability)
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -331,6 +337,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Database.Validate(); err != nil {
 		return err
+	}
+	if c.MigrateWait < 0 {
+		return fmt.Errorf("db-migrate-wait %s: must not be negative", c.MigrateWait)
 	}
 	return c.Observability.Validate()
 }

@@ -29,7 +29,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	apiproto "example.com/shop/api/proto"
+	"example.com/shop/api"
 	"example.com/shop/internal/config"
 	"example.com/shop/internal/connlimit"
 	"example.com/shop/internal/httpclient"
@@ -38,8 +38,10 @@ import (
 	"example.com/shop/internal/memstats"
 	"example.com/shop/internal/metrics"
 	"example.com/shop/internal/profiling"
+	"example.com/shop/internal/reqlog"
 	"example.com/shop/internal/resource"
 	"example.com/shop/internal/server"
+	"example.com/shop/internal/tracing"
 )
 
 // memoryLimitRatio is the share of the container's memory limit given to
@@ -71,7 +73,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// Lines logged with a request's context carry its trace or request id.
+	log := slog.New(reqlog.NewHandler(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})))
 
 	// Without a limit the GC paces itself by heap growth alone and a
 	// container can be OOM-killed while garbage waits to be collected.
@@ -92,6 +95,24 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err := lim.Register(reg); err != nil {
 		return fmt.Errorf("register limiter metrics: %w", err)
 	}
+	// Off (no OTLP endpoint), tracer is nil: no exporter, no goroutine.
+	tracer, err := tracing.New(cfg.Observability.TracingOptions(), log, reg)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer func() {
+		// The servers have drained: export the spans still queued.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracer.Shutdown(ctx); err != nil {
+			log.Warn("trace export at shutdown", "err", err)
+		}
+	}()
+	if tracer != nil {
+		log.Info("tracing enabled", "endpoint", cfg.Observability.TraceEndpoint, "sampler", cfg.Observability.TraceSampler)
+	}
+	// One span per query, under the request's span.
+	cfg.Database.TracerProvider = tracer.TracerProvider()
 	deps := resource.Deps{Settings: cfg.ResourceSettings(), Log: log, Metrics: m, Registerer: reg}
 
 	// Background work (health checks) runs until Serve returns, and run
@@ -101,7 +122,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	defer background.Wait()
 	defer cancel()
 	if cfg.Upstreams != "" {
-		client, bal, err := upstreamClient(cfg, reg)
+		client, bal, err := upstreamClient(cfg, reg, tracer)
 		if err != nil {
 			return err
 		}
@@ -109,10 +130,15 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		deps.Upstream = client
 		log.Info("upstream calls enabled", "upstreams", cfg.Upstreams, "policy", cfg.UpstreamPolicy)
 	}
+	// Start-up work that cannot finish, such as migrations still waiting
+	// for the database past -db-migrate-wait, stops the service with its
+	// error (startup.go).
+	ctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
 	set := resource.NewSet(deps)
 	// Released when run returns, after Serve has drained the servers.
 	defer set.Close()
-	if err := registerResources(ctx, cfg, set); err != nil {
+	if err := registerResources(ctx, cfg, set, abort); err != nil {
 		return err
 	}
 
@@ -125,12 +151,15 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 
 	srvOpts := append([]server.Option{
 		server.WithLimiter(lim),
+		server.WithTracing(tracer),
+		server.WithRequestIDs(cfg.Observability.IDs()),
+		server.WithAccessLog(reqlog.NewAccessLog(log, cfg.Observability.AccessLog)),
 		server.WithAdminRoute("GET /debug/flightrecorder", flight),
 		// The OpenAPI document of the HTTP routes the .proto binds.
-		server.WithAdminRoute("GET /openapi.yaml", apiproto.OpenAPIHandler()),
+		server.WithAdminRoute("GET /openapi.yaml", api.OpenAPIHandler()),
 	}, loadTestOptions(lookup)...)
 
-	// The public port's connections stay within the file limit, so a
+	// The public ports' connections stay within the file limit, so a
 	// connection flood cannot starve the admin port, the store and the
 	// upstreams of descriptors.
 	connCap := cfg.MaxConns
@@ -151,13 +180,16 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err := srv.Listen(); err != nil {
 		return err
 	}
-	return srv.Serve(ctx)
+	if err := srv.Serve(ctx); err != nil {
+		return err
+	}
+	return startupFailure(ctx)
 }
 
 // upstreamClient builds the client of the example outbound call: a tuned,
 // instrumented transport under a balancer over the configured upstreams.
 // The caller runs the balancer's health checks.
-func upstreamClient(cfg config.Config, reg prometheus.Registerer) (*http.Client, *lb.Balancer, error) {
+func upstreamClient(cfg config.Config, reg prometheus.Registerer, tracer *tracing.Tracing) (*http.Client, *lb.Balancer, error) {
 	targets, err := lb.ParseTargets(cfg.Upstreams)
 	if err != nil {
 		return nil, nil, fmt.Errorf("upstreams: %w", err)
@@ -182,6 +214,9 @@ func upstreamClient(cfg config.Config, reg prometheus.Registerer) (*http.Client,
 		return nil, nil, fmt.Errorf("register balancer metrics: %w", err)
 	}
 	transport := clientMetrics.Instrument(bal.Transport(httpclient.NewTransport(opts)))
+	// Outermost, so the client span covers the balancer's choice and sends
+	// the traceparent to whichever upstream it picks.
+	transport = tracer.Transport(transport)
 	return &http.Client{Transport: transport, Timeout: opts.Timeout}, bal, nil
 }
 

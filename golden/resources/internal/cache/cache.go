@@ -13,12 +13,21 @@
 // GetOrLoad collapses concurrent misses on one key into a single load, so an
 // expiring hot key does not stampede the store, and a Delete during a load
 // keeps the value that load read (from before the delete) out of the cache.
+//
+// Clear, Suspend and Resume serve a cache kept coherent with a store that
+// other processes write: Clear drops every entry (as when the whole table
+// changed), Suspend drops every entry and passes reads through to the store
+// until Resume (as while the news of writes cannot be heard). Each starts a
+// new epoch: an entry is served only in the epoch its load began in, so a
+// load that read the store before a Clear or Resume never serves its value
+// after it.
 package cache
 
 import (
 	"context"
 	"errors"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/maypok86/otter/v2"
@@ -56,15 +65,26 @@ type Options[V any] struct {
 // use. Values are shared, not copied: callers must not modify a value after
 // Set or after Get returns it.
 type Cache[V any] struct {
-	o           *otter.Cache[string, V]
+	o           *otter.Cache[string, entry[V]]
 	clock       *otter.CoarseClock
 	cost        func(string, V) int64
 	maxBytes    int64
 	loadTimeout time.Duration
+	// epoch is the number of the current epoch; an entry is fresh only in
+	// the epoch it was stored in. Clear adds 2; Suspend makes it odd and
+	// Resume even again, so an odd epoch means suspended, and reading it is
+	// the one atomic load a hit adds.
+	epoch atomic.Uint64
 	// counts holds hits, misses, evictions and loads in striped counters:
 	// the cache counts one lookup per Get or GetOrLoad, however many
 	// lookups otter makes inside.
 	counts *stats.Counter
+}
+
+// entry is a value with the epoch it was loaded in.
+type entry[V any] struct {
+	v     V
+	epoch uint64
 }
 
 // ErrNoCost is returned by New when MaxBytes is set without a Cost function.
@@ -86,8 +106,8 @@ func New[V any](o Options[V]) (*Cache[V], error) {
 	if c.loadTimeout <= 0 {
 		c.loadTimeout = 10 * time.Second
 	}
-	oo := &otter.Options[string, V]{
-		OnAtomicDeletion: func(e otter.DeletionEvent[string, V]) {
+	oo := &otter.Options[string, entry[V]]{
+		OnAtomicDeletion: func(e otter.DeletionEvent[string, entry[V]]) {
 			if e.Cause == otter.CauseOverflow {
 				c.counts.RecordEviction(0)
 			}
@@ -101,14 +121,14 @@ func New[V any](o Options[V]) (*Cache[V], error) {
 		c.maxBytes = o.MaxBytes
 		share := (o.MaxBytes + int64(o.MaxEntries) - 1) / int64(o.MaxEntries)
 		oo.MaximumWeight = uint64(o.MaxBytes) // #nosec G115 -- positive here
-		oo.Weigher = func(key string, v V) uint32 {
-			return uint32(min(max(c.cost(key, v), share), math.MaxUint32)) // #nosec G115 -- clamped
+		oo.Weigher = func(key string, e entry[V]) uint32 {
+			return uint32(min(max(c.cost(key, e.v), share), math.MaxUint32)) // #nosec G115 -- clamped
 		}
 	} else {
 		oo.MaximumSize = o.MaxEntries
 	}
 	if o.TTL > 0 {
-		oo.ExpiryCalculator = otter.ExpiryWriting[string, V](o.TTL)
+		oo.ExpiryCalculator = otter.ExpiryWriting[string, entry[V]](o.TTL)
 		switch {
 		case o.Now != nil:
 			oo.Clock = funcClock(o.Now)
@@ -141,26 +161,34 @@ func (c *Cache[V]) Close() {
 	}
 }
 
-// Get returns the value stored under key if it is present and fresh.
+// Get returns the value stored under key if it is present and fresh. A
+// suspended cache finds nothing.
 func (c *Cache[V]) Get(key string) (V, bool) {
-	v, ok := c.o.GetIfPresent(key)
-	if ok {
+	return c.get(key, c.epoch.Load())
+}
+
+// get is Get in epoch, which the caller read before.
+func (c *Cache[V]) get(key string, epoch uint64) (V, bool) {
+	e, ok := c.o.GetIfPresent(key)
+	if ok && e.epoch == epoch {
 		c.counts.RecordHits(1)
-	} else {
-		c.counts.RecordMisses(1)
+		return e.v, true
 	}
-	return v, ok
+	c.counts.RecordMisses(1)
+	var zero V
+	return zero, false
 }
 
 // Set stores value under key. A value whose cost alone exceeds MaxBytes is
 // not stored, and any older value of key is dropped so readers do not see
-// it.
+// it. A suspended cache stores nothing.
 func (c *Cache[V]) Set(key string, value V) {
-	if c.maxBytes > 0 && c.cost(key, value) > c.maxBytes {
+	epoch := c.epoch.Load()
+	if suspended(epoch) || c.maxBytes > 0 && c.cost(key, value) > c.maxBytes {
 		c.o.Invalidate(key)
 		return
 	}
-	c.o.Set(key, value)
+	c.o.Set(key, entry[V]{value, epoch})
 }
 
 // Delete removes key. A load of key that is running keeps what it read
@@ -170,18 +198,70 @@ func (c *Cache[V]) Delete(key string) {
 	c.o.Invalidate(key)
 }
 
+// Clear drops every entry. A load running meanwhile returns what it read to
+// its callers but does not cache it.
+func (c *Cache[V]) Clear() {
+	c.epoch.Add(2)
+	c.o.InvalidateAll()
+}
+
+// Suspend drops every entry and stops caching until Resume: Get finds
+// nothing, Set stores nothing, and GetOrLoad calls load for every caller.
+// A suspended cache is a pass-through, for the time its owner cannot tell
+// whether its entries are still true.
+func (c *Cache[V]) Suspend() {
+	for {
+		epoch := c.epoch.Load()
+		if suspended(epoch) {
+			return
+		}
+		if c.epoch.CompareAndSwap(epoch, epoch+1) {
+			break
+		}
+	}
+	c.o.InvalidateAll()
+}
+
+// Resume ends a Suspend: the cache starts empty and caches again. Loads
+// that began before Resume do not cache what they read.
+func (c *Cache[V]) Resume() {
+	for {
+		epoch := c.epoch.Load()
+		if !suspended(epoch) {
+			return
+		}
+		if c.epoch.CompareAndSwap(epoch, epoch+1) {
+			break
+		}
+	}
+	// Loads that began before the suspension may have stored entries
+	// since; they are dead (older epoch), and this frees them.
+	c.o.InvalidateAll()
+}
+
+// Suspended reports whether the cache is suspended.
+func (c *Cache[V]) Suspended() bool { return suspended(c.epoch.Load()) }
+
+// suspended reports whether epoch is a suspended cache's.
+func suspended(epoch uint64) bool { return epoch&1 == 1 }
+
 // GetOrLoad returns the cached value of key or, on a miss, calls load and
 // caches its result. Concurrent misses on one key share a single call to
 // load. load runs with the first caller's context values but not its
 // cancellation (other callers may still want the result), bounded by
 // Options.LoadTimeout; each caller stops waiting when its own ctx ends.
-// Errors are returned, not cached.
+// Errors are returned, not cached. A suspended cache calls load for every
+// caller, on the caller's goroutine and context, and keeps nothing.
 //
 // load receives the key, so callers can pass one long-lived function (a
 // method value made once) and a hit allocates nothing.
 func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(ctx context.Context, key string) (V, error)) (V, error) {
-	if v, ok := c.Get(key); ok {
+	epoch := c.epoch.Load()
+	if v, ok := c.get(key, epoch); ok {
 		return v, nil
+	}
+	if suspended(epoch) {
+		return c.loadCounted(ctx, key, load)
 	}
 	// otter runs a load on the goroutine of the caller that starts it; this
 	// one does so for the caller, which can then stop waiting on its ctx.
@@ -193,17 +273,19 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(ctx cont
 	go func() {
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.loadTimeout)
 		defer cancel()
-		v, err := c.o.Get(lctx, key, otter.LoaderFunc[string, V](func(ctx context.Context, key string) (V, error) {
-			began := time.Now()
-			v, err := load(ctx, key)
-			if err != nil {
-				c.counts.RecordLoadFailure(time.Since(began))
-			} else {
-				c.counts.RecordLoadSuccess(time.Since(began))
-			}
-			return v, err
+		e, err := c.o.Get(lctx, key, otter.LoaderFunc[string, entry[V]](func(ctx context.Context, key string) (entry[V], error) {
+			v, err := c.loadCounted(ctx, key, load)
+			return entry[V]{v, epoch}, err
 		}))
-		done <- result{v, err}
+		if err == nil && e.epoch < epoch {
+			// otter found an entry of an older epoch, which a load that
+			// ran across a Clear or Resume stored: drop it and read the
+			// store. (An entry of a newer epoch is fresher than a load of
+			// this one would be.)
+			c.o.Invalidate(key)
+			e.v, err = c.loadCounted(lctx, key, load)
+		}
+		done <- result{e.v, err}
 	}()
 	select {
 	case r := <-done:
@@ -212,6 +294,18 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(ctx cont
 		var zero V
 		return zero, ctx.Err()
 	}
+}
+
+// loadCounted calls load and counts it.
+func (c *Cache[V]) loadCounted(ctx context.Context, key string, load func(context.Context, string) (V, error)) (V, error) {
+	began := time.Now()
+	v, err := load(ctx, key)
+	if err != nil {
+		c.counts.RecordLoadFailure(time.Since(began))
+	} else {
+		c.counts.RecordLoadSuccess(time.Since(began))
+	}
+	return v, err
 }
 
 // Len returns the number of entries, expired ones not yet removed included.
@@ -224,8 +318,8 @@ func (c *Cache[V]) Bytes() int64 {
 		return 0
 	}
 	var sum int64
-	for k, v := range c.o.All() {
-		sum += c.cost(k, v)
+	for k, e := range c.o.All() {
+		sum += c.cost(k, e.v)
 	}
 	return sum
 }

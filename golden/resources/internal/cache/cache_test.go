@@ -317,6 +317,105 @@ func TestDeleteDuringLoadDoesNotCacheStaleValue(t *testing.T) {
 	}
 }
 
+func TestClearDropsEveryEntry(t *testing.T) {
+	c := mustNew(t, Options[int]{MaxEntries: 10})
+	c.Set("a", 1)
+	c.Set("b", 2)
+	c.Clear()
+	for _, k := range []string{"a", "b"} {
+		if v, ok := c.Get(k); ok {
+			t.Fatalf("Get(%s) = %d after Clear, want a miss", k, v)
+		}
+	}
+	c.Set("a", 3)
+	if v, ok := c.Get("a"); !ok || v != 3 {
+		t.Fatalf("Get(a) = %d, %v after a Set that followed Clear; want 3, true", v, ok)
+	}
+}
+
+// TestSuspendPassesReadsThrough: a suspended cache serves nothing, keeps
+// nothing and loads for every caller; after Resume it starts empty and
+// caches again.
+func TestSuspendPassesReadsThrough(t *testing.T) {
+	c := mustNew(t, Options[string]{MaxEntries: 10})
+	var calls atomic.Int32
+	load := func(context.Context, string) (string, error) {
+		return "v" + strconv.Itoa(int(calls.Add(1))), nil
+	}
+	c.Set("k", "old")
+	c.Suspend()
+	if !c.Suspended() {
+		t.Fatal("Suspended() = false after Suspend")
+	}
+	if v, ok := c.Get("k"); ok {
+		t.Fatalf("Get(k) = %q on a suspended cache, want a miss", v)
+	}
+	c.Set("k", "during")
+	for want := 1; want <= 2; want++ {
+		v, err := c.GetOrLoad(context.Background(), "k", load)
+		if err != nil || v != "v"+strconv.Itoa(want) {
+			t.Fatalf("suspended GetOrLoad #%d = %q, %v; want v%d: every read goes to the store", want, v, err, want)
+		}
+	}
+	c.Resume()
+	if c.Suspended() {
+		t.Fatal("Suspended() = true after Resume")
+	}
+	if v, ok := c.Get("k"); ok {
+		t.Fatalf("Get(k) = %q right after Resume, want an empty cache", v)
+	}
+	for range 2 {
+		if v, err := c.GetOrLoad(context.Background(), "k", load); err != nil || v != "v3" {
+			t.Fatalf("GetOrLoad after Resume = %q, %v; want v3 loaded once and then cached", v, err)
+		}
+	}
+	if n := calls.Load(); n != 3 {
+		t.Fatalf("load ran %d times, want 3", n)
+	}
+}
+
+// TestLoadAcrossAnEpochIsNotServed: a load that read the store before a
+// Clear, or before a Suspend and Resume, returns to its callers but is not
+// served to anyone after: the next read loads again.
+func TestLoadAcrossAnEpochIsNotServed(t *testing.T) {
+	for name, change := range map[string]func(*Cache[string]){
+		"clear":          (*Cache[string]).Clear,
+		"suspend-resume": func(c *Cache[string]) { c.Suspend(); c.Resume() },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := mustNew(t, Options[string]{MaxEntries: 10})
+			loading, finish := make(chan struct{}), make(chan struct{})
+			var calls atomic.Int32
+			load := func(context.Context, string) (string, error) {
+				if calls.Add(1) == 1 {
+					close(loading)
+					<-finish
+					return "stale", nil
+				}
+				return "fresh", nil
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if _, err := c.GetOrLoad(context.Background(), "k", load); err != nil {
+					t.Error(err)
+				}
+			}()
+			<-loading
+			change(c)
+			close(finish)
+			<-done
+			settle(c)
+			if v, ok := c.Get("k"); ok {
+				t.Fatalf("Get(k) = %q: a load that began before the change is served after it", v)
+			}
+			if v, err := c.GetOrLoad(context.Background(), "k", load); err != nil || v != "fresh" {
+				t.Fatalf("GetOrLoad after the change = %q, %v; want fresh", v, err)
+			}
+		})
+	}
+}
+
 func TestGetOrLoadHonorsCallerContext(t *testing.T) {
 	c := mustNew(t, Options[int]{MaxEntries: 10})
 	ctx, cancel := context.WithCancel(context.Background())

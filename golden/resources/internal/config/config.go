@@ -77,8 +77,9 @@ type Config struct {
 	// most requests served at once before new ones are shed. The default is
 	// the SLO's rate times its P95 latency (Little's law).
 	MaxConcurrency int
-	// MaxConns caps the public HTTP port's open connections; 0 derives the
-	// cap from the file limit, less a reserve (internal/connlimit).
+	// MaxConns caps the public ports' open connections, HTTP and gRPC
+	// together; 0 derives the cap from the file limit, less a
+	// reserve (internal/connlimit).
 	MaxConns int
 	// ShedLatency is the latency that never counts as queueing: the
 	// concurrency limit falls only when recent latency is above it and
@@ -99,12 +100,19 @@ type Config struct {
 	// UpstreamPolicy picks upstream endpoints: round-robin, weighted,
 	// least-connections or p2c.
 	UpstreamPolicy string
+	// Observability configures tracing, request ids and the access log
+	// (observability.go).
+	Observability Observability
 	// Database is the Postgres connection string and pool settings.
 	Database postgres.Config
 	// MigrateOnStart applies pending schema migrations before serving. Turn
 	// it off when migrations run as their own deployment step
 	// (`shop migrate up`).
 	MigrateOnStart bool
+	// MigrateWait bounds how long migrations on start wait for the
+	// database: the service serves (not ready) meanwhile, retrying with
+	// jittered backoff, and exits with the last error past it.
+	MigrateWait time.Duration
 }
 
 // Default returns the configuration used when nothing is set.
@@ -136,8 +144,10 @@ func Default() Config {
 		CacheMaxBytes:            64 << 20,
 		CacheTTL:                 time.Minute,
 		UpstreamPolicy:           "p2c",
+		Observability:            defaultObservability(),
 		Database:                 postgres.DefaultConfig(),
 		MigrateOnStart:           true,
+		MigrateWait:              2 * time.Minute,
 	}
 }
 
@@ -217,7 +227,7 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	maxConcurrency := int64(cfg.MaxConcurrency)
 	integer(&maxConcurrency, "max-concurrency", "MAX_CONCURRENCY", "most requests served at once; the adaptive limit stays below it")
 	publicConns := int64(cfg.MaxConns)
-	integer(&publicConns, "max-conns", "MAX_CONNS", "most open connections on the public HTTP port, past which idle keep-alives are closed and then new connections refused (0: the file limit less a reserve)")
+	integer(&publicConns, "max-conns", "MAX_CONNS", "most open connections on the public HTTP and gRPC ports together, past which idle keep-alives are closed and then new connections refused (0: the file limit less a reserve)")
 	dur(&cfg.ShedLatency, "shed-latency", "SHED_LATENCY", "request latency under which the concurrency limit is never lowered (above it, only latency twice the no-load latency lowers it)")
 	batchWorkers := int64(cfg.BatchWorkers)
 	integer(&batchWorkers, "batch-workers", "BATCH_WORKERS", "concurrent lookups of one batch get")
@@ -244,8 +254,13 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	dur(&db.PingTimeout, "db-ping-timeout", "DB_PING_TIMEOUT", "time allowed to check an idle connection before it is reused")
 	dur(&db.SlowQuery, "db-slow-query", "DB_SLOW_QUERY", "queries slower than this are logged as warnings")
 	boolean(&cfg.MigrateOnStart, "db-migrate", "DB_MIGRATE", "apply pending schema migrations at start")
+	dur(&cfg.MigrateWait, "db-migrate-wait", "DB_MIGRATE_WAIT", "how long migrations at start wait for an unreachable database, serving not-ready, before the service exits")
+	finishObservability := observabilityFlags(fs, lookup, &cfg.Observability)
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
+	}
+	if err := finishObservability(); err != nil {
+		errs = append(errs, err)
 	}
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
@@ -353,5 +368,8 @@ func (c Config) Validate() error {
 	if err := c.Database.Validate(); err != nil {
 		return err
 	}
-	return nil
+	if c.MigrateWait < 0 {
+		return fmt.Errorf("db-migrate-wait %s: must not be negative", c.MigrateWait)
+	}
+	return c.Observability.Validate()
 }

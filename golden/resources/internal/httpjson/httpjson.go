@@ -73,11 +73,15 @@ var codes = map[int]string{
 }
 
 // WriteError answers status with {"error": msg, "code": name}, name being
-// the gRPC code of status ("UNKNOWN" for one without).
+// the gRPC code of status ("UNKNOWN" for one without). A 503 carries
+// Retry-After, 1 second unless the caller set it.
 func WriteError(w http.ResponseWriter, status int, msg string) {
 	code, ok := codes[status]
 	if !ok {
 		code = "UNKNOWN"
+	}
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1")
 	}
 	Write(w, status, errorBody{Error: msg, Code: code})
 }
@@ -95,7 +99,6 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 		// store is the store's outage, not a slow handler. Not logged per
 		// request: an outage would flood the log; the status metrics and
 		// the store's rate-limited warnings show it.
-		w.Header().Set("Retry-After", "1")
 		WriteError(w, http.StatusServiceUnavailable, "service temporarily unavailable; retry")
 	case errors.Is(err, context.DeadlineExceeded):
 		WriteError(w, http.StatusGatewayTimeout, "request timed out")

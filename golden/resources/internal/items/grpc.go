@@ -1,95 +1,21 @@
 package items
 
 import (
-	"context"
-	"log/slog"
-
 	"google.golang.org/grpc"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	shopv1 "example.com/shop/api/proto/shop/v1"
 	"example.com/shop/internal/resource"
 )
 
-// GRPCServer implements shop.v1.ItemsService, from the messages generated
-// from api/proto/shop/v1/shop.proto: the gRPC server and, through the generated
-// HTTP/JSON bindings, the HTTP routes, so each method is written once.
-// The rules live in Service, and errors become gRPC status errors through
-// resource.Status, which the HTTP bindings answer with the status
-// of their code.
-type GRPCServer struct {
-	svc *Service
-	log *slog.Logger
-}
-
-// GRPCServer implements the strict server interface, which embeds no
-// Unimplemented fallback: a method added to the .proto fails to compile
-// here, naming the method to write, instead of answering UNIMPLEMENTED.
-var _ shopv1.StrictItemsServiceServer = (*GRPCServer)(nil)
-
-// NewGRPCServer returns a GRPCServer over svc. log records failures that
-// clients only see as codes.Internal.
-func NewGRPCServer(svc *Service, log *slog.Logger) *GRPCServer {
-	return &GRPCServer{svc: svc, log: log}
-}
-
-// Register registers the service with r.
-func (s *GRPCServer) Register(r grpc.ServiceRegistrar) {
+// RegisterGRPC registers s as the shop.v1.ItemsService gRPC service with r.
+func (s *Server) RegisterGRPC(r grpc.ServiceRegistrar) {
 	shopv1.RegisterStrictItemsServiceServer(r, s)
-}
-
-// CreateItem stores a new item.
-func (s *GRPCServer) CreateItem(ctx context.Context, req *shopv1.CreateItemRequest) (*shopv1.Item, error) {
-	it, err := s.svc.Create(ctx, NewItem{Name: req.GetName(), Quantity: req.GetQuantity()})
-	if err != nil {
-		return nil, resource.Status(ctx, s.log, err)
-	}
-	return toProto(it), nil
-}
-
-// GetItem returns one item.
-func (s *GRPCServer) GetItem(ctx context.Context, req *shopv1.GetItemRequest) (*shopv1.Item, error) {
-	it, err := s.svc.Get(ctx, req.GetId())
-	if err != nil {
-		return nil, resource.Status(ctx, s.log, err)
-	}
-	return toProto(it), nil
-}
-
-// ListItems returns a page of items. The page token is the opaque cursor
-// the previous page returned.
-func (s *GRPCServer) ListItems(ctx context.Context, req *shopv1.ListItemsRequest) (*shopv1.ListItemsResponse, error) {
-	size, err := resource.PageSize(int(req.GetPageSize()), MaxPageSize)
-	if err != nil {
-		return nil, resource.Status(ctx, s.log, err)
-	}
-	after, err := decodeCursor(req.GetPageToken())
-	if err != nil {
-		return nil, resource.Status(ctx, s.log, err)
-	}
-	list, err := s.svc.List(ctx, after, size)
-	if err != nil {
-		return nil, resource.Status(ctx, s.log, err)
-	}
-	resp := &shopv1.ListItemsResponse{Items: make([]*shopv1.Item, len(list)), NextPageToken: nextCursor(list, size)}
-	for i, it := range list {
-		resp.Items[i] = toProto(it)
-	}
-	return resp, nil
-}
-
-// DeleteItem removes one item.
-func (s *GRPCServer) DeleteItem(ctx context.Context, req *shopv1.DeleteItemRequest) (*shopv1.DeleteItemResponse, error) {
-	if err := s.svc.Delete(ctx, req.GetId()); err != nil {
-		return nil, resource.Status(ctx, s.log, err)
-	}
-	return &shopv1.DeleteItemResponse{}, nil
 }
 
 // StreamItems sends every item in ID order. It reads one page at a time, so
 // memory stays bounded however many items there are, and it stops as soon
-// as the client goes away.
-func (s *GRPCServer) StreamItems(_ *shopv1.StreamItemsRequest, stream shopv1.ItemsService_StreamItemsServer) error {
+// as the client goes away. It is gRPC only: streams have no HTTP binding.
+func (s *Server) StreamItems(_ *shopv1.StreamItemsRequest, stream shopv1.ItemsService_StreamItemsServer) error {
 	ctx := stream.Context()
 	after := ""
 	for {
@@ -107,34 +33,4 @@ func (s *GRPCServer) StreamItems(_ *shopv1.StreamItemsRequest, stream shopv1.Ite
 		}
 		after = list[len(list)-1].ID
 	}
-}
-
-func toProto(it Item) *shopv1.Item {
-	return &shopv1.Item{
-		Id:         it.ID,
-		Name:       it.Name,
-		Quantity:   it.Quantity,
-		CreateTime: timestamppb.New(it.CreatedAt),
-	}
-}
-
-// MarshalJSON writes it in the JSON mapping of shop.v1.Item, the one the
-// generated HTTP bindings use, so the hand-written routes (the cached GET
-// and the batch get) answer in the same shape as the generated ones.
-func (it Item) MarshalJSON() ([]byte, error) {
-	return toProto(it).AppendJSON(nil), nil
-}
-
-// UnmarshalJSON reads it from the JSON mapping of shop.v1.Item, so
-// a Go client of this package reads what the routes answer.
-func (it *Item) UnmarshalJSON(data []byte) error {
-	var p shopv1.Item
-	if err := p.UnmarshalJSON(data); err != nil {
-		return err
-	}
-	*it = Item{ID: p.GetId(), Name: p.GetName(), Quantity: p.GetQuantity()}
-	if p.GetCreateTime() != nil {
-		it.CreatedAt = p.GetCreateTime().AsTime()
-	}
-	return nil
 }

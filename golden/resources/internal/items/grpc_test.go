@@ -39,7 +39,7 @@ func dial(t *testing.T, store items.Store) shopv1.ItemsServiceClient {
 		t.Fatal(err)
 	}
 	srv := grpc.NewServer()
-	items.NewGRPCServer(items.NewService(store), slog.New(slog.NewTextHandler(io.Discard, nil))).Register(srv)
+	items.NewServer(items.NewService(store), slog.New(slog.NewTextHandler(io.Discard, nil))).RegisterGRPC(srv)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -55,6 +55,32 @@ func wantCode(t *testing.T, err error, want codes.Code) {
 	if got := status.Code(err); got != want {
 		t.Fatalf("got %v (%v), want code %v", got, err, want)
 	}
+}
+
+func TestUpdateOverGRPC(t *testing.T) {
+	c := dial(t, memory.New())
+	ctx := t.Context()
+	created, err := c.CreateItem(ctx, &shopv1.CreateItemRequest{Name: "widget", Quantity: 3})
+	if err != nil {
+		t.Fatalf("CreateItem: %v", err)
+	}
+	updated, err := c.UpdateItem(ctx, &shopv1.UpdateItemRequest{Id: created.GetId(), Name: "gadget", Quantity: 5})
+	if err != nil {
+		t.Fatalf("UpdateItem: %v", err)
+	}
+	if updated.GetId() != created.GetId() || updated.GetName() != "gadget" || updated.GetQuantity() != 5 ||
+		!updated.GetCreateTime().AsTime().Equal(created.GetCreateTime().AsTime()) {
+		t.Fatalf("UpdateItem returned %v; want %s renamed gadget, quantity 5, same create_time", updated, created.GetId())
+	}
+	got, err := c.GetItem(ctx, &shopv1.GetItemRequest{Id: created.GetId()})
+	if err != nil || got.GetName() != "gadget" || got.GetQuantity() != 5 {
+		t.Fatalf("GetItem after UpdateItem = %v, %v", got, err)
+	}
+
+	_, err = c.UpdateItem(ctx, &shopv1.UpdateItemRequest{Id: items.NewID(), Name: "x"})
+	wantCode(t, err, codes.NotFound)
+	_, err = c.UpdateItem(ctx, &shopv1.UpdateItemRequest{Id: created.GetId(), Name: ""})
+	wantCode(t, err, codes.InvalidArgument)
 }
 
 func TestCreateGetDelete(t *testing.T) {

@@ -24,7 +24,7 @@ type HTTPOptions struct {
 
 // HTTPAPI serves the items resource as JSON over HTTP/1.1 and h2c. The
 // routes the .proto binds with google.api.http come from the generated
-// RegisterItemsServiceHTTP, over the same GRPCServer gRPC calls; only
+// RegisterItemsServiceHTTP, over Server, which gRPC calls too; only
 // the cached GET by ID, the batch get and the upstream example
 // are written here.
 type HTTPAPI struct {
@@ -41,7 +41,7 @@ func NewHTTPAPI(svc *Service, log *slog.Logger, opts HTTPOptions) *HTTPAPI {
 
 // Register adds the items routes to mux.
 func (a *HTTPAPI) Register(mux *http.ServeMux) {
-	shopv1.RegisterItemsServiceHTTP(mux, NewGRPCServer(a.svc, a.log), shopv1.ItemsServiceHTTPOptions{
+	shopv1.RegisterItemsServiceHTTP(mux, NewServer(a.svc, a.log), shopv1.ItemsServiceHTTPOptions{
 		MaxBodyBytes: a.opts.MaxBodyBytes,
 		// GetItem keeps its binding, in the OpenAPI document too, but is
 		// served by get: a cache hit writes the stored encoding as is.
@@ -114,8 +114,11 @@ func (a *HTTPAPI) upstreamGet(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := a.opts.Upstream.Do(req) // #nosec G704 -- the request built above
 	if err != nil {
+		// No upstream answered: every one is down, ejected or refused by
+		// its breaker, or the call and its retry failed. 503 (with
+		// Retry-After) tells the client to come back, as UNAVAILABLE does.
 		a.log.WarnContext(r.Context(), "upstream call failed", "err", err)
-		httpjson.WriteError(w, http.StatusBadGateway, "upstream unavailable")
+		httpjson.WriteError(w, http.StatusServiceUnavailable, "upstream unavailable; retry")
 		return
 	}
 	defer resp.Body.Close()

@@ -97,6 +97,45 @@ func TestItemLifecycle(t *testing.T) {
 	}
 }
 
+func TestUpdateOverHTTP(t *testing.T) {
+	h := newHandler(t)
+	created := decode[items.Item](t, do(t, h, http.MethodPost, "/v1/items", `{"name":"widget","quantity":"3"}`))
+
+	rec := do(t, h, http.MethodPut, "/v1/items/"+created.ID, `{"name":"gadget","quantity":"5"}`)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("PUT: status %d, body %s", rec.Code, rec.Body)
+	}
+	updated := decode[items.Item](t, rec)
+	if updated.ID != created.ID || updated.Name != "gadget" || updated.Quantity != 5 || !updated.CreatedAt.Equal(created.CreatedAt) {
+		t.Fatalf("PUT returned %+v; want %s renamed gadget, quantity 5, created at %v", updated, created.ID, created.CreatedAt)
+	}
+	if got := decode[items.Item](t, do(t, h, http.MethodGet, "/v1/items/"+created.ID, "")); got.Name != "gadget" || got.Quantity != 5 {
+		t.Fatalf("GET after PUT = %+v", got)
+	}
+	// PUT replaces every field a client sets: one left out is reset.
+	if got := decode[items.Item](t, do(t, h, http.MethodPut, "/v1/items/"+created.ID, `{"name":"bare"}`)); got.Name != "bare" || got.Quantity != 0 {
+		t.Fatalf("PUT without quantity = %+v, want quantity 0", got)
+	}
+
+	tests := []struct {
+		name, target, body string
+		want               int
+	}{
+		{"missing item", "/v1/items/" + items.NewID(), `{"name":"x"}`, http.StatusNotFound},
+		{"malformed ID", "/v1/items/nope", `{"name":"x"}`, http.StatusNotFound},
+		{"invalid item", "/v1/items/" + created.ID, `{"name":""}`, http.StatusBadRequest},
+		{"unknown field", "/v1/items/" + created.ID, `{"name":"x","colour":"red"}`, http.StatusBadRequest},
+		{"malformed JSON", "/v1/items/" + created.ID, `{"name":`, http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if rec := do(t, h, http.MethodPut, tt.target, tt.body); rec.Code != tt.want {
+				t.Fatalf("PUT %s %s: status %d, want %d; body %s", tt.target, tt.body, rec.Code, tt.want, rec.Body)
+			}
+		})
+	}
+}
+
 func TestListPaging(t *testing.T) {
 	h := newHandler(t)
 	for range 5 {

@@ -1,8 +1,9 @@
 // Package items is the service's example resource: its type, its rules, the
-// Store interface it is kept behind, the Service both APIs call, its HTTP
-// handlers and gRPC server, and Register, which adds it to the
-// service (resource.go). A new resource is a package like this one and one
-// line in cmd/shop/resources.go.
+// Store interface it is kept behind, the Service every API calls, the
+// Server that implements its .proto service over it, its hand-written
+// HTTP routes, and Register, which adds it to the service (resource.go).
+// A new resource is a package like this one and one line in
+// cmd/shop/resources.go.
 package items
 
 import (
@@ -10,6 +11,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -17,7 +19,7 @@ import (
 )
 
 // Item is one stored item. Its JSON is the .proto's Item message in the
-// proto3 JSON mapping (see MarshalJSON in grpc.go), on every route.
+// proto3 JSON mapping (see MarshalJSON in server.go), on every route.
 type Item struct {
 	ID        string
 	Name      string
@@ -56,6 +58,9 @@ func (n NewItem) Validate() error {
 		return fmt.Errorf("%w: name is required", ErrInvalid)
 	case !utf8.ValidString(n.Name):
 		return fmt.Errorf("%w: name is not valid UTF-8", ErrInvalid)
+	case strings.IndexByte(n.Name, 0) >= 0:
+		// Postgres text cannot hold NUL; every store rejects it alike.
+		return fmt.Errorf("%w: name must not contain NUL characters", ErrInvalid)
 	case utf8.RuneCountInString(n.Name) > MaxNameLen:
 		return fmt.Errorf("%w: name is longer than %d characters", ErrInvalid, MaxNameLen)
 	case n.Quantity < 0:
@@ -117,6 +122,9 @@ type Store interface {
 	// List returns up to limit items ordered by ID, starting after the ID
 	// after ("" starts at the beginning).
 	List(ctx context.Context, after string, limit int) ([]Item, error)
+	// Update replaces the name and quantity of the item with id by in's
+	// and returns the item as stored, or ErrNotFound.
+	Update(ctx context.Context, id string, in NewItem) (Item, error)
 	// Delete removes the item with id, or returns ErrNotFound.
 	Delete(ctx context.Context, id string) error
 	// Ping reports whether the store can serve requests.

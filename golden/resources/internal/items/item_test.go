@@ -22,6 +22,7 @@ func TestNewItemValidate(t *testing.T) {
 		{"empty name", items.NewItem{Quantity: 1}, false},
 		{"name too long", items.NewItem{Name: strings.Repeat("a", items.MaxNameLen+1)}, false},
 		{"invalid UTF-8", items.NewItem{Name: "\xff"}, false},
+		{"NUL character", items.NewItem{Name: "a\x00b", Quantity: 1}, false},
 		{"negative quantity", items.NewItem{Name: "widget", Quantity: -1}, false},
 	}
 	for _, tt := range tests {

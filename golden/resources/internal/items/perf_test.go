@@ -115,8 +115,9 @@ func TestUpstreamGet(t *testing.T) {
 	}
 	up1.Close()
 	up2.Close()
-	if rec := do(t, h, http.MethodGet, "/v1/upstream/items/"+it.ID, ""); rec.Code != http.StatusBadGateway {
-		t.Fatalf("upstream get with every instance down = %d, want 502", rec.Code)
+	rec := do(t, h, http.MethodGet, "/v1/upstream/items/"+it.ID, "")
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("upstream get with every instance down = %d, Retry-After %q; want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"))
 	}
 }
 

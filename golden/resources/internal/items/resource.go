@@ -30,6 +30,12 @@ func Register(set *resource.Set, store Store) error {
 	if err := c.Register(set.Registerer, "items"); err != nil {
 		return fmt.Errorf("register items cache metrics: %w", err)
 	}
+	// Writes on any replica, and SQL run outside the service, reach
+	// this cache through the items table's trigger: see "Replicas and the
+	// cache" in the README.
+	if err := set.Caches.Add("items", c); err != nil {
+		return fmt.Errorf("items cache: %w", err)
+	}
 	// The store timeout bounds requests where they block, in the store;
 	// nothing else puts a deadline on a request.
 	svc := NewService(store, WithBatchWorkers(settings.BatchWorkers), WithStoreTimeout(settings.StoreTimeout), WithCache(c))
@@ -44,7 +50,7 @@ func Resource(svc *Service, log *slog.Logger, opts HTTPOptions) resource.Resourc
 	return resource.Resource{
 		Name:         "items",
 		RegisterHTTP: NewHTTPAPI(svc, log, opts).Register,
-		RegisterGRPC: NewGRPCServer(svc, log).Register,
+		RegisterGRPC: NewServer(svc, log).RegisterGRPC,
 		Ready:        svc.Ready,
 	}
 }

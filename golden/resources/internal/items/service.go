@@ -49,8 +49,8 @@ func WithStoreTimeout(d time.Duration) Option {
 }
 
 // WithCache puts c in front of the store for reads (cache-aside, see
-// resource.CacheAside): Get and GetEncoded read through it, Delete
-// invalidates it. c holds each item with its JSON encoding, so a hit
+// resource.CacheAside): Get and GetEncoded read through it, and every
+// write (Create, Update, Delete) invalidates the key it wrote. c holds each item with its JSON encoding, so a hit
 // serves HTTP without encoding.
 func WithCache(c *cache.Cache[Encoded]) Option {
 	return func(s *Service) { s.reads = resource.NewCacheAside(c, s.loadEncoded) }
@@ -94,7 +94,9 @@ func (s *Service) Create(ctx context.Context, n NewItem) (Item, error) {
 	it := Item{ID: NewID(), Name: n.Name, Quantity: n.Quantity, CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
 	ctx, cancel := s.storeContext(ctx)
 	defer cancel()
-	if err := s.store.Create(ctx, it); err != nil {
+	err := s.store.Create(ctx, it)
+	s.invalidate(it.ID)
+	if err != nil {
 		return Item{}, fmt.Errorf("create item: %w", err)
 	}
 	return it, nil
@@ -199,6 +201,23 @@ func (s *Service) List(ctx context.Context, after string, limit int) ([]Item, er
 	return s.store.List(ctx, after, limit)
 }
 
+// Update validates in and replaces the name and quantity of the item with
+// id by its, keeping the ID and creation time: a full replacement of what
+// a client sets, as PUT means.
+func (s *Service) Update(ctx context.Context, id string, in NewItem) (Item, error) {
+	if !ValidID(id) {
+		return Item{}, ErrNotFound
+	}
+	if err := in.Validate(); err != nil {
+		return Item{}, err
+	}
+	ctx, cancel := s.storeContext(ctx)
+	defer cancel()
+	it, err := s.store.Update(ctx, id, in)
+	s.invalidate(id)
+	return it, err
+}
+
 // Delete removes the item with id.
 func (s *Service) Delete(ctx context.Context, id string) error {
 	if !ValidID(id) {
@@ -207,12 +226,17 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	ctx, cancel := s.storeContext(ctx)
 	defer cancel()
 	err := s.store.Delete(ctx, id)
+	s.invalidate(id)
+	return err
+}
+
+// invalidate drops what is cached of the item with id. Every write calls
+// it after the store changed, whatever the outcome: a write that failed
+// may still have happened.
+func (s *Service) invalidate(id string) {
 	if s.reads != nil {
-		// After the store changed, whatever the outcome: a failed delete
-		// may still have happened.
 		s.reads.Invalidate(id)
 	}
-	return err
 }
 
 // Ready reports whether the service can serve requests.

@@ -92,6 +92,27 @@ func TestCacheAsideReadsThroughAndInvalidatesOnDelete(t *testing.T) {
 	}
 }
 
+func TestCacheAsideInvalidatesOnUpdate(t *testing.T) {
+	ctx := context.Background()
+	svc := items.NewService(memory.New(), items.WithCache(newCache(t)))
+	it := create(t, svc, "widget")
+	if _, err := svc.GetEncoded(ctx, it.ID); err != nil { // cached now
+		t.Fatal(err)
+	}
+	updated, err := svc.Update(ctx, it.ID, items.NewItem{Name: "gadget", Quantity: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := svc.GetEncoded(ctx, it.ID)
+	if err != nil || e.Value != updated {
+		t.Fatalf("GetEncoded after Update = %+v, %v; want %+v: the cache served the old item", e.Value, err, updated)
+	}
+	var decoded items.Item
+	if err := json.Unmarshal(e.JSON, &decoded); err != nil || decoded != updated {
+		t.Fatalf("cached JSON after Update is %s, want the updated item", e.JSON)
+	}
+}
+
 func TestConcurrentMissesReadTheStoreOnce(t *testing.T) {
 	store := &countingStore{Store: memory.New()}
 	svc := items.NewService(store, items.WithCache(newCache(t)))
@@ -113,6 +134,43 @@ func TestConcurrentMissesReadTheStoreOnce(t *testing.T) {
 	wg.Wait()
 	if n := store.gets.Load(); n != 1 {
 		t.Fatalf("10 concurrent gets of one uncached item read the store %d times, want 1", n)
+	}
+}
+
+func TestUpdate(t *testing.T) {
+	ctx := context.Background()
+	svc := items.NewService(memory.New(), items.WithCache(newCache(t)))
+	it := create(t, svc, "widget")
+
+	got, err := svc.Update(ctx, it.ID, items.NewItem{Name: "gadget", Quantity: 9})
+	want := items.Item{ID: it.ID, Name: "gadget", Quantity: 9, CreatedAt: it.CreatedAt}
+	if err != nil || got != want {
+		t.Fatalf("Update = %+v, %v; want %+v: name and quantity replaced, ID and creation time kept", got, err, want)
+	}
+	if got, err := svc.Get(ctx, it.ID); err != nil || got != want {
+		t.Fatalf("Get after Update = %+v, %v; want %+v", got, err, want)
+	}
+
+	tests := []struct {
+		name string
+		id   string
+		in   items.NewItem
+		want error
+	}{
+		{"missing item", items.NewID(), items.NewItem{Name: "x"}, items.ErrNotFound},
+		{"malformed ID", "nope", items.NewItem{Name: "x"}, items.ErrNotFound},
+		{"empty name", it.ID, items.NewItem{}, items.ErrInvalid},
+		{"negative quantity", it.ID, items.NewItem{Name: "x", Quantity: -1}, items.ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := svc.Update(ctx, tt.id, tt.in); !errors.Is(err, tt.want) {
+				t.Fatalf("Update err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	if got, err := svc.Get(ctx, it.ID); err != nil || got != want {
+		t.Fatalf("a refused Update changed the item: %+v, %v", got, err)
 	}
 }
 
@@ -221,6 +279,13 @@ func (s *deadlineStore) List(ctx context.Context, after string, limit int) ([]it
 	return s.Store.List(ctx, after, limit)
 }
 
+func (s *deadlineStore) Update(ctx context.Context, id string, in items.NewItem) (items.Item, error) {
+	if err := s.enter(ctx); err != nil {
+		return items.Item{}, err
+	}
+	return s.Store.Update(ctx, id, in)
+}
+
 func (s *deadlineStore) Delete(ctx context.Context, id string) error {
 	if err := s.enter(ctx); err != nil {
 		return err
@@ -245,6 +310,10 @@ func TestStoreTimeoutBoundsEveryStoreCall(t *testing.T) {
 		},
 		"List": func(ctx context.Context, svc *items.Service) error {
 			_, err := svc.List(ctx, "", 10)
+			return err
+		},
+		"Update": func(ctx context.Context, svc *items.Service) error {
+			_, err := svc.Update(ctx, items.NewID(), items.NewItem{Name: "widget", Quantity: 1})
 			return err
 		},
 		"Delete": func(ctx context.Context, svc *items.Service) error { return svc.Delete(ctx, items.NewID()) },

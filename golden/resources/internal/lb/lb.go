@@ -14,6 +14,11 @@
 // failures the endpoint is ejected for a backoff that doubles with each
 // ejection; when the backoff ends it is readmitted on probation, where one
 // failure ejects it again and one success clears its record.
+//
+// Each endpoint also has a circuit breaker (package breaker) that refuses
+// calls locally in proportion to its recent failures, and an idempotent
+// call that fails is retried once on another endpoint, within a retry
+// budget (retry.go).
 package lb
 
 import (
@@ -25,6 +30,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +38,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"example.com/shop/internal/breaker"
 )
 
 // Policy names an endpoint selection policy.
@@ -54,7 +62,8 @@ func ParsePolicy(s string) (Policy, error) {
 	return "", fmt.Errorf("unknown balancing policy %q; use round-robin, weighted, least-connections or p2c", s)
 }
 
-// ErrNoEndpoint is returned when every endpoint is down or ejected.
+// ErrNoEndpoint is returned when every endpoint is down, ejected or
+// refused by its breaker.
 var ErrNoEndpoint = errors.New("lb: no healthy upstream endpoint")
 
 // Target is one upstream as configured.
@@ -111,6 +120,20 @@ type Options struct {
 	// DecayTime is the peak-EWMA time constant: how fast an endpoint's
 	// latency estimate forgets a slow response; zero means 10s.
 	DecayTime time.Duration
+	// Breaker tunes each endpoint's circuit breaker; zero values take the
+	// breaker's defaults.
+	Breaker breaker.Options
+	// RetryRatio is the retry budget: retries may add at most this share
+	// to the requests sent, plus RetryBurst. Zero means 0.1; a negative
+	// value turns retries off.
+	RetryRatio float64
+	// RetryBurst is how many retries the budget holds when full, for a
+	// burst of failures at low traffic; zero means 10.
+	RetryBurst int
+	// RetryBackoff bounds the wait before a retry, drawn at random between
+	// half of it and all of it so retries do not arrive in step; zero
+	// means 25ms.
+	RetryBackoff time.Duration
 	// Now is the clock; tests replace it. Zero means time.Now.
 	Now func() time.Time
 }
@@ -125,6 +148,7 @@ type Endpoint struct {
 
 	inFlight atomic.Int64
 	healthy  atomic.Bool // the last active check passed
+	breaker  *breaker.Breaker
 
 	mu         sync.Mutex
 	ewma       float64 // peak-EWMA latency, nanoseconds
@@ -147,6 +171,7 @@ type Balancer struct {
 	endpoints []*Endpoint
 	next      atomic.Uint64
 	mu        sync.Mutex // smooth weighted round-robin
+	budget    retryBudget
 }
 
 // New returns a Balancer over targets. Endpoints start healthy; call Run to
@@ -188,10 +213,14 @@ func New(targets []Target, o Options) (*Balancer, error) {
 	if o.DecayTime <= 0 {
 		o.DecayTime = 10 * time.Second
 	}
+	if o.RetryBackoff <= 0 {
+		o.RetryBackoff = 25 * time.Millisecond
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	b := &Balancer{o: o}
+	b.budget.init(o)
 	for _, t := range targets {
 		u, err := url.Parse(t.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -202,6 +231,7 @@ func New(targets []Target, o Options) (*Balancer, error) {
 		// be a clean absolute path, so it cannot climb out of the base URL.
 		ep.healthURL = u.JoinPath(o.HealthPath).String()
 		ep.healthy.Store(true)
+		ep.breaker = breaker.New("upstream "+ep.name, o.Breaker)
 		b.endpoints = append(b.endpoints, ep)
 	}
 	return b, nil
@@ -222,12 +252,15 @@ func (ep *Endpoint) available(now time.Time) bool {
 
 // Pick chooses an endpoint for one request and counts it in flight. Call
 // Done with the outcome when the request completes.
-func (b *Balancer) Pick() (*Endpoint, error) {
+func (b *Balancer) Pick() (*Endpoint, error) { return b.pick(nil) }
+
+// pick is Pick among the available endpoints not in skip.
+func (b *Balancer) pick(skip []*Endpoint) (*Endpoint, error) {
 	now := b.o.Now()
 	var buf [16]*Endpoint
 	avail := buf[:0]
 	for _, ep := range b.endpoints {
-		if ep.available(now) {
+		if ep.available(now) && !slices.Contains(skip, ep) {
 			avail = append(avail, ep)
 		}
 	}
@@ -380,46 +413,25 @@ func (b *Balancer) check(ctx context.Context, ep *Endpoint) bool {
 	return resp.StatusCode >= 200 && resp.StatusCode < 300
 }
 
-// Transport returns a RoundTripper that sends each request to an endpoint
-// the balancer picks, through next. Requests name only a path: their
-// scheme and host are replaced by the endpoint's, and the endpoint's base
-// path is prefixed.
-func (b *Balancer) Transport(next http.RoundTripper) http.RoundTripper {
-	return roundTripper{b: b, next: next}
-}
-
-type roundTripper struct {
-	b    *Balancer
-	next http.RoundTripper
-}
-
-func (rt roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
-	ep, err := rt.b.Pick()
-	if err != nil {
-		return nil, err
-	}
-	out := req.Clone(req.Context())
-	out.URL.Scheme = ep.URL.Scheme
-	out.URL.Host = ep.URL.Host
-	out.URL.Path = strings.TrimSuffix(ep.URL.Path, "/") + "/" + strings.TrimPrefix(req.URL.Path, "/")
-	out.URL.RawPath = ""
-	out.Host = ""
-	start := rt.b.o.Now()
-	resp, err := rt.next.RoundTrip(out)
-	rt.b.Done(ep, rt.b.o.Now().Sub(start), err != nil || resp.StatusCode >= 500)
-	return resp, err
-}
-
-// Register adds per-endpoint metrics to reg: picks, ejections, health and
-// the latency estimate. Endpoints are configured, so the label is bounded.
+// Register adds per-endpoint metrics to reg: picks, ejections, health,
+// the latency estimate and the breaker's state, and the retries made and
+// refused by the budget. Endpoints are configured, so the label is bounded.
 func (b *Balancer) Register(reg prometheus.Registerer) error {
-	return reg.Register(&collector{
+	if err := reg.Register(&collector{
 		b:         b,
 		picks:     prometheus.NewDesc("lb_picks_total", "Requests sent to each upstream endpoint.", []string{"endpoint"}, nil),
 		ejections: prometheus.NewDesc("lb_ejections_total", "Passive ejections of each upstream endpoint after consecutive failures.", []string{"endpoint"}, nil),
 		up:        prometheus.NewDesc("lb_endpoint_available", "1 when the endpoint passes health checks and is not ejected.", []string{"endpoint"}, nil),
 		latency:   prometheus.NewDesc("lb_endpoint_latency_seconds", "Peak-EWMA latency estimate of each endpoint.", []string{"endpoint"}, nil),
-	})
+	}); err != nil {
+		return err
+	}
+	for _, ep := range b.endpoints {
+		if err := ep.breaker.Register(reg); err != nil {
+			return err
+		}
+	}
+	return b.budget.register(reg)
 }
 
 type collector struct {

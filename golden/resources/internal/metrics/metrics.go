@@ -93,14 +93,16 @@ func (m *Metrics) Instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		m.inFlight.Inc()
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		// A writer that already records the status (the server's
+		// observability wrapper) is used as it is, not wrapped again.
+		rec := RecordStatus(w)
 		defer func() {
 			m.inFlight.Dec()
 			route := r.Pattern
 			if route == "" {
 				route = UnmatchedRoute
 			}
-			s := m.seriesFor(seriesKey{route: route, method: methodLabel(r.Method), class: statusClass(rec.status)})
+			s := m.seriesFor(seriesKey{route: route, method: methodLabel(r.Method), class: statusClass(rec.Status())})
 			s.requests.Inc()
 			s.duration.Observe(time.Since(start).Seconds())
 		}()

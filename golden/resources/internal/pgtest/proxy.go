@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -29,6 +30,8 @@ type Proxy struct {
 	closed bool
 	conns  map[net.Conn]struct{}
 	wg     sync.WaitGroup
+
+	accepted atomic.Int64
 }
 
 // StartProxy listens on a loopback port and forwards to target (host:port)
@@ -49,6 +52,11 @@ func StartProxy(t testing.TB, target string) *Proxy {
 
 // Addr is the address clients dial instead of target.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+// Accepted returns how many connections clients have opened through the
+// proxy, refused ones included: the connection attempts the database saw,
+// or would have.
+func (p *Proxy) Accepted() int64 { return p.accepted.Load() }
 
 // Cut closes every open connection and every new one at once.
 func (p *Proxy) Cut() { p.setMode(refusing) }
@@ -113,6 +121,7 @@ func (p *Proxy) accept() {
 			}
 			return
 		}
+		p.accepted.Add(1)
 		if !p.track(client) {
 			continue
 		}

@@ -2,8 +2,6 @@ package resource
 
 import (
 	"encoding/base64"
-	"fmt"
-	"strconv"
 )
 
 // errCursor answers a cursor this service did not hand out.
@@ -49,17 +47,4 @@ func PageSize(n, maxSize int) (int, error) {
 		return maxSize, nil
 	}
 	return n, nil
-}
-
-// ParseLimit parses a limit query parameter into a page size: "" asks for
-// the largest page, maxSize, and larger limits are capped to it.
-func ParseLimit(s string, maxSize int) (int, error) {
-	if s == "" {
-		return maxSize, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 {
-		return 0, Invalid(fmt.Sprintf("limit %q must be a positive integer", s))
-	}
-	return min(n, maxSize), nil
 }

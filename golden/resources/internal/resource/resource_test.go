@@ -74,18 +74,6 @@ func TestPageSizes(t *testing.T) {
 			t.Errorf("PageSize(%d) = %d, %v; want %d, ok %t", tt.n, got, err, tt.want, tt.ok)
 		}
 	}
-	for _, tt := range []struct {
-		s    string
-		want int
-		ok   bool
-	}{
-		{"", 100, true}, {"7", 7, true}, {"1000", 100, true}, {"0", 0, false}, {"-2", 0, false}, {"ten", 0, false},
-	} {
-		got, err := resource.ParseLimit(tt.s, 100)
-		if got != tt.want || (err == nil) != tt.ok || (err != nil && !errors.Is(err, resource.ErrInvalid)) {
-			t.Errorf("ParseLimit(%q) = %d, %v; want %d, ok %t", tt.s, got, err, tt.want, tt.ok)
-		}
-	}
 }
 
 func TestEncodedIsNewlineTerminatedJSON(t *testing.T) {

@@ -67,12 +67,16 @@ type Deps struct {
 // itself in it with one call; see cmd/shop/resources.go.
 type Set struct {
 	Deps
+	// Caches holds each resource's cache by the table it caches; a
+	// resource adds its cache here so that writes on other replicas reach
+	// it (see Caches).
+	Caches    *Caches
 	resources []Resource
 	closers   []func()
 }
 
 // NewSet returns an empty Set over d.
-func NewSet(d Deps) *Set { return &Set{Deps: d} }
+func NewSet(d Deps) *Set { return &Set{Deps: d, Caches: NewCaches()} }
 
 // Add registers r to be served.
 func (s *Set) Add(r Resource) { s.resources = append(s.resources, r) }

@@ -10,9 +10,10 @@ import (
 )
 
 // Status maps an error from a resource to a gRPC status, as httpjson.Error
-// maps it to an HTTP one. Errors the client cannot act on are logged and
-// answered as codes.Internal without their text, which may describe the
-// store.
+// maps it to an HTTP one; the generated HTTP bindings answer a status
+// with the HTTP status of its code. Errors the client cannot act on are
+// logged and answered as codes.Internal without their text, which may
+// describe the store.
 func Status(ctx context.Context, log *slog.Logger, err error) error {
 	switch {
 	case errors.Is(err, ErrInvalid):

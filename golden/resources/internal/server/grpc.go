@@ -50,7 +50,8 @@ const readinessInterval = 5 * time.Second
 // deadline reaches the handler through its context.
 func (s *Server) newGRPCServer() (*grpc.Server, *health.Server, []string) {
 	m := s.metrics.NewGRPC()
-	srv := grpc.NewServer(
+	// Tracing's stats handler, when tracing is on, sees every call first.
+	srv := grpc.NewServer(append(s.tracing.GRPCServerOptions(),
 		grpc.MaxRecvMsgSize(s.cfg.GRPCMaxMsgBytes),
 		grpc.MaxSendMsgSize(s.cfg.GRPCMaxMsgBytes),
 		grpc.MaxConcurrentStreams(uint32(s.cfg.GRPCMaxConcurrentStreams)), // #nosec G115 -- config.Validate keeps it in 1..MaxUint32
@@ -70,7 +71,7 @@ func (s *Server) newGRPCServer() (*grpc.Server, *health.Server, []string) {
 		// Empty unless WithUnaryInterceptors added some, as the load-test
 		// build does.
 		grpc.ChainUnaryInterceptor(s.interceptors...),
-	)
+	)...)
 	for _, r := range s.resources {
 		if r.RegisterGRPC != nil {
 			r.RegisterGRPC(srv)

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -20,6 +21,7 @@ import (
 
 	shopv1 "example.com/shop/api/proto/shop/v1"
 	"example.com/shop/internal/config"
+	"example.com/shop/internal/connlimit"
 	"example.com/shop/internal/items"
 	"example.com/shop/internal/limiter"
 	"example.com/shop/internal/server"
@@ -293,5 +295,78 @@ func TestGRPCOverloadIsShedWithRetryPushback(t *testing.T) {
 	}
 	if n := lim.Shed() - shed; n != 0 {
 		t.Fatalf("%d calls shed after the load dropped", n)
+	}
+}
+
+// TestGRPCConnectionFloodStaysWithinTheBudget opens eight times more
+// connections to the gRPC port than the connection budget holds: those
+// past it are closed on arrival, the open count never passes the cap, and
+// the admin port, outside the budget, keeps answering its probes. Once the
+// flood ends, a client connects and is served again.
+func TestGRPCConnectionFloodStaysWithinTheBudget(t *testing.T) {
+	const budgetCap = 8
+	budget, err := connlimit.New(budgetCap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := startTarget(t, newProbeStore(answerNotFound), nil, server.WithConnBudget(budget))
+
+	flood := make([]net.Conn, 0, 8*budgetCap)
+	t.Cleanup(func() {
+		for _, c := range flood {
+			_ = c.Close()
+		}
+	})
+	for range cap(flood) {
+		c, err := net.Dial("tcp", tg.srv.GRPCAddr())
+		if err != nil {
+			t.Fatalf("dial the gRPC port: %v", err)
+		}
+		flood = append(flood, c)
+	}
+	// A refused connection is closed by the server at once; an admitted
+	// one gets the server's HTTP/2 settings or nothing until the deadline.
+	refused := 0
+	buf := make([]byte, 64)
+	for _, c := range flood {
+		_ = c.SetReadDeadline(time.Now().Add(time.Second))
+		n, err := c.Read(buf)
+		var netErr net.Error
+		if n == 0 && err != nil && !(errors.As(err, &netErr) && netErr.Timeout()) {
+			refused++
+		}
+	}
+	if want := len(flood) - budgetCap; refused != want {
+		t.Errorf("%d of %d flood connections were closed on arrival, want %d (all past the cap of %d)", refused, len(flood), want, budgetCap)
+	}
+	if open := budget.Open(); open > budgetCap {
+		t.Errorf("%d connections open, over the cap of %d", open, budgetCap)
+	}
+
+	admin := &http.Client{Timeout: 2 * time.Second}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := admin.Get("http://" + tg.srv.AdminAddr() + path)
+		if err != nil {
+			t.Fatalf("admin %s during the flood: %v", path, err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("admin %s during the flood = %d, want 200", path, resp.StatusCode)
+		}
+	}
+
+	for _, c := range flood {
+		_ = c.Close()
+	}
+	for end := time.Now().Add(5 * time.Second); budget.Open() > 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("%d connections still counted 5s after the flood closed them", budget.Open())
+		}
+	}
+	_, client := grpcClient(t, tg)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := client.GetItem(ctx, &shopv1.GetItemRequest{Id: items.NewID()}); status.Code(err) != codes.NotFound {
+		t.Fatalf("GetItem after the flood: %v, want NotFound", err)
 	}
 }

@@ -109,6 +109,10 @@ func (s *probeStore) Create(context.Context, items.Item) error { return nil }
 
 func (s *probeStore) List(context.Context, string, int) ([]items.Item, error) { return nil, nil }
 
+func (s *probeStore) Update(context.Context, string, items.NewItem) (items.Item, error) {
+	return items.Item{}, items.ErrNotFound
+}
+
 func (s *probeStore) Delete(context.Context, string) error { return items.ErrNotFound }
 
 func (s *probeStore) Ping(context.Context) error { return nil }

@@ -27,7 +27,9 @@ import (
 	"example.com/shop/internal/connlimit"
 	"example.com/shop/internal/limiter"
 	"example.com/shop/internal/metrics"
+	"example.com/shop/internal/reqlog"
 	"example.com/shop/internal/resource"
+	"example.com/shop/internal/tracing"
 )
 
 // Server owns the service's listeners.
@@ -39,10 +41,16 @@ type Server struct {
 	limiter   *limiter.Limiter
 	// middleware wraps the public mux, innermost first (WithMiddleware).
 	middleware []func(http.Handler) http.Handler
-	// conns is the public port's connection budget (WithConnBudget).
+	// conns is the public ports' connection budget (WithConnBudget).
 	conns *connlimit.Budget
 	// interceptors run after the built-in ones (WithUnaryInterceptors).
 	interceptors []grpc.UnaryServerInterceptor
+	// tracing traces requests (WithTracing).
+	tracing *tracing.Tracing
+	// requestIDs and accessLog make HTTP requests' log lines
+	// request-scoped (WithRequestIDs, WithAccessLog).
+	requestIDs reqlog.IDs
+	accessLog  *reqlog.AccessLog
 	// adminRoutes are the admin port's handlers beyond its own.
 	adminRoutes []adminRoute
 	ready       atomic.Bool
@@ -79,17 +87,18 @@ type adminRoute struct {
 	handler http.Handler
 }
 
+// WithConnBudget keeps the public ports' open connections, HTTP and gRPC
+// together, within b. The admin port stays outside it, so probes
+// answer during a flood.
+func WithConnBudget(b *connlimit.Budget) Option {
+	return func(s *Server) { s.conns = b }
+}
+
 // WithMiddleware wraps the public mux in mw, inside the metrics, shedding
 // and panic recovery, so what it adds is measured like the handlers. The
 // load-test build uses it to slow every request down.
 func WithMiddleware(mw func(http.Handler) http.Handler) Option {
 	return func(s *Server) { s.middleware = append(s.middleware, mw) }
-}
-
-// WithConnBudget keeps the public HTTP port's open connections within b.
-// The admin port stays outside it, so probes answer during a flood.
-func WithConnBudget(b *connlimit.Budget) Option {
-	return func(s *Server) { s.conns = b }
 }
 
 // connState is the public server's ConnState hook: the connection
@@ -144,17 +153,19 @@ func (s *Server) newPublicServer() *http.Server {
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	return &http.Server{
-		// Metrics are outermost, so they count every request, shed ones as
-		// 503s. They read the route pattern the mux records on the request
-		// after it returns, so no middleware in between may replace the
-		// request (r.WithContext): the pattern would land on the copy.
+		// Metrics are outermost but for observe (observe.go), so they
+		// count every request, shed ones as 503s. They read the route
+		// pattern the mux records on the request after it returns, so no
+		// middleware in between may replace the request (r.WithContext):
+		// the pattern would land on the copy. observe, outside, replaces it
+		// once, before the metrics see it.
 		// Shedding sits inside the metrics and reads the status their
 		// writer records, so a request that timed out in the store (504)
 		// counts as overload without a second wrapped writer.
 		// There is no per-request deadline here: resources bound their
 		// store calls, where requests block, and a cache hit pays for no
 		// timer.
-		Handler:           s.metrics.Instrument(s.shed(mux, s.recoverPanics(handler))),
+		Handler:           s.observe(s.metrics.Instrument(s.shed(mux, s.recoverPanics(handler)))),
 		Protocols:         &protocols,
 		ConnState:         s.connState(),
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
@@ -244,6 +255,7 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if !s.ready.Load() {
+		w.Header().Set("Retry-After", "1")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("not ready: shutting down\n"))
 		return
@@ -251,6 +263,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 	defer cancel()
 	if err := s.resourcesReady(ctx); err != nil {
+		w.Header().Set("Retry-After", "1")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = fmt.Fprintf(w, "not ready: %v\n", err)
 		return
@@ -292,11 +305,22 @@ func (s *Server) Listen() error {
 		_ = s.publicLn.Close()
 		return fmt.Errorf("grpc listener: %w", err)
 	}
+	if s.conns != nil {
+		// gRPC connections never report idle to the budget: past the
+		// cap, new ones are refused (an idle HTTP keep-alive may still make
+		// room for one).
+		s.grpcLn = s.conns.Listener(s.grpcLn)
+	}
 	return nil
 }
 
 // AdminAddr returns the admin listener's address; call it after Listen.
 func (s *Server) AdminAddr() string { return s.adminLn.Addr().String() }
+
+// PublicHandler returns the public HTTP port's handler, middleware
+// included, as the port serves it: benchmarks measure a request's whole
+// server-side path through it without a network.
+func (s *Server) PublicHandler() http.Handler { return s.public.Handler }
 
 // HTTPAddr returns the public HTTP listener's address; call it after Listen.
 func (s *Server) HTTPAddr() string { return s.publicLn.Addr().String() }

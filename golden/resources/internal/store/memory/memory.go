@@ -1,5 +1,8 @@
 // Package memory is an in-memory items.Store: the default store, which needs
-// nothing else running. Its contents are lost when the process exits.
+// nothing else running. Its contents are lost when the process exits, and
+// each process has its own: it is a store for one replica, a demo or a
+// test. Several replicas would each serve different items, and a cache in
+// one would never hear of another's writes; use the Postgres store for them.
 package memory
 
 import (
@@ -62,6 +65,19 @@ func (s *Store) List(_ context.Context, after string, limit int) ([]items.Item, 
 		out = append(out, s.items[id])
 	}
 	return out, nil
+}
+
+// Update implements items.Store.
+func (s *Store) Update(_ context.Context, id string, in items.NewItem) (items.Item, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.items[id]
+	if !ok {
+		return items.Item{}, items.ErrNotFound
+	}
+	it.Name, it.Quantity = in.Name, in.Quantity
+	s.items[id] = it
+	return it, nil
 }
 
 // Delete implements items.Store.

@@ -24,6 +24,16 @@ func TestCRUD(t *testing.T) {
 	if err != nil || got != it {
 		t.Fatalf("Get = %+v, %v; want %+v", got, err, it)
 	}
+	want := items.Item{ID: it.ID, Name: "gadget", Quantity: 5, CreatedAt: it.CreatedAt}
+	if got, err := s.Update(ctx, it.ID, items.NewItem{Name: "gadget", Quantity: 5}); err != nil || got != want {
+		t.Fatalf("Update = %+v, %v; want %+v", got, err, want)
+	}
+	if got, err := s.Get(ctx, it.ID); err != nil || got != want {
+		t.Fatalf("Get after Update = %+v, %v; want %+v", got, err, want)
+	}
+	if _, err := s.Update(ctx, items.NewID(), items.NewItem{Name: "x"}); !errors.Is(err, items.ErrNotFound) {
+		t.Fatalf("Update of a missing item: err = %v, want ErrNotFound", err)
+	}
 	if err := s.Delete(ctx, it.ID); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}

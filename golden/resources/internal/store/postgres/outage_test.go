@@ -167,6 +167,12 @@ func TestOutageAndRecovery(t *testing.T) {
 			t.Fatal("writers did not recover within 10s after the database came back")
 		}
 	}
+	// The breaker closes within its window once calls succeed again.
+	for end := time.Now().Add(15 * time.Second); s.pool.breaker.RejectRatio() > 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("the store's breaker still refuses calls 15s after the database came back")
+		}
+	}
 	close(stop)
 	writers.Wait()
 

@@ -24,7 +24,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
+	"example.com/shop/internal/breaker"
 	"example.com/shop/internal/items"
 )
 
@@ -60,6 +62,9 @@ type Config struct {
 	PingTimeout time.Duration
 	// SlowQuery is the duration above which a query is logged as a warning.
 	SlowQuery time.Duration
+	// TracerProvider, when set, traces each query made in a traced request
+	// with a span named by its statement; nil (tracing off) adds none.
+	TracerProvider trace.TracerProvider
 }
 
 // DefaultConfig returns the pool settings the service starts with: at most
@@ -107,6 +112,7 @@ const (
 	sqlCreate = `INSERT INTO items (id, name, quantity, created_at) VALUES ($1, $2, $3, $4)`
 	sqlGet    = `SELECT name, quantity, created_at FROM items WHERE id = $1`
 	sqlList   = `SELECT id, name, quantity, created_at FROM items WHERE id > $1 ORDER BY id LIMIT $2`
+	sqlUpdate = `UPDATE items SET name = $2, quantity = $3 WHERE id = $1 RETURNING created_at`
 	sqlDelete = `DELETE FROM items WHERE id = $1`
 )
 
@@ -114,6 +120,7 @@ var statements = map[string]string{
 	sqlCreate:      "create_item",
 	sqlGet:         "get_item",
 	sqlList:        "list_items",
+	sqlUpdate:      "update_item",
 	sqlDelete:      "delete_item",
 	sqlCreateOrder: "create_order",
 	sqlGetOrder:    "get_order",
@@ -127,7 +134,7 @@ const uniqueViolation = "23505"
 
 // Store is an items.Store in PostgreSQL. It is safe for concurrent use.
 type Store struct {
-	pool *pgxpool.Pool
+	pool *guardedPool
 }
 
 var _ items.Store = (*Store)(nil)
@@ -159,6 +166,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, reg prometheus.Regi
 	pc.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheStatement
 
 	tracer := NewTracer(log, cfg.SlowQuery, statements)
+	tracer.TraceSpans(cfg.TracerProvider)
 	pc.ConnConfig.Tracer = tracer
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
@@ -170,12 +178,18 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, reg prometheus.Regi
 			return nil, fmt.Errorf("register database metrics: %w", err)
 		}
 	}
-	return &Store{pool: pool}, nil
+	// Every query passes through the breaker (breaker.go), at its defaults.
+	br := breaker.New("postgres", breaker.Options{})
+	if err := br.Register(reg); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("register database breaker metrics: %w", err)
+	}
+	return &Store{pool: &guardedPool{Pool: pool, breaker: br}}, nil
 }
 
 // Pool returns the connection pool, for migrations and for code that needs
 // queries of its own.
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+func (s *Store) Pool() *pgxpool.Pool { return s.pool.Pool }
 
 // Close closes every connection. Call it after the servers have drained.
 func (s *Store) Close() { s.pool.Close() }
@@ -227,6 +241,22 @@ func (s *Store) List(ctx context.Context, after string, limit int) ([]items.Item
 		return nil, s.fail("list items", err)
 	}
 	return out, nil
+}
+
+// Update implements items.Store in one statement: the row's new values
+// and its creation time come back from the UPDATE, and no row means no
+// item.
+func (s *Store) Update(ctx context.Context, id string, in items.NewItem) (items.Item, error) {
+	it := items.Item{ID: id, Name: in.Name, Quantity: in.Quantity}
+	err := s.pool.QueryRow(ctx, sqlUpdate, id, in.Name, in.Quantity).Scan(&it.CreatedAt)
+	if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return items.Item{}, items.ErrNotFound
+		}
+		return items.Item{}, s.fail("update item", err)
+	}
+	it.CreatedAt = it.CreatedAt.UTC()
+	return it, nil
 }
 
 // Delete implements items.Store.
@@ -294,7 +324,7 @@ func unavailable(err error) bool {
 	}
 	var connectErr *pgconn.ConnectError
 	var netErr net.Error
-	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+	return errors.Is(err, breaker.ErrOpen) || errors.As(err, &connectErr) || errors.As(err, &netErr) ||
 		errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) ||
 		errors.Is(err, pgconn.ErrConnClosed) || connectionLost(err)
 }

@@ -32,6 +32,18 @@ func TestCRUDAndRestart(t *testing.T) {
 	if err != nil || got != it {
 		t.Fatalf("Get = %+v, %v; want %+v", got, err, it)
 	}
+	// Update replaces name and quantity in one statement and keeps the
+	// creation time, which comes back from the row.
+	it.Name, it.Quantity = "renamed", 8
+	if got, err := s.Update(ctx, it.ID, items.NewItem{Name: it.Name, Quantity: it.Quantity}); err != nil || got != it {
+		t.Fatalf("Update = %+v, %v; want %+v", got, err, it)
+	}
+	if got, err := s.Get(ctx, it.ID); err != nil || got != it {
+		t.Fatalf("Get after Update = %+v, %v; want %+v", got, err, it)
+	}
+	if _, err := s.Update(ctx, items.NewID(), items.NewItem{Name: "x"}); !errors.Is(err, items.ErrNotFound) {
+		t.Fatalf("Update of a missing item: err = %v, want ErrNotFound", err)
+	}
 	gone := newItem("gadget", 0)
 	if err := s.Create(ctx, gone); err != nil {
 		t.Fatalf("Create: %v", err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"example.com/shop/internal/metrics"
 )
@@ -24,6 +25,8 @@ const otherQuery = "other"
 type Tracer struct {
 	log  *slog.Logger
 	slow time.Duration
+	// spans, when set, starts a span per query (spans.go).
+	spans trace.Tracer
 
 	bySQL   map[string]*queryMetrics // SQL text -> metrics, built once
 	other   *queryMetrics
@@ -60,6 +63,7 @@ type queryStart struct {
 	m     *queryMetrics
 	sql   string
 	start time.Time
+	span  trace.Span // nil unless the query is traced
 }
 
 // queryStartKey is queryStart's key in pgconn.PgConn.CustomData.
@@ -127,6 +131,7 @@ func (t *Tracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 		custom[queryStartKey] = qs
 	}
 	*qs = queryStart{m: m, sql: data.SQL, start: time.Now()}
+	ctx, qs.span = t.startSpan(ctx, m.name)
 	return ctx
 }
 
@@ -138,6 +143,7 @@ func (t *Tracer) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data pgx.Tra
 	}
 	qs := *slot
 	*slot = queryStart{}
+	defer endSpan(qs.span, data.Err)
 	elapsed := time.Since(qs.start)
 	qs.m.duration.Observe(elapsed.Seconds())
 	if data.Err != nil {

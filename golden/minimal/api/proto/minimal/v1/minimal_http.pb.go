@@ -1203,6 +1203,10 @@ func minimalHTTPWriteJSON(w http.ResponseWriter, status int, appendBody func([]b
 // the HTTP status of the gRPC code.
 func minimalHTTPWriteError(w http.ResponseWriter, code uint32, msg string) {
 	status, name := minimalHTTPStatus(code)
+	// UNAVAILABLE means "retry": say when, as every 503 of the service does.
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1")
+	}
 	minimalHTTPWriteJSON(w, status, func(b []byte) []byte {
 		b = append(b, `{"error":`...)
 		b = minimalJSONAppendString(b, msg)

@@ -1203,6 +1203,10 @@ func ordersHTTPWriteJSON(w http.ResponseWriter, status int, appendBody func([]by
 // the HTTP status of the gRPC code.
 func ordersHTTPWriteError(w http.ResponseWriter, code uint32, msg string) {
 	status, name := ordersHTTPStatus(code)
+	// UNAVAILABLE means "retry": say when, as every 503 of the service does.
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1")
+	}
 	ordersHTTPWriteJSON(w, status, func(b []byte) []byte {
 		b = append(b, `{"error":`...)
 		b = ordersJSONAppendString(b, msg)

@@ -300,6 +300,67 @@ func (x *ListItemsResponse) GetNextPageToken() string {
 	return ""
 }
 
+type UpdateItemRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id names the item to replace; on HTTP it is the path's {id}.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Quantity      int64  `protobuf:"varint,3,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateItemRequest) Reset() {
+	*x = UpdateItemRequest{}
+	mi := &file_shop_v1_shop_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateItemRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateItemRequest) ProtoMessage() {}
+
+func (x *UpdateItemRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_v1_shop_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateItemRequest.ProtoReflect.Descriptor instead.
+func (*UpdateItemRequest) Descriptor() ([]byte, []int) {
+	return file_shop_v1_shop_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *UpdateItemRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UpdateItemRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdateItemRequest) GetQuantity() int64 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
 type DeleteItemRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -309,7 +370,7 @@ type DeleteItemRequest struct {
 
 func (x *DeleteItemRequest) Reset() {
 	*x = DeleteItemRequest{}
-	mi := &file_shop_v1_shop_proto_msgTypes[5]
+	mi := &file_shop_v1_shop_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -321,7 +382,7 @@ func (x *DeleteItemRequest) String() string {
 func (*DeleteItemRequest) ProtoMessage() {}
 
 func (x *DeleteItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_v1_shop_proto_msgTypes[5]
+	mi := &file_shop_v1_shop_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -334,7 +395,7 @@ func (x *DeleteItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteItemRequest.ProtoReflect.Descriptor instead.
 func (*DeleteItemRequest) Descriptor() ([]byte, []int) {
-	return file_shop_v1_shop_proto_rawDescGZIP(), []int{5}
+	return file_shop_v1_shop_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DeleteItemRequest) GetId() string {
@@ -352,7 +413,7 @@ type DeleteItemResponse struct {
 
 func (x *DeleteItemResponse) Reset() {
 	*x = DeleteItemResponse{}
-	mi := &file_shop_v1_shop_proto_msgTypes[6]
+	mi := &file_shop_v1_shop_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -364,7 +425,7 @@ func (x *DeleteItemResponse) String() string {
 func (*DeleteItemResponse) ProtoMessage() {}
 
 func (x *DeleteItemResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_v1_shop_proto_msgTypes[6]
+	mi := &file_shop_v1_shop_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -377,7 +438,7 @@ func (x *DeleteItemResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteItemResponse.ProtoReflect.Descriptor instead.
 func (*DeleteItemResponse) Descriptor() ([]byte, []int) {
-	return file_shop_v1_shop_proto_rawDescGZIP(), []int{6}
+	return file_shop_v1_shop_proto_rawDescGZIP(), []int{7}
 }
 
 type StreamItemsRequest struct {
@@ -388,7 +449,7 @@ type StreamItemsRequest struct {
 
 func (x *StreamItemsRequest) Reset() {
 	*x = StreamItemsRequest{}
-	mi := &file_shop_v1_shop_proto_msgTypes[7]
+	mi := &file_shop_v1_shop_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -400,7 +461,7 @@ func (x *StreamItemsRequest) String() string {
 func (*StreamItemsRequest) ProtoMessage() {}
 
 func (x *StreamItemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_v1_shop_proto_msgTypes[7]
+	mi := &file_shop_v1_shop_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -413,7 +474,7 @@ func (x *StreamItemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamItemsRequest.ProtoReflect.Descriptor instead.
 func (*StreamItemsRequest) Descriptor() ([]byte, []int) {
-	return file_shop_v1_shop_proto_rawDescGZIP(), []int{7}
+	return file_shop_v1_shop_proto_rawDescGZIP(), []int{8}
 }
 
 var File_shop_v1_shop_proto protoreflect.FileDescriptor
@@ -438,16 +499,22 @@ const file_shop_v1_shop_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"`\n" +
 	"\x11ListItemsResponse\x12#\n" +
 	"\x05items\x18\x01 \x03(\v2\r.shop.v1.ItemR\x05items\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"#\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"S\n" +
+	"\x11UpdateItemRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
+	"\bquantity\x18\x03 \x01(\x03R\bquantity\"#\n" +
 	"\x11DeleteItemRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x14\n" +
 	"\x12DeleteItemResponse\"\x14\n" +
-	"\x12StreamItemsRequest2\x9b\x03\n" +
+	"\x12StreamItemsRequest2\xef\x03\n" +
 	"\fItemsService\x12M\n" +
 	"\n" +
 	"CreateItem\x12\x1a.shop.v1.CreateItemRequest\x1a\r.shop.v1.Item\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/items\x12I\n" +
 	"\aGetItem\x12\x17.shop.v1.GetItemRequest\x1a\r.shop.v1.Item\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/items/{id}\x12U\n" +
-	"\tListItems\x12\x19.shop.v1.ListItemsRequest\x1a\x1a.shop.v1.ListItemsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/items\x12]\n" +
+	"\tListItems\x12\x19.shop.v1.ListItemsRequest\x1a\x1a.shop.v1.ListItemsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/items\x12R\n" +
+	"\n" +
+	"UpdateItem\x12\x1a.shop.v1.UpdateItemRequest\x1a\r.shop.v1.Item\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*\x1a\x0e/v1/items/{id}\x12]\n" +
 	"\n" +
 	"DeleteItem\x12\x1a.shop.v1.DeleteItemRequest\x1a\x1b.shop.v1.DeleteItemResponse\"\x16\x82\xd3\xe4\x93\x02\x10*\x0e/v1/items/{id}\x12;\n" +
 	"\vStreamItems\x12\x1b.shop.v1.StreamItemsRequest\x1a\r.shop.v1.Item0\x01B+Z)example.com/shop/api/proto/shop/v1;shopv1b\x06proto3"
@@ -464,33 +531,36 @@ func file_shop_v1_shop_proto_rawDescGZIP() []byte {
 	return file_shop_v1_shop_proto_rawDescData
 }
 
-var file_shop_v1_shop_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_shop_v1_shop_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_shop_v1_shop_proto_goTypes = []any{
 	(*Item)(nil),                  // 0: shop.v1.Item
 	(*CreateItemRequest)(nil),     // 1: shop.v1.CreateItemRequest
 	(*GetItemRequest)(nil),        // 2: shop.v1.GetItemRequest
 	(*ListItemsRequest)(nil),      // 3: shop.v1.ListItemsRequest
 	(*ListItemsResponse)(nil),     // 4: shop.v1.ListItemsResponse
-	(*DeleteItemRequest)(nil),     // 5: shop.v1.DeleteItemRequest
-	(*DeleteItemResponse)(nil),    // 6: shop.v1.DeleteItemResponse
-	(*StreamItemsRequest)(nil),    // 7: shop.v1.StreamItemsRequest
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(*UpdateItemRequest)(nil),     // 5: shop.v1.UpdateItemRequest
+	(*DeleteItemRequest)(nil),     // 6: shop.v1.DeleteItemRequest
+	(*DeleteItemResponse)(nil),    // 7: shop.v1.DeleteItemResponse
+	(*StreamItemsRequest)(nil),    // 8: shop.v1.StreamItemsRequest
+	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
 }
 var file_shop_v1_shop_proto_depIdxs = []int32{
-	8, // 0: shop.v1.Item.create_time:type_name -> google.protobuf.Timestamp
+	9, // 0: shop.v1.Item.create_time:type_name -> google.protobuf.Timestamp
 	0, // 1: shop.v1.ListItemsResponse.items:type_name -> shop.v1.Item
 	1, // 2: shop.v1.ItemsService.CreateItem:input_type -> shop.v1.CreateItemRequest
 	2, // 3: shop.v1.ItemsService.GetItem:input_type -> shop.v1.GetItemRequest
 	3, // 4: shop.v1.ItemsService.ListItems:input_type -> shop.v1.ListItemsRequest
-	5, // 5: shop.v1.ItemsService.DeleteItem:input_type -> shop.v1.DeleteItemRequest
-	7, // 6: shop.v1.ItemsService.StreamItems:input_type -> shop.v1.StreamItemsRequest
-	0, // 7: shop.v1.ItemsService.CreateItem:output_type -> shop.v1.Item
-	0, // 8: shop.v1.ItemsService.GetItem:output_type -> shop.v1.Item
-	4, // 9: shop.v1.ItemsService.ListItems:output_type -> shop.v1.ListItemsResponse
-	6, // 10: shop.v1.ItemsService.DeleteItem:output_type -> shop.v1.DeleteItemResponse
-	0, // 11: shop.v1.ItemsService.StreamItems:output_type -> shop.v1.Item
-	7, // [7:12] is the sub-list for method output_type
-	2, // [2:7] is the sub-list for method input_type
+	5, // 5: shop.v1.ItemsService.UpdateItem:input_type -> shop.v1.UpdateItemRequest
+	6, // 6: shop.v1.ItemsService.DeleteItem:input_type -> shop.v1.DeleteItemRequest
+	8, // 7: shop.v1.ItemsService.StreamItems:input_type -> shop.v1.StreamItemsRequest
+	0, // 8: shop.v1.ItemsService.CreateItem:output_type -> shop.v1.Item
+	0, // 9: shop.v1.ItemsService.GetItem:output_type -> shop.v1.Item
+	4, // 10: shop.v1.ItemsService.ListItems:output_type -> shop.v1.ListItemsResponse
+	0, // 11: shop.v1.ItemsService.UpdateItem:output_type -> shop.v1.Item
+	7, // 12: shop.v1.ItemsService.DeleteItem:output_type -> shop.v1.DeleteItemResponse
+	0, // 13: shop.v1.ItemsService.StreamItems:output_type -> shop.v1.Item
+	8, // [8:14] is the sub-list for method output_type
+	2, // [2:8] is the sub-list for method input_type
 	2, // [2:2] is the sub-list for extension type_name
 	2, // [2:2] is the sub-list for extension extendee
 	0, // [0:2] is the sub-list for field type_name
@@ -507,7 +577,7 @@ func file_shop_v1_shop_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shop_v1_shop_proto_rawDesc), len(file_shop_v1_shop_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

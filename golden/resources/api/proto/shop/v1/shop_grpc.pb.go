@@ -19,6 +19,7 @@ const (
 	ItemsService_CreateItem_FullMethodName  = "/shop.v1.ItemsService/CreateItem"
 	ItemsService_GetItem_FullMethodName     = "/shop.v1.ItemsService/GetItem"
 	ItemsService_ListItems_FullMethodName   = "/shop.v1.ItemsService/ListItems"
+	ItemsService_UpdateItem_FullMethodName  = "/shop.v1.ItemsService/UpdateItem"
 	ItemsService_DeleteItem_FullMethodName  = "/shop.v1.ItemsService/DeleteItem"
 	ItemsService_StreamItems_FullMethodName = "/shop.v1.ItemsService/StreamItems"
 )
@@ -35,6 +36,11 @@ type ItemsServiceClient interface {
 	GetItem(ctx context.Context, in *GetItemRequest, opts ...grpc.CallOption) (*Item, error)
 	// ListItems returns a page of items in ID order.
 	ListItems(ctx context.Context, in *ListItemsRequest, opts ...grpc.CallOption) (*ListItemsResponse, error)
+	// UpdateItem replaces the client-settable fields of one item (PUT
+	// semantics: a field left out is set to its zero value) and returns it.
+	// It fails with NOT_FOUND when the item does not exist and with
+	// INVALID_ARGUMENT on the rules CreateItem checks.
+	UpdateItem(ctx context.Context, in *UpdateItemRequest, opts ...grpc.CallOption) (*Item, error)
 	// DeleteItem removes one item, or fails with NOT_FOUND.
 	DeleteItem(ctx context.Context, in *DeleteItemRequest, opts ...grpc.CallOption) (*DeleteItemResponse, error)
 	// StreamItems sends every item in ID order, reading the store a page at a
@@ -75,6 +81,15 @@ func (c *itemsServiceClient) ListItems(ctx context.Context, in *ListItemsRequest
 	callOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListItemsResponse)
 	if err := c.cc.Invoke(ctx, ItemsService_ListItems_FullMethodName, in, out, callOpts...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *itemsServiceClient) UpdateItem(ctx context.Context, in *UpdateItemRequest, opts ...grpc.CallOption) (*Item, error) {
+	callOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Item)
+	if err := c.cc.Invoke(ctx, ItemsService_UpdateItem_FullMethodName, in, out, callOpts...); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -123,6 +138,11 @@ type StrictItemsServiceServer interface {
 	GetItem(context.Context, *GetItemRequest) (*Item, error)
 	// ListItems returns a page of items in ID order.
 	ListItems(context.Context, *ListItemsRequest) (*ListItemsResponse, error)
+	// UpdateItem replaces the client-settable fields of one item (PUT
+	// semantics: a field left out is set to its zero value) and returns it.
+	// It fails with NOT_FOUND when the item does not exist and with
+	// INVALID_ARGUMENT on the rules CreateItem checks.
+	UpdateItem(context.Context, *UpdateItemRequest) (*Item, error)
 	// DeleteItem removes one item, or fails with NOT_FOUND.
 	DeleteItem(context.Context, *DeleteItemRequest) (*DeleteItemResponse, error)
 	// StreamItems sends every item in ID order, reading the store a page at a
@@ -157,6 +177,10 @@ func (UnimplementedItemsServiceServer) GetItem(context.Context, *GetItemRequest)
 
 func (UnimplementedItemsServiceServer) ListItems(context.Context, *ListItemsRequest) (*ListItemsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListItems not implemented")
+}
+
+func (UnimplementedItemsServiceServer) UpdateItem(context.Context, *UpdateItemRequest) (*Item, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateItem not implemented")
 }
 
 func (UnimplementedItemsServiceServer) DeleteItem(context.Context, *DeleteItemRequest) (*DeleteItemResponse, error) {
@@ -240,6 +264,21 @@ func _ItemsService_ListItems_Handler(srv any, ctx context.Context, dec func(any)
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ItemsService_UpdateItem_Handler(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+	in := new(UpdateItemRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StrictItemsServiceServer).UpdateItem(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{Server: srv, FullMethod: ItemsService_UpdateItem_FullMethodName}
+	handler := func(ctx context.Context, req any) (any, error) {
+		return srv.(StrictItemsServiceServer).UpdateItem(ctx, req.(*UpdateItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ItemsService_DeleteItem_Handler(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
 	in := new(DeleteItemRequest)
 	if err := dec(in); err != nil {
@@ -281,6 +320,10 @@ var ItemsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListItems",
 			Handler:    _ItemsService_ListItems_Handler,
+		},
+		{
+			MethodName: "UpdateItem",
+			Handler:    _ItemsService_UpdateItem_Handler,
 		},
 		{
 			MethodName: "DeleteItem",

@@ -47,6 +47,7 @@ type ItemsServiceHTTPOptions struct {
 //	POST /v1/items -> CreateItem
 //	GET /v1/items/{id} -> GetItem
 //	GET /v1/items -> ListItems
+//	PUT /v1/items/{id} -> UpdateItem
 //	DELETE /v1/items/{id} -> DeleteItem
 func RegisterItemsServiceHTTP(mux *http.ServeMux, srv StrictItemsServiceServer, opts ItemsServiceHTTPOptions) {
 	if opts.MaxBodyBytes <= 0 {
@@ -55,7 +56,7 @@ func RegisterItemsServiceHTTP(mux *http.ServeMux, srv StrictItemsServiceServer, 
 	h := &itemsServiceHTTP{srv: srv, opts: opts}
 	for name := range opts.Override {
 		switch name {
-		case "CreateItem", "GetItem", "ListItems", "DeleteItem":
+		case "CreateItem", "GetItem", "ListItems", "UpdateItem", "DeleteItem":
 		default:
 			panic("RegisterItemsServiceHTTP: Override names " + strconv.Quote(name) + ", which is not a method of shop.v1.ItemsService with an HTTP binding")
 		}
@@ -63,6 +64,7 @@ func RegisterItemsServiceHTTP(mux *http.ServeMux, srv StrictItemsServiceServer, 
 	h.handle(mux, "POST /v1/items", "CreateItem", h.createItem)
 	h.handle(mux, "GET /v1/items/{id}", "GetItem", h.getItem)
 	h.handle(mux, "GET /v1/items", "ListItems", h.listItems)
+	h.handle(mux, "PUT /v1/items/{id}", "UpdateItem", h.updateItem)
 	h.handle(mux, "DELETE /v1/items/{id}", "DeleteItem", h.deleteItem)
 }
 
@@ -186,6 +188,36 @@ func (h *itemsServiceHTTP) listItemsParams(r *http.Request, in *ListItemsRequest
 			return errors.New("unknown query parameter " + strconv.Quote(name))
 		}
 	}
+	return nil
+}
+
+// updateItem serves PUT /v1/items/{id}.
+func (h *itemsServiceHTTP) updateItem(w http.ResponseWriter, r *http.Request) {
+	in := new(UpdateItemRequest)
+	body, ok := shopHTTPReadBody(w, r, h.opts.MaxBodyBytes)
+	if !ok {
+		return
+	}
+	if err := in.UnmarshalJSON(body); err != nil {
+		shopHTTPWriteError(w, uint32(codes.InvalidArgument), "malformed JSON body: "+err.Error())
+		return
+	}
+	if err := h.updateItemParams(r, in); err != nil {
+		shopHTTPWriteError(w, uint32(codes.InvalidArgument), err.Error())
+		return
+	}
+	out, err := h.srv.UpdateItem(r.Context(), in)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	shopHTTPWriteJSON(w, http.StatusOK, out.AppendJSON)
+}
+
+// updateItemParams sets the fields of in that PUT /v1/items/{id} binds
+// in its path.
+func (h *itemsServiceHTTP) updateItemParams(r *http.Request, in *UpdateItemRequest) error {
+	in.Id = r.PathValue("id")
 	return nil
 }
 
@@ -473,6 +505,96 @@ func (x *ListItemsResponse) decodeJSON(d *shopJSONDecoder) error {
 				return d.in("next_page_token", err)
 			}
 			x.NextPageToken = n
+		default:
+			return d.unknown(key)
+		}
+		return nil
+	})
+}
+
+// AppendJSON appends x to b in the proto3 JSON mapping: lowerCamelCase
+// names, 64-bit integers as strings, enums by name, and fields at their
+// zero value left out. A nil x is written as {}.
+func (x *UpdateItemRequest) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	if x == nil {
+		return append(b, '}')
+	}
+	start := len(b)
+	if x.Id != "" {
+		if len(b) > start+1 {
+			b = append(b, ',')
+		}
+		b = append(b, `"id":`...)
+		b = shopJSONAppendString(b, x.Id)
+	}
+	if x.Name != "" {
+		if len(b) > start+1 {
+			b = append(b, ',')
+		}
+		b = append(b, `"name":`...)
+		b = shopJSONAppendString(b, x.Name)
+	}
+	if x.Quantity != 0 {
+		if len(b) > start+1 {
+			b = append(b, ',')
+		}
+		b = append(b, `"quantity":`...)
+		b = shopJSONAppendQuotedInt(b, x.Quantity)
+	}
+	return append(b, '}')
+}
+
+// MarshalJSON returns x in the proto3 JSON mapping; see AppendJSON.
+func (x *UpdateItemRequest) MarshalJSON() ([]byte, error) {
+	return x.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON sets x from data in the proto3 JSON mapping. It accepts
+// each field's lowerCamelCase and .proto names, integers as numbers or
+// strings, enums by name or number, and null for a field's default, and it
+// rejects a member x has no field for, naming it.
+func (x *UpdateItemRequest) UnmarshalJSON(data []byte) error {
+	d := shopJSONDecoder{data: data}
+	if err := x.decodeJSON(&d); err != nil {
+		return err
+	}
+	return d.end()
+}
+
+func (x *UpdateItemRequest) decodeJSON(d *shopJSONDecoder) error {
+	return d.object(func(key []byte) error {
+		switch string(key) {
+		case "id":
+			if d.null() {
+				x.Id = ""
+				return nil
+			}
+			n, err := d.string()
+			if err != nil {
+				return d.in("id", err)
+			}
+			x.Id = n
+		case "name":
+			if d.null() {
+				x.Name = ""
+				return nil
+			}
+			n, err := d.string()
+			if err != nil {
+				return d.in("name", err)
+			}
+			x.Name = n
+		case "quantity":
+			if d.null() {
+				x.Quantity = 0
+				return nil
+			}
+			n, err := d.int(64)
+			if err != nil {
+				return d.in("quantity", err)
+			}
+			x.Quantity = n
 		default:
 			return d.unknown(key)
 		}
@@ -1053,6 +1175,10 @@ func shopHTTPWriteJSON(w http.ResponseWriter, status int, appendBody func([]byte
 // the HTTP status of the gRPC code.
 func shopHTTPWriteError(w http.ResponseWriter, code uint32, msg string) {
 	status, name := shopHTTPStatus(code)
+	// UNAVAILABLE means "retry": say when, as every 503 of the service does.
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1")
+	}
 	shopHTTPWriteJSON(w, status, func(b []byte) []byte {
 		b = append(b, `{"error":`...)
 		b = shopJSONAppendString(b, msg)

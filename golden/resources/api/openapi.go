@@ -1,8 +1,8 @@
-// Package proto holds the shop service's API definition: the .proto files
-// under it, the Go packages perfgen generates from them, and openapi.yaml,
-// the OpenAPI 3.1 document of their google.api.http bindings, which this
-// package embeds so the admin port can serve it.
-package proto
+// Package api holds the shop service's API definition: the .proto files
+// under proto/, the Go packages perfgen generates from them, and
+// openapi.yaml, the OpenAPI 3.1 document of their google.api.http bindings,
+// which this package embeds so the admin port can serve it.
+package api
 
 import (
 	_ "embed"

@@ -1,0 +1,117 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"example.com/shop/internal/reqlog"
+	"example.com/shop/internal/tracing"
+)
+
+// WithTracing traces every public HTTP request and gRPC call with t,
+// in a server span that continues the caller's W3C trace context. A nil t
+// (tracing off) adds nothing.
+func WithTracing(t *tracing.Tracing) Option {
+	return func(s *Server) { s.tracing = t }
+}
+
+// WithRequestIDs gives public HTTP requests an id for their log lines, as
+// ids says: the valid X-Request-Id a request came with, echoed in the
+// response, and with reqlog.IDsGenerate a new one for a request without.
+// A traced request without one is answered with its trace id, which its log
+// lines carry.
+func WithRequestIDs(ids reqlog.IDs) Option {
+	return func(s *Server) { s.requestIDs = ids }
+}
+
+// WithAccessLog logs the requests a samples.
+func WithAccessLog(a *reqlog.AccessLog) Option {
+	return func(s *Server) { s.accessLog = a }
+}
+
+// observe wraps the public handler in what makes a request observable: its
+// trace span, its request id and its access log line. It is outermost, so
+// the span covers shedding and the metrics, and it replaces the request
+// (r.WithContext) once, passing the copy on: the mux records the route
+// pattern on the copy, where the metrics inside read it and observe reads
+// it after serving. With none of them on, next is served as it is.
+func (s *Server) observe(next http.Handler) http.Handler {
+	if s.tracing == nil && s.requestIDs == reqlog.IDsOff && s.accessLog == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ctx := r.Context()
+		var span trace.Span
+		if s.tracing != nil {
+			ctx, span = s.tracing.StartServer(r)
+		}
+		if s.requestIDs != reqlog.IDsOff {
+			id := r.Header.Get(reqlog.Header)
+			switch {
+			case reqlog.ValidID(id):
+				var header []string
+				ctx, header = reqlog.WithRequestID(ctx, id)
+				w.Header()[reqlog.Header] = header
+			case span != nil && span.SpanContext().IsValid():
+				// Log lines carry the trace id: return it as the id.
+				w.Header().Set(reqlog.Header, span.SpanContext().TraceID().String())
+			case s.requestIDs == reqlog.IDsGenerate:
+				var header []string
+				ctx, header = reqlog.WithRequestID(ctx, reqlog.NewID())
+				w.Header()[reqlog.Header] = header
+			}
+		}
+		logged := s.accessLog.Sampled()
+		var rec *observedWriter
+		if span != nil || logged {
+			rec = &observedWriter{ResponseWriter: w, status: http.StatusOK}
+			w = rec
+		}
+		if ctx != r.Context() {
+			r = r.WithContext(ctx)
+		}
+		if span != nil {
+			// Ended by a panic too: net/http's ErrAbortHandler passes
+			// through recoverPanics to here.
+			defer func() { tracing.EndServer(span, r, rec.status) }()
+		}
+		next.ServeHTTP(w, r)
+		if logged {
+			s.accessLog.Log(ctx, r, rec.status, rec.bytes, time.Since(start))
+		}
+	})
+}
+
+// observedWriter records the status and the size of a response. It is a
+// metrics.StatusWriter, so the metrics and the limiter inside use it
+// instead of wrapping the writer again.
+type observedWriter struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+	bytes       int64
+}
+
+func (w *observedWriter) WriteHeader(code int) {
+	if !w.wroteHeader {
+		w.status = code
+		w.wroteHeader = code >= 200
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *observedWriter) Write(p []byte) (int, error) {
+	w.wroteHeader = true
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Status returns the status written so far: 200 until the handler writes
+// another.
+func (w *observedWriter) Status() int { return w.status }
+
+func (w *observedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
