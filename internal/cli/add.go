@@ -235,7 +235,9 @@ func runAddResource(ctx context.Context, cmd *cobra.Command, env *Env, name stri
 	// their Go code is generated from what is on disk now.
 	protoRoot := filepath.Join(root, filepath.FromSlash(generator.ProtoRoot))
 	if info, err := os.Stat(protoRoot); err == nil && info.IsDir() {
-		if err := runProto(ctx, env, protoRoot, &protoOptions{}); err != nil {
+		// An HTTP-only project's code is generated without gRPC stubs, as
+		// its go:generate line asks.
+		if err := runProto(ctx, env, protoRoot, &protoOptions{grpc: spec.Transport != generator.TransportHTTP}); err != nil {
 			return fmt.Errorf("the resource is added, but generating the .proto files' Go code failed: %w; fix the .proto, then run go generate ./...", err)
 		}
 	}
