@@ -52,7 +52,7 @@ func TestWorkflowPassesActionlint(t *testing.T) {
 					require.True(t, ok, "no %s in a project with ci on", workflowPath)
 
 					w, ran := checkWorkflow(t, linter, workflow, files["Makefile"])
-					wantRan := []string{"build", "lint", "vulncheck", "test", "loadtest"}
+					wantRan := []string{"build", "lint", "vulncheck", "test", "fuzz", "loadtest"}
 					if docker {
 						wantRan = append(wantRan, "docker")
 					}

@@ -85,8 +85,8 @@ service_pid=$!
 listen_addr() {
 	sed -n "s/.*\"msg\":\"listening\",\"server\":\"$1\",\"addr\":\"\([^\"]*\)\".*/\1/p" "$log" | head -n 1
 }
-# Wait until every server has logged its address and the service answers
-# its health check.
+# Wait until every server has logged its address and the service is ready
+# (its readiness check passes).
 http_addr=""
 admin_addr=""
 for _ in $(seq 100); do
@@ -97,7 +97,7 @@ for _ in $(seq 100); do
 	fi
 	http_addr=$(listen_addr http)
 	admin_addr=$(listen_addr admin)
-	if [[ -n $http_addr && -n $admin_addr ]] && bin/minimal healthcheck -addr "$admin_addr" 2>/dev/null; then
+	if [[ -n $http_addr && -n $admin_addr ]] && bin/minimal healthcheck -ready -addr "$admin_addr" 2>/dev/null; then
 		break
 	fi
 	sleep 0.1
