@@ -168,7 +168,7 @@ func TestOptionMatrix(t *testing.T) {
 						if cache {
 							args = append(args, "-race")
 						}
-						runEnv(t, dir, env, 10*time.Minute, "go", append(args, "./...")...)
+						runEnv(t, dir, env, 20*time.Minute, "go", append(args, "./...")...)
 					})
 				}
 			}
