@@ -115,6 +115,11 @@ func TestOptionMatrix(t *testing.T) {
 						spec := generator.DefaultSpec(name)
 						spec.Transport, spec.Store, spec.Cache, spec.Deploy = transport, store, cache, deploy
 						spec.Upstream = cache // both states of the upstream option, without doubling the matrix
+						if transport != generator.TransportHTTP {
+							// A resource added with perfgen add resource, with a
+							// field of every type, required and optional.
+							spec.Resources = []generator.Resource{generator.SampleResource()}
+						}
 						dir := generate(t, spec)
 						goCmd(t, dir, 5*time.Minute, "mod", "tidy")
 						goCmd(t, dir, 5*time.Minute, "build", "./...")
