@@ -53,7 +53,7 @@ func TestResourceTutorial(t *testing.T) {
 
 	// Builds and passes its own tests with the new resource.
 	tut.run(t, dir, "go build ./... && go test ./...")
-	require.Regexp(t, `(?m)^ok +example\.com/shop/internal/orders\s`, tut.output, "the resource's own tests ran")
+	require.Regexp(t, `(?m)^ok\s+example\.com/shop/internal/orders\s`, tut.output, "the resource's own tests ran")
 
 	// A third resource, with an optional field.
 	tut.run(t, dir, "perfgen add resource customers")
