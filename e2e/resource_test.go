@@ -43,16 +43,17 @@ func TestResourceTutorial(t *testing.T) {
 	// perfgen new, then what can be added, then orders.
 	dir := tut.run(t, work, "perfgen new shop --yes")
 	require.Equal(t, filepath.Join(work, "shop"), dir, "the first block ends in the new project")
-	out := tut.output
-	require.Contains(t, out, "resource", "perfgen add lists what can be added")
+	require.Contains(t, tut.output, "What perfgen add can add to a generated project:\n  resource ")
 
 	tut.run(t, dir, "perfgen add resource orders --field customer:string --field total_cents:int64 --dry-run")
-	require.Contains(t, tut.output, "orders")
+	require.Contains(t, tut.output, "dry run, nothing changed; adding resource orders would:")
+	require.Regexp(t, `(?m)^added resource orders: \d+ added, \d+ updated$`, tut.output)
 	protoFile := findProtoDeclaring(t, dir, "message Order {")
 	require.NotEmpty(t, protoFile, "perfgen add resource orders wrote a .proto declaring message Order")
 
 	// Builds and passes its own tests with the new resource.
 	tut.run(t, dir, "go build ./... && go test ./...")
+	require.Regexp(t, `(?m)^ok\s+example\.com/shop/internal/orders\s`, tut.output, "the resource's own tests ran")
 
 	// A third resource, with an optional field.
 	tut.run(t, dir, "perfgen add resource customers")
