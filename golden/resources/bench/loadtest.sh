@@ -88,8 +88,8 @@ service_pid=$!
 listen_addr() {
 	sed -n "s/.*\"msg\":\"listening\",\"server\":\"$1\",\"addr\":\"\([^\"]*\)\".*/\1/p" "$log" | head -n 1
 }
-# Wait until every server has logged its address and the service answers
-# its health check.
+# Wait until every server has logged its address and the service is ready
+# (its migrations are in, its readiness check passes).
 http_addr=""
 grpc_addr=""
 admin_addr=""
@@ -102,7 +102,7 @@ for _ in $(seq 100); do
 	http_addr=$(listen_addr http)
 	grpc_addr=$(listen_addr grpc)
 	admin_addr=$(listen_addr admin)
-	if [[ -n $http_addr && -n $grpc_addr && -n $admin_addr ]] && bin/shop healthcheck -addr "$admin_addr" 2>/dev/null; then
+	if [[ -n $http_addr && -n $grpc_addr && -n $admin_addr ]] && bin/shop healthcheck -ready -addr "$admin_addr" 2>/dev/null; then
 		break
 	fi
 	sleep 0.1

@@ -3,7 +3,7 @@
 // Usage:
 //
 //	shop [flags]              serve until SIGINT or SIGTERM
-//	shop healthcheck [flags]  probe a running instance's /healthz; exit 0 or 1
+//	shop healthcheck [flags]  probe a running instance's /healthz (-ready: /readyz); exit 0 or 1
 //	shop migrate up [flags]   apply pending schema migrations, then exit
 //	shop migrate status       list migrations and whether each is applied
 //
@@ -231,6 +231,7 @@ func healthcheck(ctx context.Context, args []string, lookup func(string) (string
 	}
 	fs.StringVar(&addr, "addr", addr, "admin address of the instance to probe (env "+config.EnvPrefix+"ADMIN_ADDR)")
 	timeout := fs.Duration("timeout", 2*time.Second, "how long to wait for an answer")
+	ready := fs.Bool("ready", false, "probe /readyz (ready for traffic, migrations in) instead of /healthz (alive)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -243,7 +244,11 @@ func healthcheck(ctx context.Context, args []string, lookup func(string) (string
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	url := "http://" + net.JoinHostPort(host, port) + "/healthz"
+	path := "/healthz"
+	if *ready {
+		path = "/readyz"
+	}
+	url := "http://" + net.JoinHostPort(host, port) + path
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return fmt.Errorf("healthcheck: %w", err)

@@ -15,17 +15,29 @@ import (
 func noEnv(string) (string, bool) { return "", false }
 
 func TestHealthcheck(t *testing.T) {
-	status := http.StatusOK
+	status, readyStatus := http.StatusOK, http.StatusServiceUnavailable
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/healthz" {
+		switch r.URL.Path {
+		case "/healthz":
+			w.WriteHeader(status)
+		case "/readyz":
+			w.WriteHeader(readyStatus)
+		default:
 			http.NotFound(w, r)
-			return
 		}
-		w.WriteHeader(status)
 	}))
 	defer srv.Close()
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	ctx := context.Background()
+
+	// -ready probes readiness: alive but not ready fails it.
+	if err := run(ctx, []string{"healthcheck", "-ready", "-addr", addr}, noEnv, io.Discard, io.Discard); err == nil {
+		t.Fatal("instance not ready: healthcheck -ready succeeded")
+	}
+	readyStatus = http.StatusOK
+	if err := run(ctx, []string{"healthcheck", "-ready", "-addr", addr}, noEnv, io.Discard, io.Discard); err != nil {
+		t.Fatalf("ready instance: healthcheck -ready: %v", err)
+	}
 
 	if err := run(ctx, []string{"healthcheck", "-addr", addr}, noEnv, io.Discard, io.Discard); err != nil {
 		t.Fatalf("healthy instance: %v", err)

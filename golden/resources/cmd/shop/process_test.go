@@ -25,9 +25,24 @@ func serviceEnv(t *testing.T) func(string) (string, bool) {
 }
 
 // startRun runs the service on loopback ports the kernel picks, with extra
-// arguments, and returns the addresses it logged. The service stops when
-// the test ends.
+// arguments, waits until it is ready (its migrations are in), and returns the
+// addresses it logged. The service stops when the test ends.
 func startRun(t *testing.T, args ...string) (httpAddr, adminAddr string) {
+	t.Helper()
+	httpAddr, adminAddr = startService(t, args...)
+	for end := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if code, _ := get(t, "http://"+adminAddr+"/readyz"); code == http.StatusOK {
+			return httpAddr, adminAddr
+		}
+		if time.Now().After(end) {
+			t.Fatal("the service did not become ready within 20s")
+		}
+	}
+}
+
+// startService is startRun without the wait for readiness: it returns as
+// soon as the service listens.
+func startService(t *testing.T, args ...string) (httpAddr, adminAddr string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs, logw := io.Pipe()

@@ -15,7 +15,7 @@ func TestStartsWithoutTheDatabase(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	px := pgtest.StartProxy(t, pgtest.HostPort(t, url))
 	px.Cut()
-	httpAddr, adminAddr := startRun(t, "-database-url", pgtest.WithHost(t, url, px.Addr()), "-db-migrate-wait", "1m")
+	httpAddr, adminAddr := startService(t, "-database-url", pgtest.WithHost(t, url, px.Addr()), "-db-migrate-wait", "1m")
 
 	// Alive and serving, but not ready: the schema is not in.
 	if code, body := get(t, "http://"+adminAddr+"/healthz"); code != http.StatusOK {

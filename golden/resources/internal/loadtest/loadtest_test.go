@@ -133,10 +133,11 @@ func TestRunCountsUnfinishedRequestsAsCutOff(t *testing.T) {
 			cutOff = e.Count
 		}
 	}
-	// Every GET hangs until the run gives up; the two creates in 20
-	// requests succeed.
-	if res.Requests != 20 || cutOff != 18 {
-		t.Errorf("measured %d requests, %d cut off (%+v); want 20 and 18", res.Requests, cutOff, res.Errors)
+	// Every GET hangs until the run gives up, so at least the 18 GETs in 20
+	// requests are cut off; the two creates succeed unless a busy machine
+	// holds them past the drain too.
+	if res.Requests != 20 || cutOff < 18 {
+		t.Errorf("measured %d requests, %d cut off (%+v); want 20, at least 18 of them cut off", res.Requests, cutOff, res.Errors)
 	}
 }
 

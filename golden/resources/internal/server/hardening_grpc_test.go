@@ -332,7 +332,8 @@ func TestGRPCConnectionFloodStaysWithinTheBudget(t *testing.T) {
 		_ = c.SetReadDeadline(time.Now().Add(time.Second))
 		n, err := c.Read(buf)
 		var netErr net.Error
-		if n == 0 && err != nil && !(errors.As(err, &netErr) && netErr.Timeout()) {
+		timedOut := errors.As(err, &netErr) && netErr.Timeout()
+		if n == 0 && err != nil && !timedOut {
 			refused++
 		}
 	}

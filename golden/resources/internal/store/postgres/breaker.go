@@ -115,7 +115,7 @@ func (r *guardedRows) Close() {
 	r.Rows.Close()
 	if !r.done {
 		r.done = true
-		r.p.record(r.Rows.Err())
+		r.p.record(r.Err())
 	}
 }
 
