@@ -32,6 +32,12 @@ func Register(set *resource.Set, store Store) error {
 	if err := c.Register(set.Registerer, "orders"); err != nil {
 		return fmt.Errorf("register orders cache metrics: %w", err)
 	}
+	// Writes on any replica, and SQL run outside the service, reach
+	// this cache through the orders table's trigger: see "Replicas and the
+	// cache" in the README.
+	if err := set.Caches.Add("orders", c); err != nil {
+		return fmt.Errorf("orders cache: %w", err)
+	}
 	svc := NewService(store, WithStoreTimeout(settings.StoreTimeout), WithCache(c))
 	set.Add(Resource(svc, set.Log, settings.MaxBodyBytes))
 	return nil

@@ -9,3 +9,7 @@ CREATE TABLE orders (
     created_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL
 );
+
+-- Every change to a row, by any replica or by SQL run outside the service,
+-- drops that row from every replica's cache (see 0002_cache_invalidation.sql).
+SELECT cache_invalidate_on('orders');
