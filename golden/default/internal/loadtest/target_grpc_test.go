@@ -46,6 +46,7 @@ func startGRPC(t *testing.T, f *fakeItems) string {
 }
 
 func TestOpenLoopOverGRPC(t *testing.T) {
+	paced(t)
 	items := &fakeItems{}
 	res, err := Run(context.Background(), newTarget(t, GRPC, startGRPC(t, items)), openConfig())
 	if err != nil {

@@ -55,6 +55,7 @@ func (s *httpItems) count(r *http.Request) {
 func (s *httpItems) addr() string { return strings.TrimPrefix(s.URL, "http://") }
 
 func TestOpenLoopSendsTheScheduleOverEachHTTPTransport(t *testing.T) {
+	paced(t)
 	for _, tr := range []Transport{HTTP1, H2C} {
 		t.Run(string(tr), func(t *testing.T) {
 			items := &fakeItems{}
