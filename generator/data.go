@@ -40,6 +40,13 @@ type Versions struct {
 	YAML string
 	// Otter is the cache's eviction policy (W-TinyLFU), expiry and loads.
 	Otter string
+	// OTel is the OpenTelemetry API and SDK release (otel, otel/trace,
+	// otel/metric, otel/sdk and the OTLP/HTTP trace exporter share it).
+	OTel string
+	// OTelGRPC is otelgrpc, the gRPC server's tracing stats handler.
+	OTelGRPC string
+	// OTLPProto holds the OTLP wire types the test receiver decodes.
+	OTLPProto string
 }
 
 // pinned are the versions generated projects use: the newest releases that
@@ -58,6 +65,9 @@ var pinned = Versions{
 	HDRHistogram: "v1.4.0",
 	YAML:         "v3.0.6",
 	Otter:        "v2.4.0",
+	OTel:         "v1.47.0",
+	OTelGRPC:     "v0.72.0",
+	OTLPProto:    "v1.11.0",
 }
 
 // Ports are the default listen ports of a generated service.

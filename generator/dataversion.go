@@ -13,7 +13,7 @@ import (
 var DataChanges = map[int]string{
 	1: "first version: Name, Module, GoVersion, EnvPrefix, HTTP, GRPC, Postgres, Memory, Cache, Docker, Compose, K8s, Sysctl, Systemd, SLO, MaxConcurrency, Ports, Versions, Proto, ProtoRoot, Deployment, Answers, Spec",
 	2: "added Toolchain (the go.mod toolchain line), Upstream, CI, PerfgenModule, PerfgenVersion and PerfgenCommand (the pinned perfgen tool), Versions.GoogleAPIs, Versions.Otter, Deployment.EphemeralStorageMiB, Deployment.TmpMiB, Monitoring (the alert rules' and dashboard's settings), and the answers Spec.Upstream, Spec.CI and Spec.PerfgenVersion",
-	3: "added Resources and Resource (the resources added with perfgen add resource, and the one a per-resource manifest entry renders), and the answer Spec.Resources",
+	3: "added Resources and Resource (the resources added with perfgen add resource, and the one a per-resource manifest entry renders), and the answer Spec.Resources; Versions gained OTel, OTelGRPC and OTLPProto",
 }
 
 // CheckDataVersion reports whether templates written for template-data
