@@ -86,7 +86,7 @@ func serveEach(t *testing.T, names []string, hs []http.Handler, method, target, 
 // FuzzHTTPCreate posts arbitrary bodies to POST /v1/items.
 func FuzzHTTPCreate(f *testing.F) {
 	for _, seed := range []string{
-		`{"name":"widget","quantity":3}`,
+		`{"name":"widget","quantity":"3"}`,
 		`{"name":"a\u0000b","quantity":1}`,
 		"{\"name\":\"\xff\xfe\",\"quantity\":1}",
 		`{"name":"\ud800","quantity":1}`,
@@ -117,6 +117,6 @@ func FuzzHTTPRead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, id, limit, after string) {
 		serveEach(t, names, hs, http.MethodGet, "/v1/items/"+url.PathEscape(id), "")
 		serveEach(t, names, hs, http.MethodDelete, "/v1/items/"+url.PathEscape(id), "")
-		serveEach(t, names, hs, http.MethodGet, "/v1/items?limit="+url.QueryEscape(limit)+"&after="+url.QueryEscape(after), "")
+		serveEach(t, names, hs, http.MethodGet, "/v1/items?page_size="+url.QueryEscape(limit)+"&page_token="+url.QueryEscape(after), "")
 	})
 }
