@@ -115,6 +115,12 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	cfg.Database.TracerProvider = tracer.TracerProvider()
 	deps := resource.Deps{Settings: cfg.ResourceSettings(), Log: log, Metrics: m, Registerer: reg}
 
+	// Start-up work that cannot finish, such as migrations still waiting
+	// for the database past -db-migrate-wait, stops the service with its
+	// error (startup.go). ctx is set before any goroutine below reads it.
+	ctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+
 	// Background work (health checks) runs until Serve returns, and run
 	// waits for it so nothing outlives the call.
 	ctx, cancel := context.WithCancel(ctx)
@@ -130,11 +136,6 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		deps.Upstream = client
 		log.Info("upstream calls enabled", "upstreams", cfg.Upstreams, "policy", cfg.UpstreamPolicy)
 	}
-	// Start-up work that cannot finish, such as migrations still waiting
-	// for the database past -db-migrate-wait, stops the service with its
-	// error (startup.go).
-	ctx, abort := context.WithCancelCause(ctx)
-	defer abort(nil)
 	set := resource.NewSet(deps)
 	// Released when run returns, after Serve has drained the servers.
 	defer set.Close()
