@@ -203,25 +203,16 @@ func runAddResource(ctx context.Context, cmd *cobra.Command, env *Env, name stri
 	if root != opts.dir {
 		fmt.Fprintf(env.Stdout, "adding to the project at %s\n", root)
 	}
-	t, _, err := loadTemplates(env, templatesFlag(cmd, env, opts.templates))
+	sopts, err := syncOptions(ctx, env, root, templatesFlag(cmd, env, opts.templates))
 	if err != nil {
 		return err
 	}
+	sopts.DryRun, sopts.AllowDirty = opts.dryRun, opts.allowDirty
+	sopts.Answers, sopts.RefuseUnrecorded = answers, !opts.force
+	sopts.Did, sopts.Would = "added resource "+name, "adding resource "+name+" would"
 	goMod := filepath.Join(root, "go.mod")
 	before, _ := os.ReadFile(goMod)
-	_, err = projectsync.Sync(ctx, projectsync.Options{
-		Root:             root,
-		Templates:        t,
-		DryRun:           opts.dryRun,
-		AllowDirty:       opts.allowDirty,
-		Perfgen:          pinnableVersion(),
-		Out:              env.Stdout,
-		FS:               env.FS,
-		Answers:          answers,
-		RefuseUnrecorded: !opts.force,
-		Did:              "added resource " + name,
-		Would:            "adding resource " + name + " would",
-	})
+	_, err = projectsync.Sync(ctx, sopts)
 	if errors.Is(err, projectsync.ErrConflicts) {
 		return fmt.Errorf("add resource %s: %w", name, err)
 	}

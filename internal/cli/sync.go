@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -80,35 +81,14 @@ A generated project's generate.go runs it: go generate .`,
 			if root != opts.dir {
 				fmt.Fprintf(env.Stdout, "syncing the project at %s\n", root)
 			}
-			dir := templatesFlag(cmd, env, opts.templates)
-			t, custom, err := loadTemplates(env, dir)
+			base, err := syncOptions(cmd.Context(), env, root, templatesFlag(cmd, env, opts.templates))
 			if err != nil {
 				return err
 			}
-			if t, err = withSource(cmd.Context(), t, custom); err != nil {
-				return err
-			}
-			builtin, _, err := loadTemplates(env, "")
-			if err != nil {
-				return err
-			}
+			base.DryRun, base.AllowDirty = opts.dryRun, opts.allowDirty
 			goMod := filepath.Join(root, "go.mod")
 			before, _ := os.ReadFile(goMod) // a missing go.mod counts as changed once written
-			_, err = projectsync.Sync(cmd.Context(), projectsync.Options{
-				Root:        root,
-				Templates:   t,
-				Builtin:     builtin,
-				TemplateDir: dir,
-				LoadTemplates: func(dir string) (*generator.Templates, error) {
-					t, _, err := loadTemplates(env, dir)
-					return t, err
-				},
-				DryRun:     opts.dryRun,
-				AllowDirty: opts.allowDirty,
-				Perfgen:    pinnableVersion(),
-				Out:        env.Stdout,
-				FS:         env.FS,
-			})
+			_, err = projectsync.Sync(cmd.Context(), base)
 			if errors.Is(err, projectsync.ErrConflicts) {
 				return fmt.Errorf("sync: %w", err)
 			}
@@ -140,4 +120,36 @@ A generated project's generate.go runs it: go generate .`,
 	_ = cmd.MarkFlagDirname("dir")
 	_ = cmd.MarkFlagDirname("templates")
 	return cmd
+}
+
+// syncOptions returns the options every command that renders into an
+// existing project (sync, add) shares: the templates in dir, or the
+// built-ins when dir is empty, stamped with their source for the lock, and
+// what finds the merge base of edited files (the built-ins, the directory,
+// and how to load an earlier version of it).
+func syncOptions(ctx context.Context, env *Env, root, dir string) (projectsync.Options, error) {
+	t, custom, err := loadTemplates(env, dir)
+	if err != nil {
+		return projectsync.Options{}, err
+	}
+	if t, err = withSource(ctx, t, custom); err != nil {
+		return projectsync.Options{}, err
+	}
+	builtin, _, err := loadTemplates(env, "")
+	if err != nil {
+		return projectsync.Options{}, err
+	}
+	return projectsync.Options{
+		Root:        root,
+		Templates:   t,
+		Builtin:     builtin,
+		TemplateDir: dir,
+		LoadTemplates: func(dir string) (*generator.Templates, error) {
+			t, _, err := loadTemplates(env, dir)
+			return t, err
+		},
+		Perfgen: pinnableVersion(),
+		Out:     env.Stdout,
+		FS:      env.FS,
+	}, nil
 }
