@@ -102,11 +102,16 @@ In a generated project, "go generate ./..." runs perfgen proto through the
 			if err != nil {
 				return err
 			}
+			if !cmd.Flags().Changed("grpc") {
+				if opts.grpc, err = projectServesGRPC(dir); err != nil {
+					return err
+				}
+			}
 			return runProto(cmd.Context(), env, dir, opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.check, "check", false, "write nothing; fail if any generated file is missing, differs, or is made by no .proto any more")
-	cmd.Flags().BoolVar(&opts.grpc, "grpc", true, "write gRPC stubs (NAME_grpc.pb.go); false generates for an HTTP-only service, with no gRPC import")
+	cmd.Flags().BoolVar(&opts.grpc, "grpc", true, "write gRPC stubs (NAME_grpc.pb.go); false generates for an HTTP-only service, with no gRPC import (default: false inside a project whose .perfgen.yaml says transport: http)")
 	cmd.Flags().StringVar(&opts.openapi, "openapi", "", "write the OpenAPI document to `FILE` (default: a project's api/openapi.yaml, or DIR/openapi.yaml)")
 	return cmd
 }
@@ -128,6 +133,31 @@ func protoDir(args []string) (string, error) {
 		return ".", nil // a project without gRPC or HTTP bindings has no .proto files
 	}
 	return dir, nil
+}
+
+// projectServesGRPC reports whether the perfgen project around dir serves
+// gRPC, as its .perfgen.yaml says; outside a project it is true. It picks
+// --grpc's default, so perfgen proto run by hand in an HTTP-only project
+// writes what its go:generate line does.
+func projectServesGRPC(dir string) (bool, error) {
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		return true, nil // runProto reports what is wrong with dir
+	}
+	root, ok, err := findProjectRoot(dir)
+	if err != nil || !ok {
+		return true, err
+	}
+	name := filepath.Join(root, generator.AnswersFile)
+	f, err := os.Open(name)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	spec, err := generator.ReadAnswers(name, f, generator.DefaultSpec(""))
+	if err != nil {
+		return false, fmt.Errorf("%w; fix it, or pass --grpc to say whether to write gRPC stubs", err)
+	}
+	return spec.Transport != generator.TransportHTTP, nil
 }
 
 func runProto(ctx context.Context, env *Env, dir string, opts *protoOptions) error {
