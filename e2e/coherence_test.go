@@ -4,13 +4,11 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,7 +16,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -137,25 +134,10 @@ type serviceReplica struct {
 // when the test ends, and waits until it is ready and its cache trusted.
 func startReplica(t *testing.T, bin, databaseURL string) *serviceReplica {
 	t.Helper()
-	addrs := make([]string, 2)
-	for i := range addrs {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		addrs[i] = ln.Addr().String()
-		require.NoError(t, ln.Close())
-	}
-	var logs bytes.Buffer
+	addrs := freeAddrs(t, 2)
 	cmd := exec.Command(bin, "-http-addr", addrs[0], "-admin-addr", addrs[1], "-log-level", "warn")
 	cmd.Env = append(os.Environ(), "ORDERS_DATABASE_URL="+databaseURL)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("replica %s log:\n%s", addrs[0], logs.String())
-		}
-	})
+	startLogged(t, cmd, "replica "+addrs[0])
 	r := &serviceReplica{api: "http://" + addrs[0], admin: "http://" + addrs[1], client: &http.Client{Timeout: 5 * time.Second}}
 	for end := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		require.True(t, time.Now().Before(end), "replica %s did not become ready with its cache trusted within 30s", addrs[0])

@@ -4,12 +4,15 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -174,4 +177,33 @@ func TestOptionMatrix(t *testing.T) {
 			}
 		}
 	}
+}
+
+// freeAddrs returns n loopback addresses that were free a moment ago.
+func freeAddrs(t *testing.T, n int) []string {
+	t.Helper()
+	addrs := make([]string, n)
+	for i := range addrs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addrs[i] = ln.Addr().String()
+		require.NoError(t, ln.Close())
+	}
+	return addrs
+}
+
+// startLogged starts cmd with its output captured, stops it with SIGTERM
+// when the test ends, and logs the output, under name, if the test failed.
+func startLogged(t *testing.T, cmd *exec.Cmd, name string) {
+	t.Helper()
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s log:\n%s", name, logs.String())
+		}
+	})
 }

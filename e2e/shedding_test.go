@@ -3,19 +3,16 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -38,26 +35,11 @@ func TestSheddingTellsSlownessFromOverload(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "demo")
 	goCmd(t, dir, 5*time.Minute, "build", "-tags", "loadtest_slow", "-o", bin, "./cmd/demo")
 
-	addrs := make([]string, 3) // http, grpc, admin
-	for i := range addrs {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		addrs[i] = ln.Addr().String()
-		require.NoError(t, ln.Close())
-	}
+	addrs := freeAddrs(t, 3) // http, grpc, admin
 	httpAddr, adminAddr := addrs[0], addrs[2]
-	var logs bytes.Buffer
 	cmd := exec.Command(bin, "-http-addr", httpAddr, "-grpc-addr", addrs[1], "-admin-addr", adminAddr, "-max-concurrency", "64")
 	cmd.Env = append(os.Environ(), "DEMO_LOADTEST_DELAY=150ms")
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("service log:\n%s", logs.String())
-		}
-	})
+	startLogged(t, cmd, "service")
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 400}}
 	ready := false
 	for end := time.Now().Add(30 * time.Second); !ready && time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
