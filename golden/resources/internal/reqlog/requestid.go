@@ -2,6 +2,7 @@ package reqlog
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
@@ -101,9 +102,6 @@ func ValidID(id string) bool {
 // is per-thread and lock-free; ids need to be unique, not secret.
 func NewID() string {
 	var b [8]byte
-	v := rand.Uint64() // #nosec G404 -- an id to correlate log lines, not a secret
-	for i := range b {
-		b[i] = byte(v >> (8 * i))
-	}
+	binary.LittleEndian.PutUint64(b[:], rand.Uint64()) // #nosec G404 -- an id to correlate log lines, not a secret
 	return hex.EncodeToString(b[:])
 }
