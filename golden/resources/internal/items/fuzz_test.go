@@ -135,10 +135,10 @@ func FuzzGRPCRequests(f *testing.F) {
 	f.Add("\xff\xfe", int64(1<<62), "\xff", int32(1<<30), "not a token")
 	f.Add("", int64(0), "", int32(0), "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY")
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	var servers []*items.GRPCServer
+	var servers []*items.Server
 	var names []string
 	for _, s := range fuzzStores(f) {
-		servers = append(servers, items.NewGRPCServer(items.NewService(s.store), log))
+		servers = append(servers, items.NewServer(items.NewService(s.store), log))
 		names = append(names, s.name)
 	}
 	clientError := func(c codes.Code) bool {
@@ -152,21 +152,21 @@ func FuzzGRPCRequests(f *testing.F) {
 		ctx := context.Background()
 		calls := []struct {
 			method string
-			do     func(*items.GRPCServer) error
+			do     func(*items.Server) error
 		}{
-			{"CreateItem", func(s *items.GRPCServer) error {
+			{"CreateItem", func(s *items.Server) error {
 				_, err := s.CreateItem(ctx, &shopv1.CreateItemRequest{Name: name, Quantity: quantity})
 				return err
 			}},
-			{"GetItem", func(s *items.GRPCServer) error {
+			{"GetItem", func(s *items.Server) error {
 				_, err := s.GetItem(ctx, &shopv1.GetItemRequest{Id: id})
 				return err
 			}},
-			{"ListItems", func(s *items.GRPCServer) error {
+			{"ListItems", func(s *items.Server) error {
 				_, err := s.ListItems(ctx, &shopv1.ListItemsRequest{PageSize: pageSize, PageToken: token})
 				return err
 			}},
-			{"DeleteItem", func(s *items.GRPCServer) error {
+			{"DeleteItem", func(s *items.Server) error {
 				_, err := s.DeleteItem(ctx, &shopv1.DeleteItemRequest{Id: id})
 				return err
 			}},
