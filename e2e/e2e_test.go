@@ -153,11 +153,9 @@ func TestOptionMatrix(t *testing.T) {
 						spec := generator.DefaultSpec("demo")
 						spec.Transport, spec.Store, spec.Cache, spec.Deploy = transport, store, cache, deploy
 						spec.Upstream = cache // both states of the upstream option, without doubling the matrix
-						if transport != generator.TransportHTTP {
-							// A resource added with perfgen add resource, with a
-							// field of every type, required and optional.
-							spec.Resources = []generator.Resource{generator.SampleResource()}
-						}
+						// A resource added with perfgen add resource, with a
+						// field of every type, required and optional.
+						spec.Resources = []generator.Resource{generator.SampleResource()}
 						dir := generate(t, spec)
 						env := append(os.Environ(), localPerfgen(t).Env...)
 						env = append(env, "GOFLAGS=-mod=mod -trimpath")

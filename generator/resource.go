@@ -137,7 +137,7 @@ func (r Resource) SingularName() string {
 
 // fileNames are the files of an added resource's package, which its
 // record's file (SINGULAR.go) must not be.
-var fileNames = []string{"service", "grpc", "http", "resource"}
+var fileNames = []string{"service", "grpc", "server", "http", "resource"}
 
 // recordGoFields are the Go fields every record has besides its own.
 var recordGoFields = []string{"ID", "Id", "CreatedAt", "UpdatedAt", "CreateTime", "UpdateTime"}
@@ -251,9 +251,6 @@ func (s Spec) checkResource(r Resource, others []Resource) error {
 		if err := checkResourceName("singular", r.Singular, s.Name); err != nil {
 			return err
 		}
-	}
-	if s.Transport == TransportHTTP {
-		return fmt.Errorf("resource %q needs the .proto API, which a project with transport http does not have yet; set transport: both in %s (and run perfgen sync) to add resources", r.Name, AnswersFile)
 	}
 	if len(r.Fields) == 0 {
 		return fmt.Errorf("resource %q has no fields; give at least one, such as --field customer:string", r.Name)

@@ -69,9 +69,13 @@ func TestCheckResource(t *testing.T) {
 	} {
 		assert.Error(t, spec.CheckResource(r), name)
 	}
-	http := spec
-	http.Transport = TransportHTTP
-	assert.ErrorContains(t, http.CheckResource(Resource{Name: "boxes", Fields: ok}), "needs the .proto API")
+	// Every transport serves resources: an HTTP-only project through the
+	// generated HTTP bindings of its .proto.
+	for _, tr := range Transports {
+		other := spec
+		other.Transport = tr
+		assert.NoError(t, other.CheckResource(Resource{Name: "boxes", Fields: ok}), tr)
+	}
 
 	// The answers are checked as a whole too: a resource listed twice, or
 	// one that breaks a rule, makes them invalid.

@@ -110,8 +110,9 @@ write that exist but that perfgen never wrote are refused unless --force,
 which merges into them. Then the Go code of the .proto files is regenerated,
 as perfgen proto does. --dry-run prints the diff and writes nothing.
 
-Projects with transport http have no .proto API yet; add resources to a
-project with transport both or grpc.`,
+The resource is served on the transports the project has: its HTTP routes
+and gRPC service with transport both, its gRPC service alone with grpc,
+and its HTTP routes alone with http.`,
 		Example: `  perfgen add resource orders --field customer:string --field total_cents:int64 \
     --field note:string:optional --field placed_at:timestamp
   perfgen add resource people --singular person --field name:string --dry-run`,

@@ -110,7 +110,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 
 	// Background work (health checks) runs until Serve returns, and run
 	// waits for it so nothing outlives the call.
-	ctx, cancel := context.WithCancel(ctx)
+	bgCtx, cancel := context.WithCancel(ctx)
+	ctx = bgCtx
 	var background sync.WaitGroup
 	defer background.Wait()
 	defer cancel()
@@ -119,7 +120,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		if err != nil {
 			return err
 		}
-		background.Go(func() { bal.Run(ctx) })
+		// bgCtx, not ctx: ctx is reassigned below while this runs.
+		background.Go(func() { bal.Run(bgCtx) })
 		deps.Upstream = client
 		log.Info("upstream calls enabled", "upstreams", cfg.Upstreams, "policy", cfg.UpstreamPolicy)
 	}

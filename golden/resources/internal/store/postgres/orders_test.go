@@ -2,13 +2,17 @@ package postgres
 
 import (
 	"errors"
+	"log/slog"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"example.com/shop/internal/cache"
 	"example.com/shop/internal/orders"
 	"example.com/shop/internal/resource"
 )
@@ -163,4 +167,62 @@ func TestOrdersServiceRefusesBadTextBeforeTheDatabase(t *testing.T) {
 			t.Errorf("Create with customer %q: err = %v, want ErrInvalid", bad, err)
 		}
 	}
+}
+
+// TestOrdersSQLUpdateReachesAnotherReplicasCache: a replica (its own
+// pool, cache and listener) that read a order holds it in its cache;
+// an UPDATE of the orders table run as plain SQL on another connection,
+// outside any Service, reaches that cache through the table's trigger, and
+// the replica reads the new row instead of the one it cached.
+func TestOrdersSQLUpdateReachesAnotherReplicasCache(t *testing.T) {
+	ctx := t.Context()
+	writer, _, url := migratedStore(t)
+	s, _ := openStore(t, testConfig(url))
+	c, err := cache.New(cache.Options[orders.Encoded]{MaxEntries: 1000, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	caches := resource.NewCaches()
+	if err := caches.Add("orders", c); err != nil {
+		t.Fatal(err)
+	}
+	lc, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	l, err := newListener(lc, time.Second, caches, log, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.start()
+	t.Cleanup(l.Close)
+	eventually(t, "the replica's cache is trusted", func() bool { return !caches.Suspended() })
+
+	svc := orders.NewService(s.Orders(), orders.WithCache(c))
+	created, err := svc.Create(ctx, &orders.NewOrder{
+		Customer:   "alpha",
+		TotalCents: 1234567890123,
+		Note:       ptrOrder[string]("alpha"),
+		PlacedAt:   timestamppb.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := created.GetId()
+	if _, err := svc.Get(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Get(id); !ok {
+		t.Fatal("the order is not cached after a read")
+	}
+	want := created.GetUpdateTime().AsTime().Add(time.Hour)
+	if _, err := writer.Pool().Exec(ctx, `UPDATE orders SET updated_at = $2 WHERE id = $1`, id, want); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the SQL UPDATE reaches the replica's cache", func() bool {
+		got, err := svc.Get(ctx, id)
+		return err == nil && got.GetUpdateTime().AsTime().Equal(want)
+	})
 }
