@@ -123,8 +123,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 
 	// Background work (health checks) runs until Serve returns, and run
 	// waits for it so nothing outlives the call.
-	bgCtx, cancel := context.WithCancel(ctx)
-	ctx = bgCtx
+	ctx, cancel := context.WithCancel(ctx)
 	var background sync.WaitGroup
 	defer background.Wait()
 	defer cancel()
@@ -133,8 +132,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		if err != nil {
 			return err
 		}
-		// bgCtx, not ctx: ctx is reassigned below while this runs.
-		background.Go(func() { bal.Run(bgCtx) })
+		background.Go(func() { bal.Run(ctx) })
 		deps.Upstream = client
 		log.Info("upstream calls enabled", "upstreams", cfg.Upstreams, "policy", cfg.UpstreamPolicy)
 	}
