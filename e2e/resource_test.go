@@ -194,9 +194,9 @@ func TestResourceTutorial(t *testing.T) {
 
 // TestAddResourcePostgres adds a resource to a Postgres project, serves it
 // from a database of its own, adds the tutorial's field to its .proto and
-// serves that with no other edit, then runs the project's tests under the
-// race detector against the real database: the resource's Postgres store,
-// its migration and its service tests.
+// serves that with no other edit, then runs the tests of the resource and
+// the stores under the race detector against the real database: the
+// resource's Postgres store, its migration and its service tests.
 func TestAddResourcePostgres(t *testing.T) {
 	if os.Getenv("DATABASE_URL") == "" {
 		t.Skip("DATABASE_URL is not set: the Postgres store's tests need a database (.ci/run sets it)")
@@ -241,7 +241,9 @@ func TestAddResourcePostgres(t *testing.T) {
 	assert.Equal(t, noted, svc.call(t, http1Client(), 1, http.MethodGet, "/v1/orders/"+nid, "", http.StatusOK))
 	svc.stop(t)
 
-	goCmd(t, dir, 15*time.Minute, "test", "-race", "-count=1", "./...")
+	// The resource's own packages and the stores, with the field added:
+	// TestGoldenProjects/resources runs the whole of such a project.
+	goCmd(t, dir, 15*time.Minute, "test", "-race", "-count=1", "./internal/orders/...", "./internal/store/...")
 }
 
 // tutorial runs docs/resources.md's sh blocks in order.
