@@ -143,9 +143,9 @@ func requireNoGRPC(t *testing.T, dir, name string) {
 // that change Go code and checks each the way its own CI would: it builds,
 // is gofmt-clean, passes `make lint` (go vet, which type-checks the tests
 // too, and golangci-lint with the project's .golangci.yml) and passes its
-// own tests with -short. The combinations with the cache on, whose code has
-// the most concurrency (cache, singleflight, upstream calls), run their tests
-// under the race detector.
+// own tests with -short. The race detector runs on the golden projects
+// (TestGoldenProjects), whose options cover the concurrency the matrix has:
+// the cache, its singleflight and the upstream calls, on both stores.
 //
 // The combinations run two at a time, one per core (go test's -parallel
 // defaults to GOMAXPROCS), and share the module, build and test caches: every
@@ -179,11 +179,7 @@ func TestOptionMatrix(t *testing.T) {
 						require.Empty(t, unformatted, "gofmt -l lists files perfgen did not format")
 						out, err := makeLint(t, dir, lint, string(version))
 						require.NoError(t, err, "make lint in %s:\n%s", dir, out)
-						args := []string{"test", "-short"}
-						if cache {
-							args = append(args, "-race")
-						}
-						runEnv(t, dir, env, 20*time.Minute, "go", append(args, "./...")...)
+						runEnv(t, dir, env, 20*time.Minute, "go", "test", "-short", "./...")
 					})
 				}
 			}
