@@ -147,12 +147,17 @@ func TestRetryBudgetBoundsRetries(t *testing.T) {
 
 // TestBreakerStopsCallsToAFailingEndpoint sends steady traffic to two
 // endpoints, one failing every call. Its breaker opens: calls go to the
-// healthy one, the failing one sees only probes, and every call succeeds.
+// healthy one, the failing one sees only probes (each retried on the
+// healthy one), and every call succeeds.
 // When it heals, the probes close the breaker.
 func TestBreakerStopsCallsToAFailingEndpoint(t *testing.T) {
 	bad, good := newServer(t, http.StatusServiceUnavailable), newServer(t, http.StatusOK)
 	o := noEjection()
 	o.Breaker = breaker.Options{Window: time.Second}
+	// A probe the open breaker lets through fails and is retried on the
+	// healthy endpoint; how many probes come depends on timing, so the
+	// budget must not run out here (TestRetryBudgetBoundsRetries tests it).
+	o.RetryBurst = 1 << 20
 	b := mustNew(t, []Target{{URL: bad.URL}, {URL: good.URL}}, o)
 	c, reg := client(t, b)
 	badEp := b.Endpoints()[0]
