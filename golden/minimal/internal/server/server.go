@@ -300,6 +300,9 @@ func (s *Server) HTTPAddr() string { return s.publicLn.Addr().String() }
 // and lets in-flight requests finish within ShutdownTimeout before closing
 // what remains. It returns the first serving error, if any.
 func (s *Server) Serve(ctx context.Context) error {
+	// Ready before the first "listening" line: the listeners are bound, and
+	// a probe that reads that line must not find the service shutting down.
+	s.ready.Store(true)
 	errc := make(chan error, 3)
 	serve := func(name string, srv *http.Server, ln net.Listener) {
 		s.log.Info("listening", "server", name, "addr", ln.Addr().String())
@@ -309,7 +312,6 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	go serve("admin", s.admin, s.adminLn)
 	go serve("http", s.public, s.publicLn)
-	s.ready.Store(true)
 
 	var serveErr error
 	select {
