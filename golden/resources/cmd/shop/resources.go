@@ -6,6 +6,7 @@ import (
 
 	"example.com/shop/internal/config"
 	"example.com/shop/internal/items"
+	"example.com/shop/internal/orders"
 	"example.com/shop/internal/resource"
 	"example.com/shop/internal/store/postgres"
 )
@@ -29,6 +30,7 @@ func registerResources(ctx context.Context, cfg config.Config, set *resource.Set
 	}
 	if err := errors.Join(
 		items.Register(set, store),
+		orders.Register(set, store.Orders()),
 	); err != nil {
 		return err
 	}
