@@ -37,8 +37,9 @@ func newProtoCmd(env *Env) *cobra.Command {
 it: messages in NAME.pb.go, exactly as protoc-gen-go writes them, gRPC client
 and server stubs in NAME_grpc.pb.go for files that declare services, and in
 NAME_http.pb.go the HTTP/JSON handlers of methods with google.api.http options
-and the JSON codec of the messages they carry (docs/api.md), with the OpenAPI
-document of those bindings in openapi.yaml. Neither protoc nor any plugin is
+and the JSON codec of the messages they carry (docs/api.md), with the JSON
+scanner and HTTP helpers they share written once per Go package, in
+http_runtime.pb.go, and the OpenAPI document of those bindings in openapi.yaml. Neither protoc nor any plugin is
 needed.
 
 With --grpc=false, for a service that serves HTTP/JSON alone, no gRPC stubs
@@ -67,9 +68,10 @@ touched; the others are replaced atomically. Compile errors are printed as
 file.proto:line:col: message, with paths relative to the current directory.
 
 Go code that no .proto makes any more is deleted: a NAME.pb.go,
-NAME_grpc.pb.go or NAME_http.pb.go under DIR goes when its header says "Code generated ...
-DO NOT EDIT." and names, on its "source:" line, the NAME.proto beside it (as
-a path under DIR), and that file no longer exists or no longer makes it (the
+NAME_grpc.pb.go, NAME_http.pb.go or http_runtime.pb.go under DIR goes when its
+header says "Code generated ... DO NOT EDIT." and names, on its "source:" line,
+a .proto beside it (as a path under DIR; NAME.proto for NAME's files), and that
+file no longer exists or no longer makes it (the
 stubs of a .proto that lost its services, or of every .proto with
 --grpc=false). Anything else, such as a file you
 wrote or code generated under another import root, is left alone. A
@@ -359,6 +361,9 @@ func orphanedProtoCode(dir string, sources map[string][]byte, generated []string
 	}
 	var orphans []string
 	for _, rel := range generated {
+		if writes[rel] {
+			continue
+		}
 		src, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
 		if err != nil {
 			return nil, fmt.Errorf("look for generated code of removed .proto files: %w", err)

@@ -250,7 +250,7 @@ func TestProtoWithoutGRPC(t *testing.T) {
 	require.Equal(t, exitOK, env.run("proto", "--grpc=false", "api"), "stderr: %s", env.stderr)
 	assert.Equal(t, "deleted api/things/v1/things_grpc.pb.go\n"+
 		"updated api/things/v1/things_http.pb.go\n"+
-		"1 .proto file: 0 generated files created, 1 updated, 1 deleted, 2 unchanged\n", env.stdout.String())
+		"1 .proto file: 0 generated files created, 1 updated, 1 deleted, 3 unchanged\n", env.stdout.String())
 	assert.NoFileExists(t, "api/things/v1/things_grpc.pb.go")
 	httpCode, err := os.ReadFile("api/things/v1/things_http.pb.go")
 	require.NoError(t, err)
@@ -259,7 +259,7 @@ func TestProtoWithoutGRPC(t *testing.T) {
 
 	env = newTestEnv(t)
 	require.Equal(t, exitOK, env.run("proto", "--check", "--grpc=false", "api"), "stderr: %s", env.stderr)
-	assert.Equal(t, "3 generated files up to date\n", env.stdout.String())
+	assert.Equal(t, "4 generated files up to date\n", env.stdout.String())
 }
 
 // TestProtoWritesOpenAPI: the OpenAPI document goes beside the import root
@@ -287,7 +287,7 @@ func TestProtoWritesOpenAPI(t *testing.T) {
 
 		env = newTestEnv(t)
 		require.Equal(t, exitOK, env.run("proto", "--check"), "stderr: %s", env.stderr)
-		assert.Equal(t, "4 generated files up to date\n", env.stdout.String())
+		assert.Equal(t, "5 generated files up to date\n", env.stdout.String())
 	})
 	t.Run("--openapi", func(t *testing.T) {
 		t.Chdir(t.TempDir())

@@ -38,12 +38,26 @@ func TestGenerateWritesHTTPFiles(t *testing.T) {
 		"func (x *Product) AppendJSON(b []byte) []byte {",
 		"func (x *Product_Dimensions) UnmarshalJSON(data []byte) error {",
 		`case "displayName", "display_name":`,
-		"type shopJSONDecoder struct {",
+		"d := jsonDecoder{data: data}",
 	} {
 		assert.Contains(t, shop, want)
 	}
 	assert.NotContains(t, shop, "Ping", "a method without an HTTP binding gets no route")
-	assert.NotContains(t, got["shop/v1/money_http.pb.go"], "HTTPWriteError", "a file without bindings gets only the JSON runtime")
+	// The runtime the package's files use is written once, beside them.
+	for _, dir := range []string{"shop/v1", "items/v1"} {
+		rt := got[dir+"/"+protobuild.RuntimeFile]
+		require.NotEmpty(t, rt, "%s has no %s", dir, protobuild.RuntimeFile)
+		assert.Contains(t, rt, "type jsonDecoder struct {")
+		assert.Contains(t, rt, "func httpWriteError(")
+		source, ok := protobuild.GeneratedFrom([]byte(rt))
+		require.True(t, ok, "the runtime of %s is not recognised as generated", dir)
+		assert.Contains(t, protobuild.OutputPaths(source), dir+"/"+protobuild.RuntimeFile)
+	}
+	for p, src := range got {
+		if strings.HasSuffix(p, "_http.pb.go") {
+			assert.NotRegexp(t, `(?m)^func (json|http)\w+\(|^type json`, src, "%s declares part of the runtime", p)
+		}
+	}
 	assert.Contains(t, got["shop/v1/shop_grpc.pb.go"], "func RegisterStrictShopServer(s grpc.ServiceRegistrar, srv StrictShopServer) {")
 	for p := range got {
 		assert.NotContains(t, p, "google/api", "the embedded google/api files are never generated")
@@ -264,4 +278,16 @@ func TestGenerateHTTPOnlyRejectsMethodsOnlyGRPCServes(t *testing.T) {
 			assert.NoError(t, err, "with gRPC the method is served")
 		})
 	}
+}
+
+// TestGenerateRefusesASourceNamedLikeTheRuntime checks that a .proto whose
+// Go code would overwrite its package's RuntimeFile is refused by name.
+func TestGenerateRefusesASourceNamedLikeTheRuntime(t *testing.T) {
+	src := "syntax = \"proto3\";\npackage p.v1;\nimport \"google/api/annotations.proto\";\noption go_package = \"example.com/p/v1;pv1\";\n" +
+		"message Thing { string id = 1; }\n" +
+		"service Things { rpc GetThing(Thing) returns (Thing) { option (google.api.http) = { get: \"/v1/things/{id}\" }; } }\n"
+	_, err := protobuild.Generate(map[string][]byte{"p/v1/http_runtime.proto": []byte(src)})
+	var compileErr *protobuild.CompileError
+	require.ErrorAs(t, err, &compileErr)
+	assert.Equal(t, "p/v1/http_runtime.proto: its Go code would be p/v1/http_runtime.pb.go, the file of the package's HTTP runtime; rename the .proto", err.Error())
 }

@@ -11,13 +11,14 @@ import (
 
 // OutputPaths returns the paths of the Go files Generate may write for the
 // source at the slash path source, beside it: NAME.pb.go always,
-// NAME_grpc.pb.go when the file declares services, and NAME_http.pb.go when
-// it has HTTP bindings or messages they carry. protoc-gen-go and
+// NAME_grpc.pb.go when the file declares services, NAME_http.pb.go when it
+// has HTTP bindings or messages they carry, and RuntimeFile when it is the
+// first source of a package with HTTP code. protoc-gen-go and
 // protoc-gen-go-grpc name their files the same way under
 // paths=source_relative.
 func OutputPaths(source string) []string {
 	stem := strings.TrimSuffix(source, ".proto")
-	return []string{stem + ".pb.go", stem + "_grpc.pb.go", stem + "_http.pb.go"}
+	return []string{stem + ".pb.go", stem + "_grpc.pb.go", stem + "_http.pb.go", path.Join(path.Dir(source), RuntimeFile)}
 }
 
 // GeneratedFrom reports the .proto that the Go file src was generated

@@ -14,8 +14,8 @@ import (
 )
 
 func TestOutputPaths(t *testing.T) {
-	assert.Equal(t, []string{"shop/v1/shop.pb.go", "shop/v1/shop_grpc.pb.go", "shop/v1/shop_http.pb.go"}, protobuild.OutputPaths("shop/v1/shop.proto"))
-	assert.Equal(t, []string{"top.pb.go", "top_grpc.pb.go", "top_http.pb.go"}, protobuild.OutputPaths("top.proto"))
+	assert.Equal(t, []string{"shop/v1/shop.pb.go", "shop/v1/shop_grpc.pb.go", "shop/v1/shop_http.pb.go", "shop/v1/http_runtime.pb.go"}, protobuild.OutputPaths("shop/v1/shop.proto"))
+	assert.Equal(t, []string{"top.pb.go", "top_grpc.pb.go", "top_http.pb.go", "http_runtime.pb.go"}, protobuild.OutputPaths("top.proto"))
 }
 
 // TestGeneratedFromNamesTheSourceOfEveryOutput ties the two together: each

@@ -71,9 +71,9 @@ message Update` + msg + `Request {
 
 // TestSeveralServiceFilesInOnePackage generates the .proto files of two
 // added resources beside each other in one package, as perfgen add
-// resource writes them: each file gets its own HTTP bindings and copy of
-// the JSON runtime, and no top-level Go name is declared twice in the
-// package; the one OpenAPI document has every service's routes.
+// resource writes them: each file gets its own HTTP bindings, the package
+// one copy of the JSON runtime, and no top-level Go name is declared twice
+// in the package; the one OpenAPI document has every service's routes.
 func TestSeveralServiceFilesInOnePackage(t *testing.T) {
 	files, err := protobuild.Generate(map[string][]byte{
 		"shop/v1/orders.proto":     []byte(resourceProto("orders", "Order")),
@@ -99,9 +99,11 @@ func TestSeveralServiceFilesInOnePackage(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"ordersJSONDecoder", "customersJSONDecoder", "lineItemsJSONDecoder", "RegisterOrdersServiceHTTP", "RegisterCustomersServiceHTTP"} {
+	for _, want := range []string{"RegisterOrdersServiceHTTP", "RegisterCustomersServiceHTTP", "RegisterLineItemsServiceHTTP"} {
 		assert.Contains(t, declared, want)
 	}
+	assert.Equal(t, "shop/v1/"+protobuild.RuntimeFile, declared["jsonDecoder"], "the package's runtime is not in its own file")
+	assert.Contains(t, got["shop/v1/"+protobuild.RuntimeFile], "// source: shop/v1/customers.proto\n", "the runtime names the package's first source")
 
 	doc := got[protobuild.OpenAPIFile]
 	require.NotEmpty(t, doc, "no OpenAPI document")

@@ -11,13 +11,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"google.golang.org/protobuf/compiler/protogen"
 )
 
-// The runtime of the HTTP/JSON code, copied into each generated file (see
-// package genrt for why it is a copy and not an import).
+// The runtime of the HTTP/JSON code, copied into each generated package
+// (see package genrt for why it is a copy and not an import).
 var (
 	//go:embed genrt/json.go
 	jsonRuntime []byte
@@ -25,32 +24,30 @@ var (
 	httpRuntime []byte
 )
 
-// runtimeCopy writes the declarations of the genrt sources that a
-// generated file uses into it, each top-level name prefixed with prefix
-// ("jsonDecoder" becomes prefix+"JSONDecoder"), and each package it uses
-// qualified as g imports it.
+// RuntimeFile is the name of the file, beside a Go package's
+// NAME_http.pb.go files, that holds the runtime they share: the
+// declarations of package genrt that they use, written once per package.
+const RuntimeFile = "http_runtime.pb.go"
+
+// runtimeCopy gathers what the NAME_http.pb.go files of one Go package use
+// of the runtime, and writes it into the package's RuntimeFile.
 type runtimeCopy struct {
-	g      *protogen.GeneratedFile
-	prefix string
+	// users are the package's NAME_http.pb.go files; their code says which
+	// of the decoder's methods are called.
+	users []*protogen.GeneratedFile
 	// used holds the runtime names the generated code refers to: the roots
 	// of the declarations copied.
 	used map[string]bool
 }
 
-// name returns the generated name of the runtime's top-level name, and
-// records that the file uses it.
-func (c runtimeCopy) name(name string) string {
-	c.used[name] = true
-	return c.rename(name)
-}
-
-func (c runtimeCopy) rename(name string) string {
-	for _, word := range []string{"json", "http"} {
-		if rest, ok := strings.CutPrefix(name, word); ok {
-			return c.prefix + strings.ToUpper(word) + rest
-		}
+// name returns name, a top-level name of genrt, and records that the
+// package uses it.
+func (c *runtimeCopy) name(name string) string {
+	if !strings.HasPrefix(name, "json") && !strings.HasPrefix(name, "http") {
+		panic("genrt declares " + name + ", which does not start with json or http")
 	}
-	panic("genrt declares " + name + ", which does not start with json or http")
+	c.used[name] = true
+	return name
 }
 
 // A runtimeDecl is one declaration of genrt: a top-level one, or a method.
@@ -69,21 +66,6 @@ type runtimeDecl struct {
 // runtimeDecls are the declarations of genrt/json.go and genrt/http.go, in
 // source order.
 var runtimeDecls = parseRuntime(jsonRuntime, httpRuntime)
-
-// runtimeNames lists every top-level name genrt declares, longest first, so
-// that no name is replaced inside a longer one.
-var runtimeNames = func() []string {
-	var names []string
-	for _, d := range runtimeDecls {
-		for _, n := range d.names {
-			if !strings.Contains(n, ".") {
-				names = append(names, n)
-			}
-		}
-	}
-	slices.SortFunc(names, func(a, b string) int { return len(b) - len(a) })
-	return names
-}()
 
 // selectorPattern finds x.name selectors, which may be method calls or
 // method values.
@@ -181,8 +163,9 @@ func parseRuntime(sources ...[]byte) []*runtimeDecl {
 	return decls
 }
 
-// write copies the runtime declarations the file uses, and those they use.
-func (c runtimeCopy) write() {
+// write copies the runtime declarations the package uses, and those they
+// use, into g.
+func (c *runtimeCopy) write(g *protogen.GeneratedFile) error {
 	needed := map[string]bool{}
 	var visit func(name string)
 	visit = func(name string) {
@@ -204,23 +187,24 @@ func (c runtimeCopy) write() {
 		visit(name)
 	}
 	// The generated code calls the decoder's methods (d.string(), d.object):
-	// find them in what it has written so far. The other types keep every
-	// method, since one may be there for an interface (Error).
-	content, err := c.g.Content()
+	// find them in the package's files. The other types keep every method,
+	// since one may be there for an interface (Error).
+	var code []byte
+	for _, u := range c.users {
+		content, err := u.Content()
+		if err != nil {
+			return err
+		}
+		code = append(code, content...)
+	}
 	for _, d := range runtimeDecls {
 		typ, m, ok := strings.Cut(d.names[0], ".")
 		if !ok || !needed[typ] {
 			continue
 		}
-		if typ != "jsonDecoder" || err != nil || regexp.MustCompile(`\bd\.`+m+`\b`).Match(content) {
+		if typ != "jsonDecoder" || regexp.MustCompile(`\bd\.`+m+`\b`).Match(code) {
 			visit(d.names[0])
 		}
-	}
-	var renames []*regexp.Regexp
-	var renamed []string
-	for _, n := range runtimeNames {
-		renames = append(renames, wordPattern(n))
-		renamed = append(renamed, "${1}"+c.rename(n))
 	}
 	for _, d := range runtimeDecls {
 		if !needed[d.names[0]] {
@@ -229,42 +213,13 @@ func (c runtimeCopy) write() {
 		text := d.text
 		for _, path := range d.imports {
 			local := path[strings.LastIndex(path, "/")+1:]
-			ident := c.g.QualifiedGoIdent(protogen.GoIdent{GoName: "X", GoImportPath: protogen.GoImportPath(path)})
+			ident := g.QualifiedGoIdent(protogen.GoIdent{GoName: "X", GoImportPath: protogen.GoImportPath(path)})
 			if q := strings.TrimSuffix(ident, "X"); q != local+"." {
 				text = regexp.MustCompile(`(^|[^.\w])`+regexp.QuoteMeta(local)+`\.`).ReplaceAllString(text, "${1}"+q)
 			}
 		}
-		for i, re := range renames {
-			text = re.ReplaceAllString(text, renamed[i])
-		}
-		c.g.P()
-		c.g.P(text)
+		g.P()
+		g.P(text)
 	}
-}
-
-// lowerCamel turns a file or service name into an unexported Go
-// identifier: "items_v2" and "items-v2" become "itemsV2".
-func lowerCamel(s string) string {
-	var b strings.Builder
-	upper := false
-	for _, r := range s {
-		switch {
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			if b.Len() == 0 {
-				b.WriteRune(unicode.ToLower(r))
-			} else if upper {
-				b.WriteRune(unicode.ToUpper(r))
-			} else {
-				b.WriteRune(r)
-			}
-			upper = false
-		default:
-			upper = true
-		}
-	}
-	out := b.String()
-	if out == "" || unicode.IsDigit(rune(out[0])) {
-		out = "file" + strings.ToUpper(out[:min(1, len(out))]) + out[min(1, len(out)):]
-	}
-	return out
+	return nil
 }

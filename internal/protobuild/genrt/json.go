@@ -2,12 +2,12 @@
 // proto3 JSON scanner and writers, and the HTTP error and body helpers.
 //
 // It is not imported by generated code. protobuild embeds this package's
-// source and copies the declarations each <name>_http.pb.go uses into it,
-// with the file's prefix on every top-level name, so a generated project
-// depends on no perfgen package at run time. It is a real package so that the copy is
-// compiled, vetted and tested here. Every top-level name starts with "json"
-// or "http", and no field or method does: the copy renames identifiers by
-// name.
+// source and copies the declarations a Go package's <name>_http.pb.go files
+// use into one file beside them, http_runtime.pb.go, so a generated project
+// depends on no perfgen package at run time. It is a real package so that
+// the copy is compiled, vetted and tested here. Every top-level name starts
+// with "json" or "http", which no name protoc-gen-go or protoc-gen-go-grpc
+// declares does (they declare exported names and file_* variables).
 package genrt
 
 import (

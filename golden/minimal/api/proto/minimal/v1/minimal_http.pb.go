@@ -7,15 +7,9 @@ import (
 	context "context"
 	errors "errors"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
-	io "io"
-	math "math"
 	http "net/http"
 	url "net/url"
 	strconv "strconv"
-	sync "sync"
-	time "time"
-	utf16 "unicode/utf16"
-	utf8 "unicode/utf8"
 )
 
 // StrictItemsServiceServer is the server API of the minimal.v1.ItemsService service:
@@ -117,31 +111,31 @@ func (h *itemsServiceHTTP) fail(w http.ResponseWriter, r *http.Request, err erro
 		CanonicalCode() uint32
 	}
 	if errors.As(err, &coded) {
-		minimalHTTPWriteError(w, coded.CanonicalCode(), coded.Error())
+		httpWriteError(w, coded.CanonicalCode(), coded.Error())
 		return
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
-		minimalHTTPWriteError(w, 1, "request canceled")
+		httpWriteError(w, 1, "request canceled")
 	case errors.Is(err, context.DeadlineExceeded):
-		minimalHTTPWriteError(w, 4, "deadline exceeded")
+		httpWriteError(w, 4, "deadline exceeded")
 	default:
 		if h.opts.ErrorLog != nil {
 			h.opts.ErrorLog(r, err)
 		}
-		minimalHTTPWriteError(w, 13, "internal error")
+		httpWriteError(w, 13, "internal error")
 	}
 }
 
 // createItem serves POST /v1/items.
 func (h *itemsServiceHTTP) createItem(w http.ResponseWriter, r *http.Request) {
 	in := new(CreateItemRequest)
-	body, ok := minimalHTTPReadBody(w, r, h.opts.MaxBodyBytes)
+	body, ok := httpReadBody(w, r, h.opts.MaxBodyBytes)
 	if !ok {
 		return
 	}
 	if err := in.UnmarshalJSON(body); err != nil {
-		minimalHTTPWriteError(w, 3, "malformed JSON body: "+err.Error())
+		httpWriteError(w, 3, "malformed JSON body: "+err.Error())
 		return
 	}
 	out, err := h.srv.CreateItem(r.Context(), in)
@@ -149,14 +143,14 @@ func (h *itemsServiceHTTP) createItem(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	minimalHTTPWriteJSON(w, http.StatusOK, out.AppendJSON)
+	httpWriteJSON(w, http.StatusOK, out.AppendJSON)
 }
 
 // getItem serves GET /v1/items/{id}.
 func (h *itemsServiceHTTP) getItem(w http.ResponseWriter, r *http.Request) {
 	in := new(GetItemRequest)
 	if err := h.getItemParams(r, in); err != nil {
-		minimalHTTPWriteError(w, 3, err.Error())
+		httpWriteError(w, 3, err.Error())
 		return
 	}
 	out, err := h.srv.GetItem(r.Context(), in)
@@ -164,7 +158,7 @@ func (h *itemsServiceHTTP) getItem(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	minimalHTTPWriteJSON(w, http.StatusOK, out.AppendJSON)
+	httpWriteJSON(w, http.StatusOK, out.AppendJSON)
 }
 
 // getItemParams sets the fields of in that GET /v1/items/{id} binds
@@ -181,7 +175,7 @@ func (h *itemsServiceHTTP) getItemParams(r *http.Request, in *GetItemRequest) er
 func (h *itemsServiceHTTP) listItems(w http.ResponseWriter, r *http.Request) {
 	in := new(ListItemsRequest)
 	if err := h.listItemsParams(r, in); err != nil {
-		minimalHTTPWriteError(w, 3, err.Error())
+		httpWriteError(w, 3, err.Error())
 		return
 	}
 	out, err := h.srv.ListItems(r.Context(), in)
@@ -189,7 +183,7 @@ func (h *itemsServiceHTTP) listItems(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	minimalHTTPWriteJSON(w, http.StatusOK, out.AppendJSON)
+	httpWriteJSON(w, http.StatusOK, out.AppendJSON)
 }
 
 // listItemsParams sets the fields of in that GET /v1/items binds
@@ -205,7 +199,7 @@ func (h *itemsServiceHTTP) listItemsParams(r *http.Request, in *ListItemsRequest
 	for name, values := range query {
 		switch name {
 		case "pageSize", "page_size":
-			n, err := minimalHTTPParseInt32(name, values[len(values)-1])
+			n, err := httpParseInt32(name, values[len(values)-1])
 			if err != nil {
 				return err
 			}
@@ -222,16 +216,16 @@ func (h *itemsServiceHTTP) listItemsParams(r *http.Request, in *ListItemsRequest
 // updateItem serves PUT /v1/items/{id}.
 func (h *itemsServiceHTTP) updateItem(w http.ResponseWriter, r *http.Request) {
 	in := new(UpdateItemRequest)
-	body, ok := minimalHTTPReadBody(w, r, h.opts.MaxBodyBytes)
+	body, ok := httpReadBody(w, r, h.opts.MaxBodyBytes)
 	if !ok {
 		return
 	}
 	if err := in.UnmarshalJSON(body); err != nil {
-		minimalHTTPWriteError(w, 3, "malformed JSON body: "+err.Error())
+		httpWriteError(w, 3, "malformed JSON body: "+err.Error())
 		return
 	}
 	if err := h.updateItemParams(r, in); err != nil {
-		minimalHTTPWriteError(w, 3, err.Error())
+		httpWriteError(w, 3, err.Error())
 		return
 	}
 	out, err := h.srv.UpdateItem(r.Context(), in)
@@ -239,7 +233,7 @@ func (h *itemsServiceHTTP) updateItem(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	minimalHTTPWriteJSON(w, http.StatusOK, out.AppendJSON)
+	httpWriteJSON(w, http.StatusOK, out.AppendJSON)
 }
 
 // updateItemParams sets the fields of in that PUT /v1/items/{id} binds
@@ -253,7 +247,7 @@ func (h *itemsServiceHTTP) updateItemParams(r *http.Request, in *UpdateItemReque
 func (h *itemsServiceHTTP) deleteItem(w http.ResponseWriter, r *http.Request) {
 	in := new(DeleteItemRequest)
 	if err := h.deleteItemParams(r, in); err != nil {
-		minimalHTTPWriteError(w, 3, err.Error())
+		httpWriteError(w, 3, err.Error())
 		return
 	}
 	out, err := h.srv.DeleteItem(r.Context(), in)
@@ -261,7 +255,7 @@ func (h *itemsServiceHTTP) deleteItem(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	minimalHTTPWriteJSON(w, http.StatusOK, out.AppendJSON)
+	httpWriteJSON(w, http.StatusOK, out.AppendJSON)
 }
 
 // deleteItemParams sets the fields of in that DELETE /v1/items/{id} binds
@@ -288,28 +282,28 @@ func (x *Item) AppendJSON(b []byte) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `"id":`...)
-		b = minimalJSONAppendString(b, x.Id)
+		b = jsonAppendString(b, x.Id)
 	}
 	if x.Name != "" {
 		if len(b) > start+1 {
 			b = append(b, ',')
 		}
 		b = append(b, `"name":`...)
-		b = minimalJSONAppendString(b, x.Name)
+		b = jsonAppendString(b, x.Name)
 	}
 	if x.Quantity != 0 {
 		if len(b) > start+1 {
 			b = append(b, ',')
 		}
 		b = append(b, `"quantity":`...)
-		b = minimalJSONAppendQuotedInt(b, x.Quantity)
+		b = jsonAppendQuotedInt(b, x.Quantity)
 	}
 	if x.CreateTime != nil {
 		if len(b) > start+1 {
 			b = append(b, ',')
 		}
 		b = append(b, `"createTime":`...)
-		b = minimalJSONAppendTimestamp(b, x.CreateTime.GetSeconds(), x.CreateTime.GetNanos())
+		b = jsonAppendTimestamp(b, x.CreateTime.GetSeconds(), x.CreateTime.GetNanos())
 	}
 	return append(b, '}')
 }
@@ -324,14 +318,14 @@ func (x *Item) MarshalJSON() ([]byte, error) {
 // strings, enums by name or number, and null for a field's default, and it
 // rejects a member x has no field for, naming it.
 func (x *Item) UnmarshalJSON(data []byte) error {
-	d := minimalJSONDecoder{data: data}
+	d := jsonDecoder{data: data}
 	if err := x.decodeJSON(&d); err != nil {
 		return err
 	}
 	return d.end()
 }
 
-func (x *Item) decodeJSON(d *minimalJSONDecoder) error {
+func (x *Item) decodeJSON(d *jsonDecoder) error {
 	return d.object(func(key []byte) error {
 		switch string(key) {
 		case "id":
@@ -395,14 +389,14 @@ func (x *CreateItemRequest) AppendJSON(b []byte) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `"name":`...)
-		b = minimalJSONAppendString(b, x.Name)
+		b = jsonAppendString(b, x.Name)
 	}
 	if x.Quantity != 0 {
 		if len(b) > start+1 {
 			b = append(b, ',')
 		}
 		b = append(b, `"quantity":`...)
-		b = minimalJSONAppendQuotedInt(b, x.Quantity)
+		b = jsonAppendQuotedInt(b, x.Quantity)
 	}
 	return append(b, '}')
 }
@@ -417,14 +411,14 @@ func (x *CreateItemRequest) MarshalJSON() ([]byte, error) {
 // strings, enums by name or number, and null for a field's default, and it
 // rejects a member x has no field for, naming it.
 func (x *CreateItemRequest) UnmarshalJSON(data []byte) error {
-	d := minimalJSONDecoder{data: data}
+	d := jsonDecoder{data: data}
 	if err := x.decodeJSON(&d); err != nil {
 		return err
 	}
 	return d.end()
 }
 
-func (x *CreateItemRequest) decodeJSON(d *minimalJSONDecoder) error {
+func (x *CreateItemRequest) decodeJSON(d *jsonDecoder) error {
 	return d.object(func(key []byte) error {
 		switch string(key) {
 		case "name":
@@ -482,7 +476,7 @@ func (x *ListItemsResponse) AppendJSON(b []byte) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `"nextPageToken":`...)
-		b = minimalJSONAppendString(b, x.NextPageToken)
+		b = jsonAppendString(b, x.NextPageToken)
 	}
 	return append(b, '}')
 }
@@ -497,14 +491,14 @@ func (x *ListItemsResponse) MarshalJSON() ([]byte, error) {
 // strings, enums by name or number, and null for a field's default, and it
 // rejects a member x has no field for, naming it.
 func (x *ListItemsResponse) UnmarshalJSON(data []byte) error {
-	d := minimalJSONDecoder{data: data}
+	d := jsonDecoder{data: data}
 	if err := x.decodeJSON(&d); err != nil {
 		return err
 	}
 	return d.end()
 }
 
-func (x *ListItemsResponse) decodeJSON(d *minimalJSONDecoder) error {
+func (x *ListItemsResponse) decodeJSON(d *jsonDecoder) error {
 	return d.object(func(key []byte) error {
 		switch string(key) {
 		case "items":
@@ -554,21 +548,21 @@ func (x *UpdateItemRequest) AppendJSON(b []byte) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `"id":`...)
-		b = minimalJSONAppendString(b, x.Id)
+		b = jsonAppendString(b, x.Id)
 	}
 	if x.Name != "" {
 		if len(b) > start+1 {
 			b = append(b, ',')
 		}
 		b = append(b, `"name":`...)
-		b = minimalJSONAppendString(b, x.Name)
+		b = jsonAppendString(b, x.Name)
 	}
 	if x.Quantity != 0 {
 		if len(b) > start+1 {
 			b = append(b, ',')
 		}
 		b = append(b, `"quantity":`...)
-		b = minimalJSONAppendQuotedInt(b, x.Quantity)
+		b = jsonAppendQuotedInt(b, x.Quantity)
 	}
 	return append(b, '}')
 }
@@ -583,14 +577,14 @@ func (x *UpdateItemRequest) MarshalJSON() ([]byte, error) {
 // strings, enums by name or number, and null for a field's default, and it
 // rejects a member x has no field for, naming it.
 func (x *UpdateItemRequest) UnmarshalJSON(data []byte) error {
-	d := minimalJSONDecoder{data: data}
+	d := jsonDecoder{data: data}
 	if err := x.decodeJSON(&d); err != nil {
 		return err
 	}
 	return d.end()
 }
 
-func (x *UpdateItemRequest) decodeJSON(d *minimalJSONDecoder) error {
+func (x *UpdateItemRequest) decodeJSON(d *jsonDecoder) error {
 	return d.object(func(key []byte) error {
 		switch string(key) {
 		case "id":
@@ -648,625 +642,13 @@ func (x *DeleteItemResponse) MarshalJSON() ([]byte, error) {
 // strings, enums by name or number, and null for a field's default, and it
 // rejects a member x has no field for, naming it.
 func (x *DeleteItemResponse) UnmarshalJSON(data []byte) error {
-	d := minimalJSONDecoder{data: data}
+	d := jsonDecoder{data: data}
 	if err := x.decodeJSON(&d); err != nil {
 		return err
 	}
 	return d.end()
 }
 
-func (x *DeleteItemResponse) decodeJSON(d *minimalJSONDecoder) error {
+func (x *DeleteItemResponse) decodeJSON(d *jsonDecoder) error {
 	return d.object(d.unknown)
-}
-
-const minimalJSONHex = "0123456789abcdef"
-
-// minimalJSONAppendString appends s as a JSON string. Invalid UTF-8 is written as
-// U+FFFD, as encoding/json does.
-func minimalJSONAppendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', minimalJSONHex[c>>4], minimalJSONHex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-// minimalJSONAppendQuotedInt appends a 64-bit integer as a JSON string, as proto3
-// JSON writes them: JavaScript numbers lose precision past 2^53.
-func minimalJSONAppendQuotedInt(b []byte, v int64) []byte {
-	b = append(b, '"')
-	b = strconv.AppendInt(b, v, 10)
-	return append(b, '"')
-}
-
-// minimalJSONAppendTimestamp appends a google.protobuf.Timestamp as an RFC 3339
-// string in UTC, with 0, 3, 6 or 9 fractional digits, as protojson does.
-func minimalJSONAppendTimestamp(b []byte, seconds int64, nanos int32) []byte {
-	b = time.Unix(seconds, 0).UTC().AppendFormat(append(b, '"'), "2006-01-02T15:04:05")
-	if nanos != 0 {
-		digits := 9
-		switch {
-		case nanos%1e6 == 0:
-			digits = 3
-		case nanos%1e3 == 0:
-			digits = 6
-		}
-		var frac [9]byte
-		for i, n := 8, nanos; i >= 0; i-- {
-			frac[i] = '0' + byte(n%10) // #nosec G115 -- a digit, 0 to 9
-			n /= 10
-		}
-		b = append(append(b, '.'), frac[:digits]...)
-	}
-	return append(b, 'Z', '"')
-}
-
-// minimalJSONError is a request body that is not the JSON of the message it should
-// be. Its text names the field and says why; it is safe to show to the
-// client.
-type minimalJSONError struct {
-	// field is the dotted path of the field being read, outermost first.
-	field string
-	msg   string
-}
-
-func (e *minimalJSONError) Error() string {
-	if e.field == "" {
-		return e.msg
-	}
-	return "field " + e.field + ": " + e.msg
-}
-
-// minimalJSONMaxDepth bounds how deeply objects and arrays nest, so a hostile body
-// cannot exhaust the stack.
-const minimalJSONMaxDepth = 100
-
-// minimalJSONDecoder reads one proto3 JSON value from data. Generated decodeJSON
-// methods drive it field by field; it allocates only for the strings and
-// byte slices it returns.
-type minimalJSONDecoder struct {
-	data  []byte
-	pos   int
-	depth int
-}
-
-func (d *minimalJSONDecoder) errorf(format string, args ...any) error {
-	return &minimalJSONError{msg: minimalJSONSprintf(format, args...) + " at offset " + strconv.Itoa(d.pos)}
-}
-
-// in adds the name of the field being read to err, on its way out. An
-// error from a message decoded by another file's code is wrapped.
-func (d *minimalJSONDecoder) in(field string, err error) error {
-	je, ok := err.(*minimalJSONError)
-	if !ok {
-		return &minimalJSONError{field: field, msg: err.Error()}
-	}
-	if je.field == "" {
-		je.field = field
-	} else {
-		je.field = field + "." + je.field
-	}
-	return err
-}
-
-// minimalJSONSprintf is a tiny %s/%q formatter for string arguments, so the
-// runtime does not import fmt for its error messages.
-func minimalJSONSprintf(format string, args ...any) string {
-	var b []byte
-	for i := 0; i < len(format); i++ {
-		if format[i] != '%' || i+1 == len(format) || len(args) == 0 {
-			b = append(b, format[i])
-			continue
-		}
-		i++
-		s, _ := args[0].(string)
-		args = args[1:]
-		if format[i] == 'q' {
-			b = strconv.AppendQuote(b, s)
-		} else {
-			b = append(b, s...)
-		}
-	}
-	return string(b)
-}
-
-func (d *minimalJSONDecoder) skipSpace() {
-	for d.pos < len(d.data) {
-		switch d.data[d.pos] {
-		case ' ', '\t', '\n', '\r':
-			d.pos++
-		default:
-			return
-		}
-	}
-}
-
-// peek returns the next byte after white space, or 0 at the end.
-func (d *minimalJSONDecoder) peek() byte {
-	d.skipSpace()
-	if d.pos == len(d.data) {
-		return 0
-	}
-	return d.data[d.pos]
-}
-
-// null consumes a null and reports whether there was one. A null value
-// leaves a field at its default, as proto3 JSON says.
-func (d *minimalJSONDecoder) null() bool {
-	if d.peek() == 'n' && len(d.data)-d.pos >= 4 && string(d.data[d.pos:d.pos+4]) == "null" {
-		d.pos += 4
-		return true
-	}
-	return false
-}
-
-// end checks that nothing but white space follows the value.
-func (d *minimalJSONDecoder) end() error {
-	if d.peek() != 0 {
-		return d.errorf("unexpected data after the JSON value")
-	}
-	return nil
-}
-
-// object reads a JSON object, calling field for each member with the
-// decoder positioned at its value. The key is valid until field returns.
-func (d *minimalJSONDecoder) object(field func(key []byte) error) error {
-	if d.peek() != '{' {
-		return d.errorf("want a JSON object")
-	}
-	if d.depth++; d.depth > minimalJSONMaxDepth {
-		return d.errorf("nested too deeply")
-	}
-	defer func() { d.depth-- }()
-	d.pos++
-	if d.peek() == '}' {
-		d.pos++
-		return nil
-	}
-	for {
-		if d.peek() != '"' {
-			return d.errorf("want a quoted member name")
-		}
-		key, err := d.rawString()
-		if err != nil {
-			return err
-		}
-		if d.peek() != ':' {
-			return d.errorf("want ':' after a member name")
-		}
-		d.pos++
-		if err := field(key); err != nil {
-			return err
-		}
-		switch d.peek() {
-		case ',':
-			d.pos++
-		case '}':
-			d.pos++
-			return nil
-		default:
-			return d.errorf("want ',' or '}' after an object member")
-		}
-	}
-}
-
-// array reads a JSON array, calling elem with the decoder positioned at
-// each element.
-func (d *minimalJSONDecoder) array(elem func() error) error {
-	if d.peek() != '[' {
-		return d.errorf("want a JSON array")
-	}
-	if d.depth++; d.depth > minimalJSONMaxDepth {
-		return d.errorf("nested too deeply")
-	}
-	defer func() { d.depth-- }()
-	d.pos++
-	if d.peek() == ']' {
-		d.pos++
-		return nil
-	}
-	for {
-		if err := elem(); err != nil {
-			return err
-		}
-		switch d.peek() {
-		case ',':
-			d.pos++
-		case ']':
-			d.pos++
-			return nil
-		default:
-			return d.errorf("want ',' or ']' after an array element")
-		}
-	}
-}
-
-// unknown is the error for a member the message does not have. Unknown
-// fields are rejected, not skipped: a misspelt field would otherwise be
-// dropped without a word.
-func (d *minimalJSONDecoder) unknown(key []byte) error {
-	return d.errorf("unknown field %q", string(key))
-}
-
-// rawString reads a JSON string and returns its decoded bytes, which alias
-// data when the string has no escapes. It rejects invalid UTF-8 and
-// unescaped control characters.
-func (d *minimalJSONDecoder) rawString() ([]byte, error) {
-	if d.peek() != '"' {
-		return nil, d.errorf("want a JSON string")
-	}
-	d.pos++
-	start := d.pos
-	for d.pos < len(d.data) {
-		c := d.data[d.pos]
-		switch {
-		case c == '"':
-			s := d.data[start:d.pos]
-			d.pos++
-			if !utf8.Valid(s) {
-				return nil, d.errorf("string is not valid UTF-8")
-			}
-			return s, nil
-		case c == '\\':
-			return d.escapedString(start)
-		case c < 0x20:
-			return nil, d.errorf("control character in a string")
-		}
-		d.pos++
-	}
-	return nil, d.errorf("unterminated string")
-}
-
-// escapedString finishes a string from start, where the first escape is at
-// d.pos, decoding into a new slice.
-func (d *minimalJSONDecoder) escapedString(start int) ([]byte, error) {
-	out := make([]byte, 0, d.pos-start+16)
-	out = append(out, d.data[start:d.pos]...)
-	for d.pos < len(d.data) {
-		c := d.data[d.pos]
-		switch {
-		case c == '"':
-			d.pos++
-			if !utf8.Valid(out) {
-				return nil, d.errorf("string is not valid UTF-8")
-			}
-			return out, nil
-		case c < 0x20:
-			return nil, d.errorf("control character in a string")
-		case c != '\\':
-			out = append(out, c)
-			d.pos++
-			continue
-		}
-		if d.pos+1 == len(d.data) {
-			break
-		}
-		e := d.data[d.pos+1]
-		d.pos += 2
-		switch e {
-		case '"', '\\', '/':
-			out = append(out, e)
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, ok := d.hex4()
-			if !ok {
-				return nil, d.errorf(`invalid \u escape`)
-			}
-			if utf16.IsSurrogate(r) {
-				r2 := utf8.RuneError
-				if d.pos+1 < len(d.data) && d.data[d.pos] == '\\' && d.data[d.pos+1] == 'u' {
-					d.pos += 2
-					if low, ok := d.hex4(); ok {
-						r2 = low
-					}
-				}
-				r = utf16.DecodeRune(r, r2)
-				if r == utf8.RuneError {
-					return nil, d.errorf("invalid surrogate pair in a string")
-				}
-			}
-			out = utf8.AppendRune(out, r)
-		default:
-			return nil, d.errorf("invalid escape in a string")
-		}
-	}
-	return nil, d.errorf("unterminated string")
-}
-
-func (d *minimalJSONDecoder) hex4() (rune, bool) {
-	if len(d.data)-d.pos < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range d.data[d.pos : d.pos+4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	d.pos += 4
-	return r, true
-}
-
-// string reads a JSON string.
-func (d *minimalJSONDecoder) string() (string, error) {
-	s, err := d.rawString()
-	return string(s), err
-}
-
-// number reads a JSON number token, or the contents of a JSON string when
-// quoted is allowed and the value is one: proto3 JSON accepts integers and
-// floats either way.
-func (d *minimalJSONDecoder) number() ([]byte, error) {
-	if d.peek() == '"' {
-		return d.rawString()
-	}
-	start := d.pos
-	if d.pos < len(d.data) && d.data[d.pos] == '-' {
-		d.pos++
-	}
-	digits := func() int {
-		n := 0
-		for d.pos < len(d.data) && '0' <= d.data[d.pos] && d.data[d.pos] <= '9' {
-			d.pos++
-			n++
-		}
-		return n
-	}
-	intStart := d.pos
-	if n := digits(); n == 0 || (n > 1 && d.data[intStart] == '0') {
-		d.pos = start
-		return nil, d.errorf("want a number")
-	}
-	if d.pos < len(d.data) && d.data[d.pos] == '.' {
-		d.pos++
-		if digits() == 0 {
-			return nil, d.errorf("want digits after the decimal point")
-		}
-	}
-	if d.pos < len(d.data) && (d.data[d.pos] == 'e' || d.data[d.pos] == 'E') {
-		d.pos++
-		if d.pos < len(d.data) && (d.data[d.pos] == '+' || d.data[d.pos] == '-') {
-			d.pos++
-		}
-		if digits() == 0 {
-			return nil, d.errorf("want digits in the exponent")
-		}
-	}
-	return d.data[start:d.pos], nil
-}
-
-// int reads an integer of the given bit size, written as a number or a
-// string. A number with a fraction or exponent is accepted when its value
-// is a whole number in range.
-func (d *minimalJSONDecoder) int(bits int) (int64, error) {
-	quoted := d.peek() == '"'
-	tok, err := d.number()
-	if err != nil {
-		return 0, err
-	}
-	if quoted && !minimalJSONIsNumber(tok) {
-		return 0, d.errorf("%q is not a %s-bit integer", string(tok), strconv.Itoa(bits))
-	}
-	if v, err := strconv.ParseInt(string(tok), 10, bits); err == nil {
-		return v, nil
-	}
-	f, err := strconv.ParseFloat(string(tok), 64)
-	limit := math.Ldexp(1, bits-1)
-	if err != nil || f != math.Trunc(f) || f < -limit || f >= limit {
-		return 0, d.errorf("%q is not a %s-bit integer", string(tok), strconv.Itoa(bits))
-	}
-	return int64(f), nil
-}
-
-// minimalJSONIsNumber reports whether s is a JSON number, so a quoted float
-// cannot use Go-only syntax such as "0x1p3" or "inf".
-func minimalJSONIsNumber(s []byte) bool {
-	d := minimalJSONDecoder{data: s}
-	if len(s) == 0 || s[0] == ' ' || s[0] == '\t' || s[0] == '\n' || s[0] == '\r' {
-		return false
-	}
-	_, err := d.number()
-	return err == nil && d.pos == len(s)
-}
-
-// timestamp reads an RFC 3339 time as the seconds and nanoseconds of a
-// google.protobuf.Timestamp.
-func (d *minimalJSONDecoder) timestamp() (int64, int32, error) {
-	s, err := d.rawString()
-	if err != nil {
-		return 0, 0, err
-	}
-	t, err := time.Parse(time.RFC3339Nano, string(s))
-	if err != nil {
-		return 0, 0, d.errorf("%q is not an RFC 3339 time", string(s))
-	}
-	if y := t.UTC().Year(); y < 1 || y > 9999 {
-		return 0, 0, d.errorf("%q is outside years 1 to 9999", string(s))
-	}
-	return t.Unix(), int32(t.Nanosecond()), nil // #nosec G115 -- below 1e9
-}
-
-// minimalHTTPCodes maps each gRPC status code, by number, to its name and the
-// HTTP status that stands for it: the table of google.rpc.Code and
-// grpc-gateway.
-var minimalHTTPCodes = [...]struct {
-	name   string
-	status int
-}{
-	0:  {"OK", http.StatusOK},
-	1:  {"CANCELLED", 499}, // the client closed the request
-	2:  {"UNKNOWN", http.StatusInternalServerError},
-	3:  {"INVALID_ARGUMENT", http.StatusBadRequest},
-	4:  {"DEADLINE_EXCEEDED", http.StatusGatewayTimeout},
-	5:  {"NOT_FOUND", http.StatusNotFound},
-	6:  {"ALREADY_EXISTS", http.StatusConflict},
-	7:  {"PERMISSION_DENIED", http.StatusForbidden},
-	8:  {"RESOURCE_EXHAUSTED", http.StatusTooManyRequests},
-	9:  {"FAILED_PRECONDITION", http.StatusBadRequest},
-	10: {"ABORTED", http.StatusConflict},
-	11: {"OUT_OF_RANGE", http.StatusBadRequest},
-	12: {"UNIMPLEMENTED", http.StatusNotImplemented},
-	13: {"INTERNAL", http.StatusInternalServerError},
-	14: {"UNAVAILABLE", http.StatusServiceUnavailable},
-	15: {"DATA_LOSS", http.StatusInternalServerError},
-	16: {"UNAUTHENTICATED", http.StatusUnauthorized},
-}
-
-// minimalHTTPStatus returns the HTTP status and the name of a gRPC status code;
-// a code outside the table is UNKNOWN.
-func minimalHTTPStatus(code uint32) (int, string) {
-	if int(code) >= len(minimalHTTPCodes) {
-		code = 2
-	}
-	c := minimalHTTPCodes[code]
-	return c.status, c.name
-}
-
-// minimalHTTPContentType is shared by every response, saving an allocation per
-// request; net/http only reads header values.
-var minimalHTTPContentType = []string{"application/json"}
-
-// minimalHTTPBuffers recycles response buffers.
-var minimalHTTPBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
-// minimalHTTPMaxPooled bounds the buffers kept: one huge response must not pin
-// its buffer for good.
-const minimalHTTPMaxPooled = 64 << 10
-
-// minimalHTTPWriteJSON writes status and the JSON that appendBody appends, with
-// its length.
-func minimalHTTPWriteJSON(w http.ResponseWriter, status int, appendBody func([]byte) []byte) {
-	bp := minimalHTTPBuffers.Get().(*[]byte)
-	b := appendBody((*bp)[:0])
-	h := w.Header()
-	h["Content-Type"] = minimalHTTPContentType
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-	if cap(b) <= minimalHTTPMaxPooled {
-		*bp = b
-		minimalHTTPBuffers.Put(bp)
-	}
-}
-
-// minimalHTTPWriteError writes the error body {"error": msg, "code": name} with
-// the HTTP status of the gRPC code.
-func minimalHTTPWriteError(w http.ResponseWriter, code uint32, msg string) {
-	status, name := minimalHTTPStatus(code)
-	// UNAVAILABLE means "retry": say when, as every 503 of the service does.
-	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
-		w.Header().Set("Retry-After", "1")
-	}
-	minimalHTTPWriteJSON(w, status, func(b []byte) []byte {
-		b = append(b, `{"error":`...)
-		b = minimalJSONAppendString(b, msg)
-		b = append(b, `,"code":`...)
-		b = minimalJSONAppendString(b, name)
-		return append(b, '}')
-	})
-}
-
-// minimalHTTPReadBody reads the request body, at most limit bytes. A larger body
-// is answered with 413 and, on HTTP/1, the connection is closed after the
-// answer, so the server does not go on reading what it refused; ok is false
-// when the request has been answered.
-func minimalHTTPReadBody(w http.ResponseWriter, r *http.Request, limit int64) (body []byte, ok bool) {
-	if r.ContentLength > limit {
-		minimalHTTPRefuseBody(w, r, limit)
-		return nil, false
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	switch {
-	case int64(len(body)) > limit:
-		minimalHTTPRefuseBody(w, r, limit)
-		return nil, false
-	case err != nil:
-		minimalHTTPWriteError(w, 3, "read request body: "+err.Error())
-		return nil, false
-	}
-	return body, true
-}
-
-// minimalHTTPRefuseBody answers 413 for a body over limit bytes. On HTTP/1 it
-// closes the connection right after the answer: left alone, net/http
-// would read up to 256 KiB more of the unwanted body first, waiting on a
-// client that sends it slowly. On HTTP/2 the server resets just the stream.
-func minimalHTTPRefuseBody(w http.ResponseWriter, r *http.Request, limit int64) {
-	if r.ProtoMajor == 1 {
-		w.Header().Set("Connection", "close")
-	}
-	minimalHTTPWriteJSON(w, http.StatusRequestEntityTooLarge, func(b []byte) []byte {
-		b = append(b, `{"error":"request body larger than `...)
-		b = strconv.AppendInt(b, limit, 10)
-		return append(b, ` bytes","code":"RESOURCE_EXHAUSTED"}`...)
-	})
-	if r.ProtoMajor == 1 {
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
-	}
-}
-
-// minimalHTTPParseInt parses a path or query parameter of a signed integer field.
-func minimalHTTPParseInt(name, s string, bits int) (int64, error) {
-	v, err := strconv.ParseInt(s, 10, bits)
-	if err != nil {
-		return 0, &minimalJSONError{msg: "parameter " + strconv.Quote(name) + ": " + strconv.Quote(s) + " is not a " + strconv.Itoa(bits) + "-bit integer"}
-	}
-	return v, nil
-}
-
-// minimalHTTPParseInt32 parses a path or query parameter of a 32-bit integer
-// field.
-func minimalHTTPParseInt32(name, s string) (int32, error) {
-	v, err := minimalHTTPParseInt(name, s, 32)
-	return int32(v), err // #nosec G115 -- ParseInt checked the range
 }
