@@ -197,6 +197,7 @@ var Manifest = []Entry{
 	{"service/internal/resource/page.go.tmpl", "internal/resource/page.go", Always, modeFile},
 	{"service/internal/resource/encoded.go.tmpl", "internal/resource/encoded.go", Always, modeFile},
 	{"service/internal/resource/set.go.tmpl", "internal/resource/set.go", Always, modeFile},
+	{"service/internal/resource/timeout.go.tmpl", "internal/resource/timeout.go", Always, modeFile},
 	{"service/internal/resource/resource_test.go.tmpl", "internal/resource/resource_test.go", Always, modeFile},
 	{"service/internal/resource/cacheaside.go.tmpl", "internal/resource/cacheaside.go", IfCache, modeFile},
 	{"service/internal/resource/cacheaside_test.go.tmpl", "internal/resource/cacheaside_test.go", IfCache, modeFile},

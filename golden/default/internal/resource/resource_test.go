@@ -1,9 +1,11 @@
 package resource_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"example.com/demo/internal/resource"
 )
@@ -102,5 +104,26 @@ func TestSetClosesInReverseOrder(t *testing.T) {
 	set.Close() // a second Close releases nothing twice
 	if fmt.Sprint(closed) != "[cache store]" {
 		t.Fatalf("closed %v, want [cache store]: the cache before the store it reads", closed)
+	}
+}
+
+func TestStoreContextBoundsOnlyWhenItWouldFireFirst(t *testing.T) {
+	ctx, cancel := resource.StoreContext(context.Background(), time.Minute)
+	defer cancel()
+	if deadline, ok := ctx.Deadline(); !ok || time.Until(deadline) > time.Minute {
+		t.Fatalf("deadline %v, %t: want one within a minute", deadline, ok)
+	}
+
+	parent, cancelParent := context.WithTimeout(context.Background(), time.Second)
+	defer cancelParent()
+	for _, timeout := range []time.Duration{0, time.Minute} {
+		ctx, cancel := resource.StoreContext(parent, timeout)
+		if ctx != parent {
+			t.Errorf("timeout %v: derived a context although none could end sooner than its parent", timeout)
+		}
+		cancel()
+		if parent.Err() != nil {
+			t.Fatalf("timeout %v: releasing an underived context canceled its parent", timeout)
+		}
 	}
 }

@@ -1,8 +1,8 @@
 // Package resource holds what every resource of the service shares, so a
 // new resource writes only its own rules: the error values both transports
 // map to statuses, cursor pagination, values kept with their JSON encoding
-// for the zero-encode read path, and the Set each resource
-// registers itself in.
+// for the zero-encode read path, the bound on each
+// store call, and the Set each resource registers itself in.
 package resource
 
 import "errors"

@@ -65,23 +65,6 @@ func NewService(store Store, opts ...Option) *Service {
 	return s
 }
 
-// storeContext returns ctx bounded by the store timeout, and the function
-// that releases it. It makes no timer when there is no store timeout or ctx
-// already ends sooner, as when a batch's lookups run under the batch's
-// bound or the cache's LoadTimeout already bounds a load.
-func (s *Service) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if s.storeTimeout <= 0 {
-		return ctx, noCancel
-	}
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= s.storeTimeout {
-		return ctx, noCancel
-	}
-	return context.WithTimeout(ctx, s.storeTimeout)
-}
-
-// noCancel releases a context storeContext did not derive.
-func noCancel() {}
-
 // Encoded is an item together with its JSON encoding, which the HTTP read
 // path writes as it is.
 type Encoded = resource.Encoded[Item]
@@ -92,7 +75,7 @@ func (s *Service) Create(ctx context.Context, n NewItem) (Item, error) {
 		return Item{}, err
 	}
 	it := Item{ID: NewID(), Name: n.Name, Quantity: n.Quantity, CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
-	ctx, cancel := s.storeContext(ctx)
+	ctx, cancel := resource.StoreContext(ctx, s.storeTimeout)
 	defer cancel()
 	err := s.store.Create(ctx, it)
 	s.invalidate(it.ID)
@@ -111,7 +94,7 @@ func (s *Service) Get(ctx context.Context, id string) (Item, error) {
 		e, err := s.GetEncoded(ctx, id)
 		return e.Value, err
 	}
-	ctx, cancel := s.storeContext(ctx)
+	ctx, cancel := resource.StoreContext(ctx, s.storeTimeout)
 	defer cancel()
 	return s.store.Get(ctx, id)
 }
@@ -139,7 +122,7 @@ func (s *Service) GetEncoded(ctx context.Context, id string) (Encoded, error) {
 
 // loadEncoded reads an item from the store and encodes it, for the cache.
 func (s *Service) loadEncoded(ctx context.Context, id string) (Encoded, error) {
-	ctx, cancel := s.storeContext(ctx)
+	ctx, cancel := resource.StoreContext(ctx, s.storeTimeout)
 	defer cancel()
 	it, err := s.store.Get(ctx, id)
 	if err != nil {
@@ -159,7 +142,7 @@ func (s *Service) BatchGet(ctx context.Context, ids []string) (found []Item, mis
 	if len(ids) > MaxBatch {
 		return nil, nil, fmt.Errorf("%w: at most %d IDs per batch, got %d", ErrInvalid, MaxBatch, len(ids))
 	}
-	ctx, cancel := s.storeContext(ctx)
+	ctx, cancel := resource.StoreContext(ctx, s.storeTimeout)
 	defer cancel()
 	results := make([]Item, len(ids))
 	ok := make([]bool, len(ids))
@@ -196,7 +179,7 @@ func (s *Service) BatchGet(ctx context.Context, ids []string) (found []Item, mis
 // limit is clamped to [1, MaxPageSize].
 func (s *Service) List(ctx context.Context, after string, limit int) ([]Item, error) {
 	limit = max(1, min(limit, MaxPageSize))
-	ctx, cancel := s.storeContext(ctx)
+	ctx, cancel := resource.StoreContext(ctx, s.storeTimeout)
 	defer cancel()
 	return s.store.List(ctx, after, limit)
 }
@@ -211,7 +194,7 @@ func (s *Service) Update(ctx context.Context, id string, in NewItem) (Item, erro
 	if err := in.Validate(); err != nil {
 		return Item{}, err
 	}
-	ctx, cancel := s.storeContext(ctx)
+	ctx, cancel := resource.StoreContext(ctx, s.storeTimeout)
 	defer cancel()
 	it, err := s.store.Update(ctx, id, in)
 	s.invalidate(id)
@@ -223,7 +206,7 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	if !ValidID(id) {
 		return ErrNotFound
 	}
-	ctx, cancel := s.storeContext(ctx)
+	ctx, cancel := resource.StoreContext(ctx, s.storeTimeout)
 	defer cancel()
 	err := s.store.Delete(ctx, id)
 	s.invalidate(id)

@@ -53,22 +53,6 @@ func NewService(store Store, opts ...Option) *Service {
 	return s
 }
 
-// storeContext returns ctx bounded by the store timeout, and the function
-// that releases it. It makes no timer when there is no store timeout or
-// ctx already ends sooner.
-func (s *Service) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if s.storeTimeout <= 0 {
-		return ctx, noCancel
-	}
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= s.storeTimeout {
-		return ctx, noCancel
-	}
-	return context.WithTimeout(ctx, s.storeTimeout)
-}
-
-// noCancel releases a context storeContext did not derive.
-func noCancel() {}
-
 // Encoded is an order together with its JSON encoding, which the HTTP
 // read path writes as it is.
 type Encoded = resource.Encoded[*Order]
@@ -91,7 +75,7 @@ func (s *Service) Create(ctx context.Context, n *NewOrder) (*Order, error) {
 	}
 	now := s.nowUTC()
 	rec := newRecord(NewID(), n, now, now)
-	ctx, cancel := s.storeContext(ctx)
+	ctx, cancel := resource.StoreContext(ctx, s.storeTimeout)
 	defer cancel()
 	err := s.store.Create(ctx, rec)
 	s.invalidate(rec.GetId())
@@ -110,7 +94,7 @@ func (s *Service) Get(ctx context.Context, id string) (*Order, error) {
 		e, err := s.GetEncoded(ctx, id)
 		return e.Value, err
 	}
-	ctx, cancel := s.storeContext(ctx)
+	ctx, cancel := resource.StoreContext(ctx, s.storeTimeout)
 	defer cancel()
 	return s.store.Get(ctx, id)
 }
@@ -137,7 +121,7 @@ func (s *Service) GetEncoded(ctx context.Context, id string) (Encoded, error) {
 
 // loadEncoded reads an order from the store and encodes it, for the cache.
 func (s *Service) loadEncoded(ctx context.Context, id string) (Encoded, error) {
-	ctx, cancel := s.storeContext(ctx)
+	ctx, cancel := resource.StoreContext(ctx, s.storeTimeout)
 	defer cancel()
 	rec, err := s.store.Get(ctx, id)
 	if err != nil {
@@ -155,7 +139,7 @@ func (s *Service) Update(ctx context.Context, id string, n *NewOrder) (*Order, e
 	if err := Validate(n); err != nil {
 		return nil, err
 	}
-	ctx, cancel := s.storeContext(ctx)
+	ctx, cancel := resource.StoreContext(ctx, s.storeTimeout)
 	defer cancel()
 	now := s.nowUTC()
 	rec, err := s.store.Update(ctx, id, newRecord(id, n, now, now), now)
@@ -170,7 +154,7 @@ func (s *Service) Update(ctx context.Context, id string, n *NewOrder) (*Order, e
 // page); limit is clamped to [1, MaxPageSize].
 func (s *Service) List(ctx context.Context, after string, limit int) ([]*Order, error) {
 	limit = max(1, min(limit, MaxPageSize))
-	ctx, cancel := s.storeContext(ctx)
+	ctx, cancel := resource.StoreContext(ctx, s.storeTimeout)
 	defer cancel()
 	return s.store.List(ctx, after, limit)
 }
@@ -180,7 +164,7 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	if !ValidID(id) {
 		return ErrNotFound
 	}
-	ctx, cancel := s.storeContext(ctx)
+	ctx, cancel := resource.StoreContext(ctx, s.storeTimeout)
 	defer cancel()
 	err := s.store.Delete(ctx, id)
 	s.invalidate(id)
