@@ -146,6 +146,11 @@ func newDashboard(d *Data, m Monitoring) Dashboard {
 		b.panel("Entries and evictions", "short", "Entries held, and evictions per second.",
 			"sum by (instance) ("+ns+"_cache_entries"+job+")", "entries {{instance}}",
 			"sum by (instance) (rate("+ns+"_cache_evictions_total"+job+"[5m]))", "evictions/s {{instance}}")
+		if d.Postgres {
+			b.panel("Coherence across replicas", "short", "1 while an instance hears other replicas' writes (LISTEN) and trusts its cache, 0 while it bypasses it; invalidations received per second by table.",
+				ns+"_cache_coherent"+job, "coherent {{instance}}",
+				"sum by (table) (rate("+ns+"_cache_invalidations_total"+job+"[5m]))", "invalidations/s {{table}}")
+		}
 	}
 	if d.Postgres {
 		b.row("Postgres pool")

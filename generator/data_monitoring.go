@@ -169,6 +169,9 @@ func newMonitoring(d *Data) Monitoring {
 	m.InstanceAlerts = []string{"MemoryNearObjective", "CPUAboveObjective"}
 	if d.Postgres {
 		m.InstanceAlerts = append(m.InstanceAlerts, "PostgresPoolExhausted")
+		if d.Cache {
+			m.InstanceAlerts = append(m.InstanceAlerts, "CacheNotCoherent")
+		}
 	}
 	m.JobAlerts = []string{"RequestsShed"}
 	if d.Cache {
@@ -206,6 +209,11 @@ func alertTexts(d *Data, m Monitoring) map[string]alertText {
 			"ticket",
 			d.Name + "'s cache hit ratio fell below half of its daily average",
 			"Reads the cache used to answer now reach the store; look for evictions, a changed key pattern or a shorter TTL.",
+		},
+		"CacheNotCoherent": {
+			"ticket",
+			d.Name + " is bypassing its cache: it cannot hear other replicas' writes",
+			"The instance lost its LISTEN connection to Postgres, so it cannot learn of rows other replicas change; it reads every request from the store until it reconnects, which is correct but slower. Check the database's connection limit and the listener's reconnects on the dashboard.",
 		},
 		"PostgresPoolExhausted": {
 			"page",
