@@ -57,6 +57,9 @@ type measurement struct {
 	idleRSS, peakRSS float64 // MiB
 	sat              map[string]loadRun
 	open             loadRun // cmd/loadgen at the fixed rate
+	// spansPerSec and exportsPerSec are what the trace sink received per
+	// second of the fixed-rate run (traced variant only).
+	spansPerSec, exportsPerSec float64
 }
 
 func measure(ctx context.Context, o options, b *binaries, s server, proto string, stdout io.Writer) (measurement, error) {
@@ -75,7 +78,11 @@ func measure(ctx context.Context, o options, b *binaries, s server, proto string
 	if err != nil {
 		return m, err
 	}
+	// The traced variant is measured at the fixed rate only.
 	for _, sh := range shapes(proto) {
+		if s.name == "traced" {
+			break
+		}
 		if _, err := saturate(ctx, o, sh, t, o.warmup, pid); err != nil {
 			return m, fmt.Errorf("%s warm-up: %w", sh.name, err)
 		}
@@ -86,10 +93,26 @@ func measure(ctx context.Context, o options, b *binaries, s server, proto string
 		m.sat[sh.name] = run
 		fmt.Fprintf(stdout, "perf:   %-13s %s\n", sh.name, describe(run))
 	}
+	var reqs0, spans0 int64
+	began := time.Now()
+	if b.sink != nil {
+		reqs0, spans0 = b.sink.counts()
+	}
 	if m.open, err = openLoop(ctx, o, b, r, proto); err != nil {
 		return m, err
 	}
 	fmt.Fprintf(stdout, "perf:   %-13s %s\n", "loadgen open", describe(m.open))
+	if s.name == "traced" {
+		// Spans are exported in batches of up to 512, or after the
+		// batch delay: wait for those of the run's last requests.
+		time.Sleep(time.Second)
+		reqs, spans := b.sink.counts()
+		secs := time.Since(began).Seconds() - 1
+		// Over the whole loadgen run, warm-up included: its requests were
+		// traced too.
+		m.spansPerSec, m.exportsPerSec = float64(spans-spans0)/secs, float64(reqs-reqs0)/secs
+		fmt.Fprintf(stdout, "perf:   %-13s %.0f spans/s in %.1f exports/s\n", "trace sink", m.spansPerSec, m.exportsPerSec)
+	}
 	if m.peakRSS, err = procStatusMiB(pid, "VmHWM:"); err != nil {
 		return m, err
 	}
