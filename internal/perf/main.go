@@ -369,11 +369,11 @@ type server struct {
 // running is a started server.
 type running struct {
 	cmd   *exec.Cmd
-	addrs map[string]string // by server kind: http, grpc
+	addrs map[string]string // by server kind: http, grpc, admin
 	done  chan error
 }
 
-var listening = regexp.MustCompile(`"msg":"listening","server":"(http|grpc)","addr":"([^"]+)"`)
+var listening = regexp.MustCompile(`"msg":"listening","server":"(http|grpc|admin)","addr":"([^"]+)"`)
 
 // start runs s pinned to the server CPUs and waits until it reports the
 // address of the server kind proto needs.
@@ -397,29 +397,36 @@ func start(ctx context.Context, o options, s server, proto string) (*running, er
 		return nil, err
 	}
 	r := &running{cmd: cmd, addrs: map[string]string{}, done: make(chan error, 1)}
-	addrc := make(chan string, 1)
+	// Every kind is reported at most once, before the wanted one or as it.
+	addrc := make(chan [2]string, 3)
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil && m[1] == want {
-				addrc <- m[2]
-				break
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				addrc <- [2]string{m[1], m[2]}
+				if m[1] == want {
+					break
+				}
 			}
 		}
 		// Keep draining the log so the server never blocks writing it.
 		_, _ = io.Copy(io.Discard, out)
 		r.done <- cmd.Wait()
 	}()
-	select {
-	case r.addrs[want] = <-addrc:
-	case err := <-r.done:
-		return nil, fmt.Errorf("server exited during startup: %v", err)
-	case <-time.After(10 * time.Second):
-		r.stop()
-		return nil, fmt.Errorf("server did not report its %s address within 10s", want)
-	case <-ctx.Done():
-		r.stop()
-		return nil, ctx.Err()
+	timeout := time.After(10 * time.Second)
+	for r.addrs[want] == "" {
+		select {
+		case a := <-addrc:
+			r.addrs[a[0]] = a[1]
+		case err := <-r.done:
+			return nil, fmt.Errorf("server exited during startup: %v", err)
+		case <-timeout:
+			r.stop()
+			return nil, fmt.Errorf("server did not report its %s address within 10s", want)
+		case <-ctx.Done():
+			r.stop()
+			return nil, ctx.Err()
+		}
 	}
 	return r, nil
 }

@@ -343,6 +343,11 @@ func renderTracing(w *strings.Builder, o options, b *binaries, results map[strin
 		spans := median(on, func(m measurement) float64 { return m.spansPerSec })
 		exports := median(on, func(m measurement) float64 { return m.exportsPerSec })
 		fmt.Fprintf(w, "| %s | spans received by the sink | %s in %s |  |  |  |\n", proto, num(spans, "/s"), num(exports, "exports/s"))
+		dropped := "n/a"
+		if slices.IndexFunc(on, func(m measurement) bool { return m.droppedPerSec < 0 }) < 0 {
+			dropped = num(median(on, func(m measurement) float64 { return m.droppedPerSec }), "/s")
+		}
+		fmt.Fprintf(w, "| %s | spans dropped by the service (export queue full) | %s |  |  |  |\n", proto, dropped)
 	}
 	if len(slow) > 0 {
 		fmt.Fprintf(w, "\n**Fixed rate not reached with tracing on** (below %.0f %% of %d req/s): %s.\n",

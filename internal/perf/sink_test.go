@@ -118,7 +118,7 @@ func TestParseDefaultSampler(t *testing.T) {
 func TestRenderTracing(t *testing.T) {
 	o := options{rounds: 2, duration: 3 * time.Second, warmup: time.Second, rate: 10000, protocols: []string{"h2c"}, clientCPUs: "1", tracing: true}
 	m := func(rps, cpu float64, spans float64) measurement {
-		return measurement{open: loadRun{result: result{rps: rps, p50: 0.5, p99: 2}, serverCPU: cpu}, spansPerSec: spans, exportsPerSec: spans / 512}
+		return measurement{open: loadRun{result: result{rps: rps, p50: 0.5, p99: 2}, serverCPU: cpu}, spansPerSec: spans, exportsPerSec: spans / 512, droppedPerSec: 10000 - spans}
 	}
 	results := map[string][]measurement{
 		"generated/h2c": {m(10000, 0.40, 0), m(10000, 0.50, 0)},
@@ -130,11 +130,15 @@ func TestRenderTracing(t *testing.T) {
 	// 0.6 cores at 10,000 req/s is 60 µs a request, against 40 and 50.
 	assert.Contains(t, out, "| h2c | server CPU per request | 60.0 µs | 45.0 µs | 1.33x | 1.20–1.50 |")
 	assert.Contains(t, out, "| h2c | spans received by the sink | 9850 /s in 19.2 exports/s |")
+	assert.Contains(t, out, "| h2c | spans dropped by the service (export queue full) | 150.0 /s |")
 	assert.NotContains(t, out, "Fixed rate not reached with tracing on")
 
 	results["traced/h2c"] = []measurement{m(6000, 1, 5000), m(6000, 1, 5000)}
 	out = render(o, &binaries{}, results, nil, "", "")
 	assert.Contains(t, out, "sampler (`unknown`")
+	assert.Contains(t, out, "| h2c | spans dropped by the service (export queue full) | 5000 /s |")
+	results["traced/h2c"][1].droppedPerSec = -1
+	assert.Contains(t, render(o, &binaries{}, results, nil, "", ""), "| h2c | spans dropped by the service (export queue full) | n/a |", "a round whose metrics could not be read")
 	assert.Contains(t, out, "**Fixed rate not reached with tracing on** (below 95 % of 10000 req/s): h2c (6000 req/s).")
 
 	o.tracing = false
@@ -161,4 +165,14 @@ func TestTracedServerExportsToTheSinkOnly(t *testing.T) {
 	}
 	assert.Equal(t, "127.0.0.1:0", last["DEMO_HTTP_ADDR"])
 	assert.Contains(t, untraced.env, "OTEL_SDK_DISABLED=true")
+}
+
+func TestCounterValue(t *testing.T) {
+	metrics := "# HELP demo_trace_spans_dropped_total Spans dropped.\n# TYPE demo_trace_spans_dropped_total counter\n" +
+		"demo_trace_spans_exported_total 9000\ndemo_trace_spans_dropped_total 1234\n"
+	v, err := counterValue(metrics, "_trace_spans_dropped_total")
+	require.NoError(t, err)
+	assert.Equal(t, 1234.0, v)
+	_, err = counterValue("go_goroutines 12\n", "_trace_spans_dropped_total")
+	assert.ErrorContains(t, err, "no metric")
 }
