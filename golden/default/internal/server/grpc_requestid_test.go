@@ -96,7 +96,8 @@ func TestGRPCRequestIDRoundTripAndLogLines(t *testing.T) {
 			case !tc.echoed && (len(id) != 16 || !reqlog.ValidID(id)):
 				t.Fatalf("x-request-id = %q, want a new 16-digit id", id)
 			}
-			if line := logs.last(t); line["request_id"] != id || !strings.HasSuffix(line["method"].(string), "/GetItem") {
+			line := logs.last(t)
+			if method, _ := line["method"].(string); line["request_id"] != id || !strings.HasSuffix(method, "/GetItem") {
 				t.Fatalf("handler's log line %v: want request_id %q", line, id)
 			}
 		})
