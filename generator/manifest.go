@@ -171,6 +171,7 @@ var Manifest = []Entry{
 	{"service/internal/server/server_test.go.tmpl", "internal/server/server_test.go", Always, modeFile},
 	{"service/internal/server/grpc.go.tmpl", "internal/server/grpc.go", IfGRPC, modeFile},
 	{"service/internal/server/grpc_test.go.tmpl", "internal/server/grpc_test.go", IfGRPC, modeFile},
+	{"service/internal/server/grpc_requestid_test.go.tmpl", "internal/server/grpc_requestid_test.go", IfGRPC, modeFile},
 	{"service/internal/server/hardening_test.go.tmpl", "internal/server/hardening_test.go", Always, modeFile},
 	{"service/internal/server/hardening_http_test.go.tmpl", "internal/server/hardening_http_test.go", IfHTTP, modeFile},
 	{"service/internal/server/hardening_grpc_test.go.tmpl", "internal/server/hardening_grpc_test.go", IfGRPC, modeFile},
@@ -188,7 +189,7 @@ var Manifest = []Entry{
 	{"service/internal/tracing/tracingtest/receiver.go.tmpl", "internal/tracing/tracingtest/receiver.go", Always, modeFile},
 	{"service/internal/reqlog/reqlog.go.tmpl", "internal/reqlog/reqlog.go", Always, modeFile},
 	{"service/internal/reqlog/reqlog_test.go.tmpl", "internal/reqlog/reqlog_test.go", Always, modeFile},
-	{"service/internal/reqlog/requestid.go.tmpl", "internal/reqlog/requestid.go", IfHTTP, modeFile},
+	{"service/internal/reqlog/requestid.go.tmpl", "internal/reqlog/requestid.go", Always, modeFile},
 	{"service/internal/reqlog/access.go.tmpl", "internal/reqlog/access.go", IfHTTP, modeFile},
 
 	// What every resource shares: error values and their statuses, cursor

@@ -26,8 +26,17 @@
 //     flagged as client-bound: its throughput is the client's, not the
 //     server's.
 //
+// Unless -tracing=false, each round also runs the generated service with
+// tracing on, next to it with tracing off: the same binary, switched on by
+// OTEL_EXPORTER_OTLP_ENDPOINT alone (so at the service's default sampler,
+// whatever it is), exporting to an OTLP/HTTP sink that perf serves on
+// loopback and that counts the spans it receives. perf pins its own process
+// (the sink with it) to the client CPUs. The traced service is measured at
+// the fixed rate only, which is what the cost of tracing is stated at, and
+// which keeps make perf within about 15 minutes.
+//
 // The order of the servers flips every round, so drift on a shared machine
-// hits both alike; the report shows medians and each ratio's spread.
+// hits them alike; the report shows medians and each ratio's spread.
 package main
 
 import (
@@ -71,6 +80,8 @@ type options struct {
 	serverCPUs  string
 	clientCPUs  string
 	protocols   []string
+	// tracing adds the traced variant of the generated service.
+	tracing bool
 }
 
 // protocols are the ones perf compares, in report order.
@@ -88,6 +99,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.DurationVar(&o.rssDuration, "rss-duration", 75*time.Second, "length of the full-load run that checks RSS stays flat (0 to skip)")
 	fs.StringVar(&o.serverCPUs, "server-cpus", "0", "taskset CPU list for the servers")
 	fs.StringVar(&o.clientCPUs, "client-cpus", "1", "taskset CPU list for the load clients (one CPU: client CPU is judged against one core)")
+	fs.BoolVar(&o.tracing, "tracing", true, "also measure the generated service with tracing on, exporting to a sink on loopback, at the fixed rate (false to skip)")
 	only := fs.String("protocols", strings.Join(protocols, ","), "comma-separated protocols to measure")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -125,11 +137,27 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if b.bareGRPC == "" {
 		o.protocols = slices.DeleteFunc(o.protocols, func(p string) bool { return p == "grpc" })
 	}
+	servers := []string{"generated", "bare"}
+	if o.tracing {
+		if b.sink, err = startSink(); err != nil {
+			return err
+		}
+		defer b.sink.close()
+		if o.clientCPUs != "" {
+			if err := pinSelf(ctx, o.clientCPUs); err != nil {
+				return err
+			}
+		}
+		b.tracedEnv = tracedEnv(b.serviceEnv, b.sink.endpoint())
+		b.sampler = defaultSampler(ctx, b.service)
+		// Traced and untraced next to each other, in both orders.
+		servers = []string{"generated", "traced", "bare"}
+	}
 
 	results := map[string][]measurement{} // key: server/protocol
 	for round := range o.rounds {
 		for _, proto := range o.protocols {
-			order := []string{"generated", "bare"}
+			order := slices.Clone(servers)
 			if round%2 == 1 {
 				slices.Reverse(order)
 			}
@@ -164,10 +192,28 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 type binaries struct {
 	service, loadgen, bare, bareGRPC string
 	serviceEnv                       []string
-	slo, scenario                    string
-	results                          string
+	// tracedEnv is serviceEnv with tracing on, exporting to sink.
+	tracedEnv []string
+	sink      *sink
+	// sampler is the service's default trace sampler, from its usage.
+	sampler       string
+	slo, scenario string
+	results       string
 	// grpcService is the items service's full name, for gRPC paths.
 	grpcService string
+}
+
+// tracedEnv is the environment of the traced service: serviceEnv with
+// only the OTLP endpoint set. Every other variable that would change what
+// is traced or where it goes is cleared (exec keeps the last value of a
+// variable), so the service runs at its default sampler whatever perf's
+// own environment holds.
+func tracedEnv(serviceEnv []string, endpoint string) []string {
+	return append(slices.Clone(serviceEnv),
+		"OTEL_SDK_DISABLED=", "OTEL_TRACES_EXPORTER=", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=",
+		"OTEL_EXPORTER_OTLP_PROTOCOL=", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=",
+		"OTEL_TRACES_SAMPLER=", "OTEL_TRACES_SAMPLER_ARG=",
+		"OTEL_EXPORTER_OTLP_ENDPOINT="+endpoint)
 }
 
 // server returns the program that serves proto for name.
@@ -175,6 +221,8 @@ func (b *binaries) server(name, proto string) server {
 	switch {
 	case name == "generated":
 		return server{name: name, bin: b.service, env: b.serviceEnv}
+	case name == "traced":
+		return server{name: name, bin: b.service, env: b.tracedEnv}
 	case proto == "grpc":
 		return server{name: name, bin: b.bareGRPC, args: []string{"-addr", "127.0.0.1:0"}}
 	default:
@@ -219,6 +267,8 @@ func build(ctx context.Context, o options, work string, stdout io.Writer) (*bina
 	b.serviceEnv = []string{
 		prefix + "HTTP_ADDR=127.0.0.1:0", prefix + "GRPC_ADDR=127.0.0.1:0",
 		prefix + "ADMIN_ADDR=127.0.0.1:0", prefix + "SHUTDOWN_DELAY=0s",
+		// Tracing off, whatever perf's own environment says.
+		"OTEL_SDK_DISABLED=true",
 	}
 	fmt.Fprintf(stdout, "perf: building %s, its load generator and the bare servers in %s\n", spec.Name, work)
 	type step struct {
@@ -319,11 +369,11 @@ type server struct {
 // running is a started server.
 type running struct {
 	cmd   *exec.Cmd
-	addrs map[string]string // by server kind: http, grpc
+	addrs map[string]string // by server kind: http, grpc, admin
 	done  chan error
 }
 
-var listening = regexp.MustCompile(`"msg":"listening","server":"(http|grpc)","addr":"([^"]+)"`)
+var listening = regexp.MustCompile(`"msg":"listening","server":"(http|grpc|admin)","addr":"([^"]+)"`)
 
 // start runs s pinned to the server CPUs and waits until it reports the
 // address of the server kind proto needs.
@@ -347,29 +397,36 @@ func start(ctx context.Context, o options, s server, proto string) (*running, er
 		return nil, err
 	}
 	r := &running{cmd: cmd, addrs: map[string]string{}, done: make(chan error, 1)}
-	addrc := make(chan string, 1)
+	// Every kind is reported at most once, before the wanted one or as it.
+	addrc := make(chan [2]string, 3)
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil && m[1] == want {
-				addrc <- m[2]
-				break
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				addrc <- [2]string{m[1], m[2]}
+				if m[1] == want {
+					break
+				}
 			}
 		}
 		// Keep draining the log so the server never blocks writing it.
 		_, _ = io.Copy(io.Discard, out)
 		r.done <- cmd.Wait()
 	}()
-	select {
-	case r.addrs[want] = <-addrc:
-	case err := <-r.done:
-		return nil, fmt.Errorf("server exited during startup: %v", err)
-	case <-time.After(10 * time.Second):
-		r.stop()
-		return nil, fmt.Errorf("server did not report its %s address within 10s", want)
-	case <-ctx.Done():
-		r.stop()
-		return nil, ctx.Err()
+	timeout := time.After(10 * time.Second)
+	for r.addrs[want] == "" {
+		select {
+		case a := <-addrc:
+			r.addrs[a[0]] = a[1]
+		case err := <-r.done:
+			return nil, fmt.Errorf("server exited during startup: %v", err)
+		case <-timeout:
+			r.stop()
+			return nil, fmt.Errorf("server did not report its %s address within 10s", want)
+		case <-ctx.Done():
+			r.stop()
+			return nil, ctx.Err()
+		}
 	}
 	return r, nil
 }

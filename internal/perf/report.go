@@ -196,6 +196,9 @@ func render(o options, b *binaries, results map[string][]measurement, flat *rssR
 		fmt.Fprintf(&w, "\n**Fixed rate not reached** (below %.0f %% of %d req/s; latency and CPU there are not at the stated rate): %s.\n",
 			100*rateReached, o.rate, strings.Join(slow, "; "))
 	}
+	if o.tracing {
+		renderTracing(&w, o, b, results)
+	}
 	if flat != nil {
 		fmt.Fprintf(&w, "\nRSS of the generated service over %s at full load (closed loop over h2c, %s): first sample %s,\n",
 			flat.duration, num(flat.rps, "req/s"), num(flat.first, "MiB"))
@@ -290,4 +293,64 @@ func writeSection(path, section string) error {
 	}
 	doc = strings.TrimRight(doc, "\n") + "\n"
 	return os.WriteFile(path, []byte(doc), 0o644)
+}
+
+// cpuPerRequest is the server's CPU time per request of a run, in µs.
+func cpuPerRequest(r loadRun) float64 {
+	if r.rps == 0 {
+		return 0
+	}
+	return r.serverCPU / r.rps * 1e6
+}
+
+// renderTracing writes the cost of tracing: the generated service with
+// tracing on against off, at the fixed rate, from the same rounds.
+func renderTracing(w *strings.Builder, o options, b *binaries, results map[string][]measurement) {
+	sampler := "unknown"
+	if b.sampler != "" {
+		sampler = b.sampler
+	}
+	fmt.Fprintf(w, "\n### Tracing on vs off at %d req/s\n\n", o.rate)
+	w.WriteString("The generated service with tracing switched on by `OTEL_EXPORTER_OTLP_ENDPOINT` alone, so at its default\n")
+	fmt.Fprintf(w, "sampler (`%s`, from its `-h`; loadgen sends no `traceparent`, so every request starts a trace), exporting\n", sampler)
+	fmt.Fprintf(w, "OTLP/HTTP to a sink on loopback that perf serves from CPU %s and that counts the spans received; against\n", orAll(o.clientCPUs))
+	w.WriteString("the same service with tracing off, in the same rounds and next to it in each. Ratios are on / off; spans\n")
+	w.WriteString("and exports per second are over the whole loadgen run, warm-up included.\n\n")
+	w.WriteString("| protocol | metric | tracing on | tracing off | ratio | spread |\n")
+	w.WriteString("|---|---|---|---|---|---|\n")
+	var slow []string
+	for _, proto := range o.protocols {
+		on, off := results["traced/"+proto], results["generated/"+proto]
+		if reached := median(on, func(m measurement) float64 { return m.open.rps }); reached < rateReached*float64(o.rate) {
+			slow = append(slow, fmt.Sprintf("%s (%.0f req/s)", proto, reached))
+		}
+		row := func(metric, unit string, f func(measurement) float64) {
+			nv, fv := median(on, f), median(off, f)
+			ratio := "n/a"
+			if fv > 0 {
+				ratio = fmt.Sprintf("%.2fx", nv/fv)
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", proto, metric, num(nv, unit), num(fv, unit), ratio, spread(on, off, f))
+		}
+		open := func(f func(loadRun) float64) func(measurement) float64 {
+			return func(m measurement) float64 { return f(m.open) }
+		}
+		row("throughput reached", "req/s", open(func(r loadRun) float64 { return r.rps }))
+		row("server CPU", "%", open(func(r loadRun) float64 { return 100 * r.serverCPU }))
+		row("server CPU per request", "µs", open(cpuPerRequest))
+		row("p50", "ms", open(func(r loadRun) float64 { return r.p50 }))
+		row("p99", "ms", open(func(r loadRun) float64 { return r.p99 }))
+		spans := median(on, func(m measurement) float64 { return m.spansPerSec })
+		exports := median(on, func(m measurement) float64 { return m.exportsPerSec })
+		fmt.Fprintf(w, "| %s | spans received by the sink | %s in %s |  |  |  |\n", proto, num(spans, "/s"), num(exports, "exports/s"))
+		dropped := "n/a"
+		if slices.IndexFunc(on, func(m measurement) bool { return m.droppedPerSec < 0 }) < 0 {
+			dropped = num(median(on, func(m measurement) float64 { return m.droppedPerSec }), "/s")
+		}
+		fmt.Fprintf(w, "| %s | spans dropped by the service (export queue full) | %s |  |  |  |\n", proto, dropped)
+	}
+	if len(slow) > 0 {
+		fmt.Fprintf(w, "\n**Fixed rate not reached with tracing on** (below %.0f %% of %d req/s): %s.\n",
+			100*rateReached, o.rate, strings.Join(slow, "; "))
+	}
 }

@@ -57,6 +57,13 @@ type measurement struct {
 	idleRSS, peakRSS float64 // MiB
 	sat              map[string]loadRun
 	open             loadRun // cmd/loadgen at the fixed rate
+	// spansPerSec and exportsPerSec are what the trace sink received per
+	// second of the fixed-rate run (traced variant only).
+	spansPerSec, exportsPerSec float64
+	// droppedPerSec is the spans the service dropped because its export
+	// queue was full, per second of the same run; -1 when its metrics
+	// could not be read.
+	droppedPerSec float64
 }
 
 func measure(ctx context.Context, o options, b *binaries, s server, proto string, stdout io.Writer) (measurement, error) {
@@ -75,7 +82,11 @@ func measure(ctx context.Context, o options, b *binaries, s server, proto string
 	if err != nil {
 		return m, err
 	}
+	// The traced variant is measured at the fixed rate only.
 	for _, sh := range shapes(proto) {
+		if s.name == "traced" {
+			break
+		}
 		if _, err := saturate(ctx, o, sh, t, o.warmup, pid); err != nil {
 			return m, fmt.Errorf("%s warm-up: %w", sh.name, err)
 		}
@@ -86,10 +97,31 @@ func measure(ctx context.Context, o options, b *binaries, s server, proto string
 		m.sat[sh.name] = run
 		fmt.Fprintf(stdout, "perf:   %-13s %s\n", sh.name, describe(run))
 	}
+	var reqs0, spans0 int64
+	began := time.Now()
+	dropped0, dropErr := spansDropped(ctx, r)
+	if b.sink != nil {
+		reqs0, spans0 = b.sink.counts()
+	}
 	if m.open, err = openLoop(ctx, o, b, r, proto); err != nil {
 		return m, err
 	}
 	fmt.Fprintf(stdout, "perf:   %-13s %s\n", "loadgen open", describe(m.open))
+	if s.name == "traced" {
+		// Spans are exported in batches of up to 512, or after the
+		// batch delay: wait for those of the run's last requests.
+		time.Sleep(time.Second)
+		reqs, spans := b.sink.counts()
+		secs := time.Since(began).Seconds() - 1
+		// Over the whole loadgen run, warm-up included: its requests were
+		// traced too.
+		m.spansPerSec, m.exportsPerSec = float64(spans-spans0)/secs, float64(reqs-reqs0)/secs
+		m.droppedPerSec = -1
+		if dropped, err := spansDropped(ctx, r); err == nil && dropErr == nil {
+			m.droppedPerSec = (dropped - dropped0) / secs
+		}
+		fmt.Fprintf(stdout, "perf:   %-13s %.0f spans/s in %.1f exports/s; the service dropped %.0f spans/s\n", "trace sink", m.spansPerSec, m.exportsPerSec, m.droppedPerSec)
+	}
 	if m.peakRSS, err = procStatusMiB(pid, "VmHWM:"); err != nil {
 		return m, err
 	}
@@ -115,7 +147,7 @@ func seed(ctx context.Context, b *binaries, r *running, proto string) (target, e
 	defer cancel()
 	if proto != "grpc" {
 		base := "http://" + r.addrs["http"]
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/items", strings.NewReader(`{"name":"perf widget","quantity":3}`))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/items", strings.NewReader(`{"name":"perf widget","quantity":"3"}`))
 		if err != nil {
 			return target{}, err
 		}
@@ -429,4 +461,40 @@ func loadgen(ctx context.Context, o options, b *binaries, r *running, proto, lab
 		return nil, run, fmt.Errorf("load generator could not read the server's CPU and RSS:\n%s", out)
 	}
 	return &rep, run, nil
+}
+
+// spansDropped reads the service's count of spans dropped from a full
+// export queue from its admin port's /metrics.
+func spansDropped(ctx context.Context, r *running) (float64, error) {
+	if r.addrs["admin"] == "" {
+		return 0, errors.New("no admin address")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+r.addrs["admin"]+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	return counterValue(string(data), "_trace_spans_dropped_total")
+}
+
+// counterValue returns the value of the unlabelled sample whose metric
+// name ends in suffix, in Prometheus' text format.
+func counterValue(metrics, suffix string) (float64, error) {
+	for line := range strings.SplitSeq(metrics, "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if ok && !strings.HasPrefix(line, "#") && strings.HasSuffix(name, suffix) {
+			return strconv.ParseFloat(strings.TrimSpace(value), 64)
+		}
+	}
+	return 0, fmt.Errorf("no metric *%s", suffix)
 }

@@ -35,11 +35,13 @@ func main() {
 }
 
 // item has the generated service's JSON shape.
+// item is encoded as the generated service encodes it, in the .proto's
+// JSON mapping: 64-bit integers as strings, lowerCamelCase names.
 type item struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Quantity  int64     `json:"quantity"`
-	CreatedAt time.Time `json:"created_at"`
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	Quantity   int64     `json:"quantity,string"`
+	CreateTime time.Time `json:"createTime"`
 }
 
 type store struct {
@@ -82,7 +84,7 @@ func run(ctx context.Context, args []string) error {
 func (s *store) create(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Name     string `json:"name"`
-		Quantity int64  `json:"quantity"`
+		Quantity int64  `json:"quantity,string"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 		http.Error(w, `{"error":"malformed JSON body"}`, http.StatusBadRequest)
@@ -90,11 +92,12 @@ func (s *store) create(w http.ResponseWriter, r *http.Request) {
 	}
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	it := item{ID: hex.EncodeToString(b[:]), Name: in.Name, Quantity: in.Quantity, CreatedAt: time.Now().UTC()}
+	it := item{ID: hex.EncodeToString(b[:]), Name: in.Name, Quantity: in.Quantity, CreateTime: time.Now().UTC()}
 	s.mu.Lock()
 	s.items[it.ID] = it
 	s.mu.Unlock()
-	writeJSON(w, http.StatusCreated, it)
+	// 200, as the CreateItem binding answers: cmd/loadgen expects it.
+	writeJSON(w, http.StatusOK, it)
 }
 
 func (s *store) get(w http.ResponseWriter, r *http.Request) {

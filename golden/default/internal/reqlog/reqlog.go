@@ -1,7 +1,8 @@
 // Package reqlog makes log lines request-scoped: a slog handler that adds
 // the trace id of the span in the context, and the request id, to every
 // record logged with a request's context; the request ids themselves,
-// accepted from or returned in X-Request-Id; and a sampled access log.
+// accepted from or returned in X-Request-Id (and gRPC's x-request-id
+// metadata); and a sampled access log.
 package reqlog
 
 import (

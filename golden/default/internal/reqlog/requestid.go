@@ -8,8 +8,14 @@ import (
 	"math/rand/v2"
 )
 
-// Header carries a request's id, in requests and responses.
+// Header carries a request's id, in HTTP requests and responses.
 const Header = "X-Request-Id"
+
+// MetadataKey carries a gRPC call's id, in the incoming metadata and the
+// response header metadata. It is Header in the lowercase gRPC metadata
+// keys are sent in, so a proxy that sets X-Request-Id on every request
+// reaches both servers.
+const MetadataKey = "x-request-id"
 
 // MaxIDLen bounds an accepted request id; longer ones are replaced.
 const MaxIDLen = 128
@@ -18,14 +24,14 @@ const MaxIDLen = 128
 type IDs int
 
 const (
-	// IDsOff ignores X-Request-Id.
+	// IDsOff ignores incoming ids.
 	IDsOff IDs = iota
-	// IDsAccept carries a request's valid X-Request-Id (set by a proxy such
-	// as Envoy or nginx, or by the client) into its log lines and echoes
-	// it. A request without one costs nothing.
+	// IDsAccept carries a request's valid id (set by a proxy such as Envoy
+	// or nginx, or by the client) into its log lines and echoes it. A
+	// request without one costs nothing.
 	IDsAccept
 	// IDsGenerate is IDsAccept, and gives a request without an id a new
-	// one, returned in X-Request-Id.
+	// one, returned in the response.
 	IDsGenerate
 )
 
@@ -51,8 +57,8 @@ type requestIDKey struct{}
 // and the header's []string).
 type idContext struct {
 	context.Context
-	// header is the X-Request-Id response header's value; header[0] is the
-	// id.
+	// header is the response header's (or metadata's) value; header[0] is
+	// the id.
 	header [1]string
 }
 
@@ -72,7 +78,7 @@ func RequestID(ctx context.Context) string {
 }
 
 // WithRequestID returns ctx carrying id, and the value of the response
-// header that returns it.
+// header (or metadata) that returns it.
 func WithRequestID(ctx context.Context, id string) (context.Context, []string) {
 	c := &idContext{Context: ctx, header: [1]string{id}}
 	return c, c.header[:]

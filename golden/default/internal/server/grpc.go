@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
@@ -20,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"example.com/demo/internal/limiter"
+	"example.com/demo/internal/reqlog"
 )
 
 // Keepalive settings of the gRPC server. The server pings a connection
@@ -40,8 +42,8 @@ const (
 const readinessInterval = 5 * time.Second
 
 // newGRPCServer configures the gRPC server: message and stream limits,
-// keepalive, interceptors for metrics, panic recovery and load shedding,
-// the resources' services, the standard health service and, if enabled,
+// keepalive, interceptors for request ids, metrics, panic recovery and
+// load shedding, the resources' services, the standard health service and, if enabled,
 // reflection. It returns the names of the resources' services, which the
 // health service reports on.
 //
@@ -50,6 +52,16 @@ const readinessInterval = 5 * time.Second
 // deadline reaches the handler through its context.
 func (s *Server) newGRPCServer() (*grpc.Server, *health.Server, []string) {
 	m := s.metrics.NewGRPC()
+	// Metrics come first so they see the code of a recovered panic and of
+	// a shed call.
+	unary := []grpc.UnaryServerInterceptor{m.UnaryServerInterceptor(), s.recoverUnary, s.shedUnary}
+	stream := []grpc.StreamServerInterceptor{m.StreamServerInterceptor(), s.recoverStream, s.shedStream}
+	if s.requestIDs != reqlog.IDsOff {
+		// Before everything that logs, so the panic and shedding lines
+		// carry the id too. Off, calls do not pass through it at all.
+		unary = append([]grpc.UnaryServerInterceptor{s.requestIDUnary}, unary...)
+		stream = append([]grpc.StreamServerInterceptor{s.requestIDStream}, stream...)
+	}
 	// Tracing's stats handler, when tracing is on, sees every call first.
 	srv := grpc.NewServer(append(s.tracing.GRPCServerOptions(),
 		grpc.MaxRecvMsgSize(s.cfg.GRPCMaxMsgBytes),
@@ -64,10 +76,8 @@ func (s *Server) newGRPCServer() (*grpc.Server, *health.Server, []string) {
 			// Clients may keep idle connections warm between bursts.
 			PermitWithoutStream: true,
 		}),
-		// Metrics come first so they see the code of a recovered panic and
-		// of a shed call.
-		grpc.ChainUnaryInterceptor(m.UnaryServerInterceptor(), s.recoverUnary, s.shedUnary),
-		grpc.ChainStreamInterceptor(m.StreamServerInterceptor(), s.recoverStream, s.shedStream),
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
 		// Empty unless WithUnaryInterceptors added some, as the load-test
 		// build does.
 		grpc.ChainUnaryInterceptor(s.interceptors...),
@@ -91,6 +101,61 @@ func (s *Server) newGRPCServer() (*grpc.Server, *health.Server, []string) {
 	}
 	return srv, hs, services
 }
+
+// requestIDUnary gives a unary call its request id, as WithRequestIDs
+// says, in its context and in the response header metadata.
+func (s *Server) requestIDUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	ctx, header := s.grpcRequestID(ctx)
+	if header != nil {
+		// Fails only once headers were sent, which no handler has done yet.
+		_ = grpc.SetHeader(ctx, header)
+	}
+	return handler(ctx, req)
+}
+
+// requestIDStream is requestIDUnary for streams.
+func (s *Server) requestIDStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	ctx, header := s.grpcRequestID(ss.Context())
+	if header == nil {
+		return handler(srv, ss)
+	}
+	_ = ss.SetHeader(header)
+	return handler(srv, &idStream{ServerStream: ss, ctx: ctx})
+}
+
+// grpcRequestID returns the context of a call and the response header
+// metadata that returns its id: the valid x-request-id it came with; else,
+// when it is traced, its trace id (which its log lines carry already); else,
+// with reqlog.IDsGenerate, a new id. A call that gets none of them is left
+// as it is, with a nil header: accepting ids costs the calls that come
+// without one only the metadata lookup.
+func (s *Server) grpcRequestID(ctx context.Context) (context.Context, metadata.MD) {
+	var id string
+	// ValueFromIncomingContext copies only the key's values, where
+	// FromIncomingContext would copy the whole metadata.
+	if v := metadata.ValueFromIncomingContext(ctx, reqlog.MetadataKey); len(v) > 0 {
+		id = v[0]
+	}
+	switch sc := trace.SpanContextFromContext(ctx); {
+	case reqlog.ValidID(id):
+	case sc.IsValid():
+		return ctx, metadata.MD{reqlog.MetadataKey: {sc.TraceID().String()}}
+	case s.requestIDs == reqlog.IDsGenerate:
+		id = reqlog.NewID()
+	default:
+		return ctx, nil
+	}
+	ctx, header := reqlog.WithRequestID(ctx, id)
+	return ctx, metadata.MD{reqlog.MetadataKey: header}
+}
+
+// idStream is a server stream whose context carries the call's request id.
+type idStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *idStream) Context() context.Context { return s.ctx }
 
 // recoverUnary answers a panicking unary handler with codes.Internal and
 // keeps the server serving; without it, one panic would crash the process

@@ -17,11 +17,11 @@ func WithTracing(t *tracing.Tracing) Option {
 	return func(s *Server) { s.tracing = t }
 }
 
-// WithRequestIDs gives public HTTP requests an id for their log lines, as
-// ids says: the valid X-Request-Id a request came with, echoed in the
-// response, and with reqlog.IDsGenerate a new one for a request without.
-// A traced request without one is answered with its trace id, which its log
-// lines carry.
+// WithRequestIDs gives public requests an id for their log lines, as ids
+// says: the valid id a request came with (X-Request-Id, or x-request-id
+// metadata for gRPC), echoed in the response, and with
+// reqlog.IDsGenerate a new one for a request without. A traced request
+// without one is answered with its trace id, which its log lines carry.
 func WithRequestIDs(ids reqlog.IDs) Option {
 	return func(s *Server) { s.requestIDs = ids }
 }

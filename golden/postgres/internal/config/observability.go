@@ -31,9 +31,9 @@ type Observability struct {
 	// TraceBatchDelay is the longest a span waits for its batch to be
 	// exported.
 	TraceBatchDelay time.Duration
-	// RequestIDs says which HTTP requests get an id (X-Request-Id) that
-	// their log lines carry: off, accept (those that come with one) or
-	// generate (every request).
+	// RequestIDs says which requests get an id that their log lines
+	// carry (X-Request-Id): off, accept (those
+	// that come with one) or generate (every request).
 	RequestIDs string
 	// AccessLog is the fraction of HTTP requests logged, 0 to 1; 0 turns
 	// the access log off.
@@ -41,7 +41,8 @@ type Observability struct {
 }
 
 // defaultObservability is the observability part of Default: tracing and
-// the access log off, request ids accepted from X-Request-Id.
+// the access log off, request ids accepted from the requests that come
+// with one.
 func defaultObservability() Observability {
 	return Observability{
 		TraceSampler:    "parentbased_always_on",
@@ -116,7 +117,7 @@ func observabilityFlags(fs *flag.FlagSet, lookup func(string) (string, bool), o 
 	fs.StringVar(&o.ServiceName, "service-name", o.ServiceName, "service.name of the exported spans (env OTEL_SERVICE_NAME)")
 	fs.IntVar(&o.TraceQueueSize, "trace-queue-size", o.TraceQueueSize, "most spans waiting for export; past it spans are dropped and counted (env OTEL_BSP_MAX_QUEUE_SIZE)")
 	fs.DurationVar(&o.TraceBatchDelay, "trace-batch-delay", o.TraceBatchDelay, "longest a span waits for its batch to be exported (env OTEL_BSP_SCHEDULE_DELAY, in milliseconds)")
-	fs.StringVar(&o.RequestIDs, "request-ids", o.RequestIDs, "HTTP request ids that log lines carry: off, accept (from X-Request-Id, echoed) or generate (accept, and a new id returned in X-Request-Id for requests without) (env "+EnvPrefix+"REQUEST_IDS)")
+	fs.StringVar(&o.RequestIDs, "request-ids", o.RequestIDs, "request ids that log lines carry: off, accept (from X-Request-Id, echoed) or generate (accept, and a new id returned to requests without) (env "+EnvPrefix+"REQUEST_IDS)")
 	fs.Float64Var(&o.AccessLog, "access-log", o.AccessLog, "fraction of HTTP requests to log one line for, 0 to 1; 0 turns the access log off (env "+EnvPrefix+"ACCESS_LOG)")
 
 	return func() error {

@@ -27,7 +27,7 @@ import (
 // itemsService is the full name of the gRPC items service.
 const itemsService = "shop.v1.ItemsService"
 
-func dialGRPC(t *testing.T, r *running) *grpc.ClientConn {
+func dialGRPC(t testing.TB, r *running) *grpc.ClientConn {
 	t.Helper()
 	cc, err := grpc.NewClient(r.srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

@@ -47,10 +47,11 @@ type Server struct {
 	interceptors []grpc.UnaryServerInterceptor
 	// tracing traces requests (WithTracing).
 	tracing *tracing.Tracing
-	// requestIDs and accessLog make HTTP requests' log lines
-	// request-scoped (WithRequestIDs, WithAccessLog).
+	// requestIDs makes requests' log lines request-scoped
+	// (WithRequestIDs).
 	requestIDs reqlog.IDs
-	accessLog  *reqlog.AccessLog
+	// accessLog logs sampled HTTP requests (WithAccessLog).
+	accessLog *reqlog.AccessLog
 	// adminRoutes are the admin port's handlers beyond its own.
 	adminRoutes []adminRoute
 	ready       atomic.Bool

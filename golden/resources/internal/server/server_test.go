@@ -51,7 +51,7 @@ type running struct {
 	store *gatedStore
 }
 
-func start(t *testing.T, mutate func(*config.Config), opts ...server.Option) *running {
+func start(t testing.TB, mutate func(*config.Config), opts ...server.Option) *running {
 	t.Helper()
 	cfg := config.Default()
 	cfg.AdminAddr = "127.0.0.1:0"
@@ -86,7 +86,7 @@ func start(t *testing.T, mutate func(*config.Config), opts ...server.Option) *ru
 	return r
 }
 
-func waitReady(t *testing.T, url string) {
+func waitReady(t testing.TB, url string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
