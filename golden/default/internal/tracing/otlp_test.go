@@ -264,8 +264,8 @@ func TestExportOptionsFromEnv(t *testing.T) {
 }
 
 // BenchmarkAppendTraces encodes a full batch (512 spans) of server spans,
-// as the export goroutine does; docs/observability.md compares it with
-// otlptracehttp's encoding.
+// as the export goroutine does; perfgen's docs/performance.md compares the
+// exporter with otlptracehttp.
 func BenchmarkAppendTraces(b *testing.B) {
 	spans := testSpans(b)[:1]
 	for len(spans) < maxBatch {

@@ -108,10 +108,10 @@ func parseHeaders(v string) (map[string]string, error) {
 // exporter sends spans to an OTLP/HTTP collector as http/protobuf
 // ExportTraceServiceRequest messages. It writes the few OTLP messages a span
 // needs with protowire rather than linking otlptracehttp and the generated
-// OTLP types: those added 0.8 MB to the binary (the OTLP package declares
-// the collector's gRPC service and JSON gateway too) and 0.5 MiB to the
-// idle RSS of every service, tracing on or off, for code that runs once per
-// batch (docs/observability.md has the figures).
+// OTLP types: those added 0.8 MB to the binary of every service, tracing on
+// or off, and gRPC to HTTP-only ones (the OTLP package declares the
+// collector's gRPC service), and cost ten times the CPU and allocations
+// per span. perfgen's docs/performance.md has the figures.
 //
 // ExportSpans is called from the batcher's goroutine only, so the
 // buffers are reused without a lock.
