@@ -269,7 +269,7 @@ func partialSuccess(b []byte) (rejected int64, msg string) {
 			eachField(v, func(num protowire.Number, v []byte, n uint64) {
 				switch num {
 				case 1: // rejected_spans
-					rejected = int64(n)
+					rejected = int64(n) // #nosec G115 -- an int64 field is its varint, two's complement
 				case 2: // error_message
 					msg = string(v)
 				}
@@ -460,13 +460,13 @@ func appendSpan(b []byte, s sdktrace.ReadOnlySpan) []byte {
 	}
 	b = appendString(b, spanName, s.Name())
 	// trace.SpanKind numbers the kinds as OTLP's SpanKind does.
-	b = appendVarint(b, spanKind, uint64(s.SpanKind()))
+	b = appendVarint(b, spanKind, uint64(s.SpanKind())) // #nosec G115 -- the kinds are 0 to 5
 	b = appendFixed64(b, spanStartTime, unixNano(s.StartTime()))
 	b = appendFixed64(b, spanEndTime, unixNano(s.EndTime()))
 	for _, kv := range s.Attributes() {
 		b = appendKeyValue(b, spanAttributes, kv)
 	}
-	b = appendVarint(b, spanDroppedAttributes, uint64(s.DroppedAttributes()))
+	b = appendVarint(b, spanDroppedAttributes, count(s.DroppedAttributes()))
 	for _, ev := range s.Events() {
 		var e int
 		b, e = openMessage(b, spanEvents)
@@ -475,10 +475,10 @@ func appendSpan(b []byte, s sdktrace.ReadOnlySpan) []byte {
 		for _, kv := range ev.Attributes {
 			b = appendKeyValue(b, eventAttributes, kv)
 		}
-		b = appendVarint(b, eventDropped, uint64(ev.DroppedAttributeCount))
+		b = appendVarint(b, eventDropped, count(ev.DroppedAttributeCount))
 		b = closeMessage(b, e)
 	}
-	b = appendVarint(b, spanDroppedEvents, uint64(s.DroppedEvents()))
+	b = appendVarint(b, spanDroppedEvents, count(s.DroppedEvents()))
 	for _, l := range s.Links() {
 		var lm int
 		b, lm = openMessage(b, spanLinks)
@@ -489,11 +489,11 @@ func appendSpan(b []byte, s sdktrace.ReadOnlySpan) []byte {
 		for _, kv := range l.Attributes {
 			b = appendKeyValue(b, linkAttributes, kv)
 		}
-		b = appendVarint(b, linkDropped, uint64(l.DroppedAttributeCount))
+		b = appendVarint(b, linkDropped, count(l.DroppedAttributeCount))
 		b = appendFixed32(b, linkFlags, traceFlags(l.SpanContext.TraceFlags(), l.SpanContext.IsRemote()))
 		b = closeMessage(b, lm)
 	}
-	b = appendVarint(b, spanDroppedLinks, uint64(s.DroppedLinks()))
+	b = appendVarint(b, spanDroppedLinks, count(s.DroppedLinks()))
 	if st := s.Status(); st.Code != codes.Unset {
 		var sm int
 		b, sm = openMessage(b, spanStatus)
@@ -517,6 +517,11 @@ func traceFlags(f trace.TraceFlags, remote bool) uint32 {
 		flags |= flagsIsRemote
 	}
 	return flags
+}
+
+// count is a dropped-items count as its uint32 field takes it.
+func count(n int) uint64 {
+	return uint64(max(n, 0)) // #nosec G115 -- not negative
 }
 
 func unixNano(t time.Time) uint64 {
@@ -544,7 +549,7 @@ func appendValue(b []byte, num protowire.Number, v attribute.Value) []byte {
 		b = protowire.AppendVarint(b, protowire.EncodeBool(v.AsBool()))
 	case attribute.INT64:
 		b = protowire.AppendTag(b, anyInt, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(v.AsInt64()))
+		b = protowire.AppendVarint(b, uint64(v.AsInt64())) // #nosec G115 -- an int64 field is its varint, two's complement
 	case attribute.FLOAT64:
 		b = protowire.AppendTag(b, anyDouble, protowire.Fixed64Type)
 		b = protowire.AppendFixed64(b, math.Float64bits(v.AsFloat64()))
@@ -597,10 +602,11 @@ func openMessage(b []byte, num protowire.Number) ([]byte, int) {
 
 func closeMessage(b []byte, start int) []byte {
 	size := len(b) - start
-	n := protowire.SizeVarint(uint64(size))
+	length := uint64(size) // #nosec G115 -- a length is not negative
+	n := protowire.SizeVarint(length)
 	b = append(b, make([]byte, n)...)
 	copy(b[start+n:], b[start:start+size])
-	protowire.AppendVarint(b[start:start], uint64(size)) // in place: b has the room
+	protowire.AppendVarint(b[start:start], length) // in place: b has the room
 	return b
 }
 
