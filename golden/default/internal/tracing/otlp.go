@@ -161,11 +161,11 @@ func tlsConfig(opts ExportOptions) (*tls.Config, error) {
 	if opts.CACertificate != "" {
 		pem, err := os.ReadFile(opts.CACertificate)
 		if err != nil {
-			return nil, fmt.Errorf("otlp ca certificate: %w", err)
+			return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_CERTIFICATE: %w", err)
 		}
 		cfg.RootCAs = x509.NewCertPool()
 		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("otlp ca certificate %s: no PEM certificate in the file", opts.CACertificate)
+			return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_CERTIFICATE %s: no PEM certificate in the file; give the collector's CA in PEM", opts.CACertificate)
 		}
 	}
 	if opts.ClientCertificate != "" || opts.ClientKey != "" {
