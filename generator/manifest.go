@@ -182,6 +182,8 @@ var Manifest = []Entry{
 	{"service/internal/tracing/tracing.go.tmpl", "internal/tracing/tracing.go", Always, modeFile},
 	{"service/internal/tracing/batch.go.tmpl", "internal/tracing/batch.go", Always, modeFile},
 	{"service/internal/tracing/batch_test.go.tmpl", "internal/tracing/batch_test.go", Always, modeFile},
+	{"service/internal/tracing/otlp.go.tmpl", "internal/tracing/otlp.go", Always, modeFile},
+	{"service/internal/tracing/otlp_test.go.tmpl", "internal/tracing/otlp_test.go", Always, modeFile},
 	{"service/internal/tracing/http.go.tmpl", "internal/tracing/http.go", IfHTTP, modeFile},
 	{"service/internal/tracing/grpc.go.tmpl", "internal/tracing/grpc.go", IfGRPC, modeFile},
 	{"service/internal/tracing/transport.go.tmpl", "internal/tracing/transport.go", IfUpstream, modeFile},

@@ -16,15 +16,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
 
-// instrumentation names the tracer of the service's own spans.
-const instrumentation = "example.com/demo/internal/tracing"
+// tracerName names the tracer of the service's own spans.
+const tracerName = "example.com/demo/internal/tracing"
 
 // Options configure tracing; config.Config fills them from the OTEL_*
 // variables and the flags.
@@ -46,6 +45,8 @@ type Options struct {
 	QueueSize int
 	// BatchDelay is the longest a span waits for its batch to be exported.
 	BatchDelay time.Duration
+	// Export configures the requests to the collector.
+	Export ExportOptions
 }
 
 // Tracing holds the tracer provider and the propagator. A nil *Tracing is
@@ -98,11 +99,9 @@ func New(opts Options, log *slog.Logger, reg prometheus.Registerer) (*Tracing, e
 	if opts.QueueSize <= 0 || opts.BatchDelay <= 0 {
 		return nil, fmt.Errorf("trace queue size %d and batch delay %s: must be positive", opts.QueueSize, opts.BatchDelay)
 	}
-	// The exporter reads the other OTEL_EXPORTER_OTLP_* variables (headers,
-	// timeout, compression, TLS certificates) itself.
-	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(opts.Endpoint))
+	exp, err := newExporter(opts.Endpoint, opts.Export)
 	if err != nil {
-		return nil, fmt.Errorf("otlp exporter: %w", err)
+		return nil, err
 	}
 	b := newBatcher(exp, opts.QueueSize, opts.BatchDelay, m, log)
 	provider := sdktrace.NewTracerProvider(
@@ -112,7 +111,7 @@ func New(opts Options, log *slog.Logger, reg prometheus.Registerer) (*Tracing, e
 	)
 	return &Tracing{
 		provider: provider,
-		tracer:   provider.Tracer(instrumentation),
+		tracer:   provider.Tracer(tracerName),
 		prop:     propagation.TraceContext{},
 		batcher:  b,
 	}, nil

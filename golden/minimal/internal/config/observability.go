@@ -31,6 +31,10 @@ type Observability struct {
 	// TraceBatchDelay is the longest a span waits for its batch to be
 	// exported.
 	TraceBatchDelay time.Duration
+	// TraceExport holds the OTLP request settings of the
+	// OTEL_EXPORTER_OTLP_* variables: headers, timeout, compression and
+	// TLS files.
+	TraceExport tracing.ExportOptions
 	// RequestIDs says which requests get an id that their log lines
 	// carry (X-Request-Id): off, accept (those
 	// that come with one) or generate (every request).
@@ -138,6 +142,11 @@ func observabilityFlags(fs *flag.FlagSet, lookup func(string) (string, bool), o 
 		default:
 			errs = append(errs, fmt.Errorf("OTEL_TRACES_EXPORTER=%q: this service exports otlp or none", exporter))
 		}
+		export, err := tracing.ExportOptionsFromEnv(lookup)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		o.TraceExport = export
 		return errors.Join(errs...)
 	}
 }
@@ -174,6 +183,7 @@ func (o Observability) TracingOptions() tracing.Options {
 		SamplerArg:  o.TraceSamplerArg,
 		QueueSize:   o.TraceQueueSize,
 		BatchDelay:  o.TraceBatchDelay,
+		Export:      o.TraceExport,
 	}
 }
 

@@ -3,6 +3,7 @@
 package tracingtest
 
 import (
+	"compress/gzip"
 	"encoding/hex"
 	"io"
 	"net/http"
@@ -12,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	collectorpb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
@@ -23,9 +23,10 @@ type Receiver struct {
 	// URL is the traces endpoint to export to.
 	URL string
 
-	mu    sync.Mutex
-	spans []Span
-	added chan struct{} // signalled when spans arrive
+	mu       sync.Mutex
+	spans    []Span
+	requests []http.Header
+	added    chan struct{} // signalled when spans arrive
 }
 
 // Span is one received span with its IDs in hex, as traceparent and the
@@ -52,12 +53,24 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "want POST /v1/traces application/x-protobuf", http.StatusBadRequest)
 		return
 	}
-	body, err := io.ReadAll(req.Body)
+	var in io.Reader = req.Body
+	if req.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(req.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		in = zr
+	}
+	body, err := io.ReadAll(in)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	var export collectorpb.ExportTraceServiceRequest
+	// TracesData has ExportTraceServiceRequest's wire form; decoding with
+	// it keeps the collector package, which declares the gRPC service,
+	// out of the project.
+	var export tracepb.TracesData
 	if err := proto.Unmarshal(body, &export); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -84,14 +97,21 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	r.mu.Lock()
 	r.spans = append(r.spans, got...)
+	r.requests = append(r.requests, req.Header.Clone())
 	r.mu.Unlock()
 	select {
 	case r.added <- struct{}{}:
 	default:
 	}
-	out, _ := proto.Marshal(&collectorpb.ExportTraceServiceResponse{})
+	// An empty ExportTraceServiceResponse: every span accepted.
 	w.Header().Set("Content-Type", "application/x-protobuf")
-	_, _ = w.Write(out)
+}
+
+// Headers returns the headers of the export requests received so far.
+func (r *Receiver) Headers() []http.Header {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]http.Header(nil), r.requests...)
 }
 
 // Attr returns the value of s's attribute key as text, or "".
