@@ -98,6 +98,21 @@ func (d *deadlines) expire(now int64) {
 	}
 }
 
+// passed reports whether deadline has passed. The sweeper's clock answers
+// for deadlines a tick or more away from it; only one closer than that, such
+// as "now" (how a handler cuts a connection short through
+// http.ResponseController), reads the clock.
+func (d *deadlines) passed(deadline int64) bool {
+	now := d.now.Load()
+	if deadline <= now {
+		return true
+	}
+	if deadline-now > int64(d.tick) {
+		return false
+	}
+	return deadline <= time.Now().UnixNano()
+}
+
 func (d *deadlines) add(c *deadlineConn) {
 	d.mu.Lock()
 	d.conns[c] = struct{}{}
@@ -167,15 +182,14 @@ func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
 }
 
 // setLocked records t as a deadline. Only two cases reach the underlying
-// connection: a deadline already in the past (as of the sweeper's last
-// tick) is applied at once, and the first deadline after an interruption
-// clears it.
+// connection: a deadline already past is applied at once, and the first
+// deadline after an interruption clears it.
 func (c *deadlineConn) setLocked(deadline *int64, past *bool, t time.Time, set func(time.Time) error) error {
 	*deadline = 0
 	if !t.IsZero() {
 		*deadline = t.UnixNano()
 	}
-	if *deadline != 0 && *deadline <= c.d.now.Load() {
+	if *deadline != 0 && c.d.passed(*deadline) {
 		*past = true
 		return set(aLongTimeAgo)
 	}

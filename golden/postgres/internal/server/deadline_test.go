@@ -124,6 +124,32 @@ func TestDeadlineInThePastInterruptsAtOnceAndClears(t *testing.T) {
 	}
 }
 
+// A handler cuts its connection short with a deadline of "now"
+// (httpjson's refused bodies do): that interrupts at once, not a tick later.
+func TestDeadlineOfNowInterruptsAtOnce(t *testing.T) {
+	pair, _ := deadlinePair(t)
+	// No sweeper, and a clock an hour coarse: only the deadline itself can
+	// interrupt the Read.
+	c := &deadlineConn{Conn: pair.Conn, d: newDeadlines(time.Hour)}
+	read := make(chan error, 1)
+	go func() {
+		_, err := c.Read(make([]byte, 1))
+		read <- err
+	}()
+	time.Sleep(testTick) // let the Read block
+	if err := c.SetReadDeadline(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-read:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Read interrupted by a deadline of now returned %v, want os.ErrDeadlineExceeded", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a deadline of now did not interrupt the Read")
+	}
+}
+
 // A connection the sweeper interrupted serves again once a new deadline is
 // set: net/http sets one before each request.
 func TestDeadlineExpiredThenRenewed(t *testing.T) {
