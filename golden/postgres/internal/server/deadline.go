@@ -35,8 +35,10 @@ type deadlines struct {
 }
 
 // Deadline granularity: a tenth of the shortest timeout, within these
-// bounds, so a deadline is late by a tenth at most and the sweeper wakes
-// no more than 100 times a second.
+// bounds, so a deadline is late by at most a tenth of the shortest timeout
+// (or 10 ms) and the sweeper wakes no more than 100 times a second. A sweep
+// locks each open connection once: 10,000 connections take about 0.4 ms
+// (BenchmarkSweep), under 2 ms of CPU a second at the default 250 ms.
 const (
 	minDeadlineTick = 10 * time.Millisecond
 	maxDeadlineTick = 250 * time.Millisecond
