@@ -177,6 +177,8 @@ var Manifest = []Entry{
 	{"service/internal/server/hardening_grpc_test.go.tmpl", "internal/server/hardening_grpc_test.go", IfGRPC, modeFile},
 	{"service/internal/server/postgres_test.go.tmpl", "internal/server/postgres_test.go", All(IfPostgres, IfHTTP), modeFile},
 	{"service/internal/server/observe.go.tmpl", "internal/server/observe.go", Always, modeFile},
+	{"service/internal/server/deadline.go.tmpl", "internal/server/deadline.go", IfHTTP, modeFile},
+	{"service/internal/server/deadline_test.go.tmpl", "internal/server/deadline_test.go", IfHTTP, modeFile},
 	{"service/internal/server/observe_test.go.tmpl", "internal/server/observe_test.go", IfHTTP, modeFile},
 	{"service/internal/server/tracing_test.go.tmpl", "internal/server/tracing_test.go", Always, modeFile},
 	{"service/internal/tracing/tracing.go.tmpl", "internal/tracing/tracing.go", Always, modeFile},

@@ -89,26 +89,47 @@ func (m *Metrics) PanicRecovered() { m.panics.Inc() }
 
 // Instrument wraps a ServeMux-routed handler and records each request under
 // the pattern the mux matched (r.Pattern), never the raw path.
+//
+// The writer it passes on records the status. It is pooled, since every
+// request needs one: like any ResponseWriter it must not be used after
+// next returns.
 func (m *Metrics) Instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		m.inFlight.Inc()
 		// A writer that already records the status (the server's
 		// observability wrapper) is used as it is, not wrapped again.
-		rec := RecordStatus(w)
+		sw, ok := w.(StatusWriter)
+		var rec *statusRecorder
+		if !ok {
+			rec = recorders.Get().(*statusRecorder)
+			*rec = statusRecorder{ResponseWriter: w, status: http.StatusOK}
+			sw = rec
+		}
+		returned := false
 		defer func() {
 			m.inFlight.Dec()
 			route := r.Pattern
 			if route == "" {
 				route = UnmatchedRoute
 			}
-			s := m.seriesFor(seriesKey{route: route, method: methodLabel(r.Method), class: statusClass(rec.Status())})
+			s := m.seriesFor(seriesKey{route: route, method: methodLabel(r.Method), class: statusClass(sw.Status())})
 			s.requests.Inc()
 			s.duration.Observe(time.Since(start).Seconds())
+			// Only a handler that returned is done with the writer; one
+			// that panicked may have left it with a goroutine.
+			if rec != nil && returned {
+				*rec = statusRecorder{}
+				recorders.Put(rec)
+			}
 		}()
-		next.ServeHTTP(rec, r)
+		next.ServeHTTP(sw, r)
+		returned = true
 	})
 }
+
+// recorders holds the statusRecorders Instrument reuses.
+var recorders = sync.Pool{New: func() any { return new(statusRecorder) }}
 
 // seriesKey is the label values of one request's series.
 type seriesKey struct {

@@ -45,6 +45,39 @@ func TestUnmatchedPathsAndOddMethodsShareSeries(t *testing.T) {
 	}
 }
 
+// TestPooledRecorderStartsAt200: Instrument reuses its recorders, so one
+// that recorded a 404 must not lend it to the next request, whose handler
+// writes no status (an implicit 200). A recorder left with a panicking
+// handler is not reused at all.
+func TestPooledRecorderStartsAt200(t *testing.T) {
+	m := New()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /missing", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotFound) })
+	mux.HandleFunc("GET /ok", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) })
+	mux.HandleFunc("GET /panic", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+		panic(http.ErrAbortHandler)
+	})
+	h := m.Instrument(mux)
+	serve := func(path string) {
+		defer func() { _ = recover() }()
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+	}
+	for range 100 {
+		serve("/missing")
+		serve("/ok")
+		serve("/panic")
+	}
+	for route, class := range map[string]string{"GET /missing": "4xx", "GET /ok": "2xx", "GET /panic": "5xx"} {
+		if got := testutil.ToFloat64(m.requests.WithLabelValues(route, http.MethodGet, class)); got != 100 {
+			t.Errorf("%s %s requests = %v, want 100", route, class, got)
+		}
+	}
+	if n := testutil.CollectAndCount(m.requests); n != 3 {
+		t.Errorf("%d request series, want 3: a reused recorder lent a status to another request", n)
+	}
+}
+
 func TestStatusClass(t *testing.T) {
 	for code, want := range map[int]string{100: "1xx", 200: "2xx", 204: "2xx", 301: "3xx", 404: "4xx", 499: "4xx", 503: "5xx", 999: "other"} {
 		if got := statusClass(code); got != want {

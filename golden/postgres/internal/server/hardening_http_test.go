@@ -89,6 +89,113 @@ send:
 	}
 }
 
+// The connections' deadlines are enforced by a sweeper (deadline.go), not a
+// timer per request; these tests hold each timeout to its promise through
+// the whole server.
+
+func TestSlowBodyIsCutAtReadTimeout(t *testing.T) {
+	const readTimeout = time.Second
+	tg := startTarget(t, newProbeStore(answerNotFound), func(c *config.Config) {
+		c.ReadHeaderTimeout = readTimeout
+		c.ReadTimeout = readTimeout
+	})
+	conn, err := net.Dial("tcp", tg.srv.HTTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// The headers promise 100 bytes of body; 10 arrive, then nothing.
+	body := `{"name":"`
+	if _, err := fmt.Fprintf(conn, "POST /v1/items HTTP/1.1\r\nHost: slow.example\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n%s", body); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	if err := conn.SetReadDeadline(began.Add(readTimeout + slack)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(conn) // until the server closes the connection
+	if err != nil {
+		t.Fatalf("connection still open %s after a stalled body; ReadTimeout is %s (read %q: %v)", time.Since(began).Round(time.Millisecond), readTimeout, got, err)
+	}
+	if bytes.Contains(got, []byte(" 201 ")) {
+		t.Fatalf("the request with a stalled body was served: %q", got)
+	}
+}
+
+func TestIdleKeepAliveIsClosedAtIdleTimeout(t *testing.T) {
+	const idleTimeout = time.Second
+	tg := startTarget(t, newProbeStore(answerNotFound), func(c *config.Config) { c.IdleTimeout = idleTimeout })
+	conn, err := net.Dial("tcp", tg.srv.HTTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	// Two requests on the connection: the second proves the first one's
+	// deadlines were cleared, then the connection idles.
+	for range 2 {
+		if _, err := fmt.Fprintf(conn, "GET /v1/items/%s HTTP/1.1\r\nHost: idle.example\r\n\r\n", items.NewID()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("read the answer: %v", err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("status %d, want 404", resp.StatusCode)
+		}
+	}
+	began := time.Now()
+	if err := conn.SetReadDeadline(began.Add(idleTimeout + slack)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := br.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("idle connection: read %d bytes, %v after %s; want the server to close it (EOF) at IdleTimeout %s", n, err, time.Since(began).Round(time.Millisecond), idleTimeout)
+	}
+}
+
+// A request is read within ReadTimeout, but its handler may run longer:
+// net/http clears the read deadline once the request is read, and the
+// coarse deadlines must not keep the old one.
+func TestHandlerOutlivesReadTimeout(t *testing.T) {
+	const readTimeout = 300 * time.Millisecond
+	store := newProbeStore(holdIgnoringContext)
+	tg := startTarget(t, store, func(c *config.Config) {
+		c.ReadHeaderTimeout = readTimeout
+		c.ReadTimeout = readTimeout
+	})
+	t.Cleanup(store.releaseAll)
+	answered := make(chan error, 1)
+	go func() {
+		resp, err := tg.client.Get("http://" + tg.srv.HTTPAddr() + "/v1/items/" + items.NewID())
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound {
+				err = fmt.Errorf("status %d, want 404", resp.StatusCode)
+			}
+		}
+		answered <- err
+	}()
+	select {
+	case <-store.entered:
+	case <-time.After(slack):
+		t.Fatal("the request never reached the store")
+	}
+	time.Sleep(3 * readTimeout) // past every read deadline of the request
+	store.releaseAll()
+	select {
+	case err := <-answered:
+		if err != nil {
+			t.Fatalf("a handler that ran past ReadTimeout lost its answer: %v", err)
+		}
+	case <-time.After(slack):
+		t.Fatal("no answer after the store returned")
+	}
+}
+
 func TestOversizeHeadersHTTP1Get431AndMemoryStaysBounded(t *testing.T) {
 	const maxHeader = 8 << 10
 	tg := startTarget(t, newProbeStore(answerNotFound), func(c *config.Config) { c.MaxHeaderBytes = maxHeader })

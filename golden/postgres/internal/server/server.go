@@ -53,6 +53,8 @@ type Server struct {
 	adminLn  net.Listener
 	public   *http.Server
 	publicLn net.Listener
+	// deadlines enforces the public connections' timeouts (deadline.go).
+	deadlines *deadlines
 }
 
 // An Option adds an optional component to a Server.
@@ -146,7 +148,9 @@ func (s *Server) newPublicServer() *http.Server {
 		// counts as overload without a second wrapped writer.
 		// There is no per-request deadline here: resources bound their
 		// store calls, where requests block, and a cache hit pays for no
-		// timer.
+		// timer. The connection timeouts below are set by net/http on
+		// every request; the listener Listen wraps turns each into a store
+		// that one sweeper enforces within a tick (deadline.go).
 		Handler:           s.observe(s.metrics.Instrument(s.shed(mux, s.recoverPanics(handler)))),
 		Protocols:         &protocols,
 		ConnState:         s.connState(),
@@ -279,6 +283,10 @@ func (s *Server) Listen() error {
 		_ = s.adminLn.Close()
 		return fmt.Errorf("http listener: %w", err)
 	}
+	// Inside the budget's wrapper: its ConnState hook needs to find its own
+	// connections.
+	s.deadlines = newDeadlines(deadlineTick(s.cfg.ReadHeaderTimeout, s.cfg.ReadTimeout, s.cfg.WriteTimeout, s.cfg.IdleTimeout))
+	s.publicLn = s.deadlines.listener(s.publicLn)
 	if s.conns != nil {
 		s.publicLn = s.conns.Listener(s.publicLn)
 	}
@@ -312,6 +320,17 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 	}
 	go serve("admin", s.admin, s.adminLn)
+	// The public connections' timeouts hold until the public server has
+	// drained, so they bound the connections shutdown waits for too.
+	stopDeadlines, deadlinesStopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(deadlinesStopped)
+		s.deadlines.run(stopDeadlines)
+	}()
+	defer func() {
+		close(stopDeadlines)
+		<-deadlinesStopped
+	}()
 	go serve("http", s.public, s.publicLn)
 
 	var serveErr error
