@@ -48,6 +48,21 @@ func generate(t *testing.T, spec generator.Spec) string {
 	return dir
 }
 
+// generateStable is generate at a stable path (stableDir named slot): the
+// project is at the same absolute path in every run, so the caches of the
+// tools that check it hit for every package that did not change.
+func generateStable(t *testing.T, slot string, spec generator.Spec) string {
+	t.Helper()
+	spec.PerfgenVersion = localPerfgen(t).Version
+	files, err := generator.Render(templates.FS, spec)
+	require.NoError(t, err)
+	dir := filepath.Join(stableDir(t, slot), spec.Name)
+	plan, err := generator.PlanWrite(dir, files, false)
+	require.NoError(t, err)
+	require.NoError(t, generator.Writer{}.Apply(context.Background(), plan))
+	return dir
+}
+
 // goCmd runs the go command in dir and fails the test with its output.
 func goCmd(t *testing.T, dir string, timeout time.Duration, args ...string) string {
 	t.Helper()
@@ -137,54 +152,6 @@ func requireNoGRPC(t *testing.T, dir, name string) {
 	goCmd(t, dir, 5*time.Minute, "build", "-o", bin, "./cmd/"+name)
 	deps := goCmd(t, dir, time.Minute, "version", "-m", bin)
 	assert.Contains(t, deps, "google.golang.org/protobuf", "the binary does not link the message code")
-}
-
-// TestOptionMatrix generates a project for every combination of the options
-// that change Go code and checks each the way its own CI would: it builds,
-// is gofmt-clean, passes `make lint` (go vet, which type-checks the tests
-// too, and golangci-lint with the project's .golangci.yml) and passes its
-// own tests with -short. The race detector runs on the golden projects
-// (TestGoldenProjects), whose options cover the concurrency the matrix has:
-// the cache, its singleflight and the upstream calls, on both stores.
-//
-// The combinations run two at a time, one per core (go test's -parallel
-// defaults to GOMAXPROCS), and share the module, build and test caches: every
-// project has the same name and module path and builds with -trimpath, so a
-// package that renders the same in two combinations (most do: the deploy
-// outputs change no Go code) compiles, links and passes its tests once.
-// docs/contributing.md has what it costs.
-func TestOptionMatrix(t *testing.T) {
-	lint := lookTool(t, "golangci-lint")
-	version, err := exec.Command(lint, "version").CombinedOutput()
-	require.NoError(t, err, "%s version: %s", lint, version)
-	for _, transport := range generator.Transports {
-		for _, store := range generator.Stores {
-			for _, cache := range []bool{false, true} {
-				for _, deploy := range [][]generator.Deploy{nil, generator.Deploys} {
-					name := fmt.Sprintf("m-%s-%s-cache%t-deploy%d", transport, store, cache, len(deploy))
-					t.Run(name, func(t *testing.T) {
-						t.Parallel()
-						spec := generator.DefaultSpec("demo")
-						spec.Transport, spec.Store, spec.Cache, spec.Deploy = transport, store, cache, deploy
-						spec.Upstream = cache // both states of the upstream option, without doubling the matrix
-						// A resource added with perfgen add resource, with a
-						// field of every type, required and optional.
-						spec.Resources = []generator.Resource{generator.SampleResource()}
-						dir := generate(t, spec)
-						env := append(os.Environ(), localPerfgen(t).Env...)
-						env = append(env, "GOFLAGS=-mod=mod -trimpath")
-						runEnv(t, dir, env, 5*time.Minute, "go", "mod", "tidy")
-						runEnv(t, dir, env, 5*time.Minute, "go", "build", "./...")
-						unformatted := runEnv(t, dir, env, time.Minute, "gofmt", "-l", ".")
-						require.Empty(t, unformatted, "gofmt -l lists files perfgen did not format")
-						out, err := makeLint(t, dir, lint, string(version))
-						require.NoError(t, err, "make lint in %s:\n%s", dir, out)
-						runEnv(t, dir, env, 20*time.Minute, "go", "test", "-short", "./...")
-					})
-				}
-			}
-		}
-	}
 }
 
 // freeAddrs returns n loopback addresses that were free a moment ago.
