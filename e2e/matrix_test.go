@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,19 +34,28 @@ import (
 //
 // Combinations whose Go inputs are byte for byte the same (goInputsHash:
 // the twins with and without deploy outputs) are built, linted and tested
-// once: the later one generates, tidies and gofmt-checks its own project,
-// then takes the first one's verdict. Every combination is checked in a
-// stable directory (stableDir), so golangci-lint's and go test's caches hit
-// for every package that did not change since the last combination or the
-// last run. The combinations run two at a time, one per core (go test's
-// -parallel defaults to GOMAXPROCS), the ones without deploy outputs first,
-// so that a twin seldom waits for the one it shares with.
-// docs/contributing.md has what it costs.
+// once: each generates, tidies and gofmt-checks its own project, and the
+// first to hash its Go inputs runs the build, make lint and go test -short
+// for both. The other one does not wait for it, which would hold one of the
+// two cores idle (and could hold both, with each waiting on a combination
+// not yet started); the verdict is the first one's, and if that one fails,
+// TestOptionMatrix names its twins too. Every combination is checked at a
+// stable path (takeSlot), so golangci-lint's and go test's caches hit for
+// every package that did not change since the last combination or the last
+// run. The combinations run two at a time, one per core (go test's -parallel
+// defaults to GOMAXPROCS). docs/contributing.md has what it costs.
 func TestOptionMatrix(t *testing.T) {
+	untimed(t)
 	lint := lookTool(t, "golangci-lint")
 	version, err := exec.Command(lint, "version").CombinedOutput()
 	require.NoError(t, err, "%s version: %s", lint, version)
 	var verdicts matrixVerdicts
+	t.Cleanup(func() {
+		// After every combination: the twins of a failed one fail with it.
+		for _, tw := range verdicts.failedTwins() {
+			t.Errorf("%s has the same Go inputs as %s, which failed its build, make lint or go test -short", tw.name, tw.of)
+		}
+	})
 	for _, deploy := range [][]generator.Deploy{nil, generator.Deploys} {
 		for _, transport := range generator.Transports {
 			for _, store := range generator.Stores {
@@ -63,13 +73,7 @@ func TestOptionMatrix(t *testing.T) {
 						key := goInputsHash(t, dir)
 						v, first := verdicts.claim(key, t.Name())
 						if !first {
-							t.Logf("same Go inputs as %s (%.12s): its build, make lint and go test -short stand for this one", v.by, key)
-							select {
-							case <-v.done:
-							case <-time.After(45 * time.Minute):
-								t.Fatalf("%s, whose Go inputs are the same, did not finish its checks in 45 minutes", v.by)
-							}
-							require.True(t, v.passed, "%s, whose Go inputs are the same (%.12s), failed its build, make lint or go test -short", v.by, key)
+							t.Logf("same Go inputs as %s (sha256 %.12s): its build, make lint and go test -short stand for this one's", v.by, key)
 							return
 						}
 						defer v.finish(t)
@@ -103,34 +107,54 @@ type matrixVerdicts struct {
 }
 
 // matrixVerdict is the outcome of one combination's build, make lint and
-// go test -short.
+// go test -short, which stands for its twins'.
 type matrixVerdict struct {
-	by     string        // the combination that ran them
-	done   chan struct{} // closed when they ended
-	passed bool          // set before done is closed
+	by     string   // the combination that ran them
+	twins  []string // the combinations with the same Go inputs
+	failed bool     // set by finish
 }
 
 // claim returns the verdict for key, and first true when the caller is the
-// first with that key: it runs the checks and calls finish.
+// first with that key: it runs the checks and calls finish. A later caller
+// is recorded as a twin.
 func (m *matrixVerdicts) claim(key, name string) (v *matrixVerdict, first bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if v, ok := m.by[key]; ok {
+		v.twins = append(v.twins, name)
 		return v, false
 	}
 	if m.by == nil {
 		m.by = map[string]*matrixVerdict{}
 	}
-	v = &matrixVerdict{by: name, done: make(chan struct{})}
+	v = &matrixVerdict{by: name}
 	m.by[key] = v
 	return v, true
 }
 
-// finish records t's outcome; deferred, it runs when a check fails the test
+// finish records t's outcome; deferred, it runs when a check stops the test
 // too.
 func (v *matrixVerdict) finish(t *testing.T) {
-	v.passed = !t.Failed()
-	close(v.done)
+	v.failed = t.Failed()
+}
+
+// twinOf is a combination whose verdict is another's.
+type twinOf struct{ name, of string }
+
+// failedTwins lists the twins of the combinations that failed.
+func (m *matrixVerdicts) failedTwins() []twinOf {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var failed []twinOf
+	for _, v := range m.by {
+		if v.failed {
+			for _, tw := range v.twins {
+				failed = append(failed, twinOf{tw, v.by})
+			}
+		}
+	}
+	slices.SortFunc(failed, func(a, b twinOf) int { return strings.Compare(a.name, b.name) })
+	return failed
 }
 
 // goInert reports whether the project file at rel (slash separated) is one
@@ -207,6 +231,7 @@ func goInputsHash(t *testing.T, dir string) string {
 // the hash and an edit to an inert file does not; and no Go file embeds or
 // names an inert file, which would make it a Go input after all.
 func TestGoInputsHash(t *testing.T) {
+	untimed(t)
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Skip("make is not installed")
 	}

@@ -2,11 +2,11 @@
 
 package e2e
 
-import "testing"
+import "os"
 
-// stableDir is a fresh temporary directory where flock(2) is missing: the
-// checks still run, only their caches miss.
-func stableDir(t *testing.T, name string) string {
-	t.Helper()
-	return t.TempDir()
+// takeSlot is a fresh temporary directory where flock(2) is missing: the
+// checks still run, only the caches that key on paths miss.
+func takeSlot(name string) (dir string, release func(), err error) {
+	dir, err = os.MkdirTemp("", "perfgen-e2e-"+name+"-")
+	return dir, func() { _ = os.RemoveAll(dir) }, err
 }
