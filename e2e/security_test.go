@@ -396,8 +396,12 @@ func useToolchain(t *testing.T, dir, toolchain string) string {
 	cmd := exec.CommandContext(ctx, "go", "env", "GOVERSION")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env)
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s go env GOVERSION:\n%s", env, out)
+	// Standard output alone: the first use of a toolchain on a machine
+	// says "go: downloading go1.x" on standard error.
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "%s go env GOVERSION:\n%s%s", env, out, stderr.String())
 	require.Equal(t, toolchain, strings.TrimSpace(string(out)), "%s did not select %s", env, toolchain)
 	return env
 }
