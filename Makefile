@@ -18,6 +18,29 @@ KUBE_SCORE_VERSION := v1.20.0
 # GOLANGCI_LINT_VERSION in templates/service/Makefile.tmpl (e2e checks).
 GOLANGCI_LINT_VERSION := v2.15.0
 BIN := $(CURDIR)/bin
+# The pinned Go tools are built once per machine, not once per clone: each is
+# installed into its own directory under TOOLS_CACHE, named after the tool,
+# its version and the Go release that built it, and bin/ links to it. A fresh
+# clone (every CI run is one) links the copies already built; a moved pin or
+# a new Go installs into a new directory. `make clean` keeps the cache;
+# `rm -rf $(TOOLS_CACHE)` empties it.
+TOOLS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/perfgen/tools
+GO_RELEASE := $(shell $(GO) env GOVERSION)
+
+# tool NAME,PACKAGE,VERSION: link bin/NAME to NAME built from PACKAGE@VERSION
+# in the tool cache, installing it there first if it is missing. The install
+# goes to a temporary directory renamed into place, so an interrupted or
+# concurrent install never leaves a half-written tool where another clone
+# looks for it.
+define tool
+@d='$(TOOLS_CACHE)/$(1)@$(3)-$(GO_RELEASE)'; \
+	if ! test -x "$$d/$(1)"; then \
+		mkdir -p '$(TOOLS_CACHE)' && tmp=$$(mktemp -d "$$d.tmp.XXXXXX") && \
+		echo "installing $(2)@$(3) into $$d" && \
+		{ GOBIN="$$tmp" $(GO) install $(2)@$(3) || { rm -rf "$$tmp"; exit 1; }; } && \
+		{ mv -T "$$tmp" "$$d" 2>/dev/null || rm -rf "$$tmp"; }; \
+	fi && test -x "$$d/$(1)" && mkdir -p '$(BIN)' && ln -sfn "$$d/$(1)" '$(BIN)/$(1)'
+endef
 
 .PHONY: build test test-short unit e2e deploycheck openapicheck golden tools perf clean
 
@@ -43,8 +66,7 @@ unit: tools
 ## and official types (its own module, so their dependencies stay out of perfgen's go.mod).
 deploycheck:
 	@command -v shellcheck >/dev/null || { apt-get update -qq && apt-get install -y -qq shellcheck; }
-	@mkdir -p $(BIN)
-	@$(GO) version -m $(BIN)/kube-score 2>/dev/null | grep -q '^	mod	github.com/zegl/kube-score	$(KUBE_SCORE_VERSION)	' || GOBIN=$(BIN) $(GO) install github.com/zegl/kube-score/cmd/kube-score@$(KUBE_SCORE_VERSION)
+	$(call tool,kube-score,github.com/zegl/kube-score/cmd/kube-score,$(KUBE_SCORE_VERSION))
 	cd internal/deploycheck && $(GO) vet ./... && PATH="$(BIN):$$PATH" $(GO) test -count=1 ./...
 
 ## openapicheck: validate the OpenAPI documents perfgen proto writes with libopenapi-validator
@@ -60,20 +82,18 @@ golden:
 e2e: tools
 	PERFGEN_E2E=1 PATH="$(BIN):$$PATH" $(GO) test ./e2e -count=1 -timeout 40m -v
 
-## tools: the pinned tools the tests run: staticcheck for generated projects, protoc with
-## the official plugins that perfgen's pure-Go protobuf output is compared against, and promtool.
-## tools: the pinned tools the tests run: staticcheck and golangci-lint for generated projects, and
-## protoc with the official plugins that perfgen's pure-Go protobuf output is compared against.
+## tools: the pinned tools the tests run: staticcheck, golangci-lint, gosec and govulncheck (with
+## indexdb for its offline database) for generated projects, and protoc with the official plugins
+## that perfgen's pure-Go protobuf output is compared against, and promtool. The Go tools come from
+## the machine's tool cache (TOOLS_CACHE above), built there once per pin.
 tools:
-	@mkdir -p $(BIN)
-	@test -x $(BIN)/staticcheck || GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
-	@test -x $(BIN)/protoc-gen-go || GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
-	@test -x $(BIN)/protoc-gen-go-grpc || GOBIN=$(BIN) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
-	@# The scanners are reinstalled when their pin moves: a newer one finds more.
-	@$(GO) version -m $(BIN)/gosec 2>/dev/null | grep -q '^	mod	github.com/securego/gosec/v2	$(GOSEC_VERSION)	' || GOBIN=$(BIN) $(GO) install github.com/securego/gosec/v2/cmd/gosec@$(GOSEC_VERSION)
-	@$(GO) version -m $(BIN)/govulncheck 2>/dev/null | grep -q '^	mod	golang.org/x/vuln	$(GOVULNCHECK_VERSION)	' || GOBIN=$(BIN) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
-	@test -x $(BIN)/indexdb || GOBIN=$(BIN) $(GO) install golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION)
-	@test -x $(BIN)/golangci-lint || GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	$(call tool,staticcheck,honnef.co/go/tools/cmd/staticcheck,$(STATICCHECK_VERSION))
+	$(call tool,protoc-gen-go,google.golang.org/protobuf/cmd/protoc-gen-go,$(PROTOC_GEN_GO_VERSION))
+	$(call tool,protoc-gen-go-grpc,google.golang.org/grpc/cmd/protoc-gen-go-grpc,$(PROTOC_GEN_GO_GRPC_VERSION))
+	$(call tool,gosec,github.com/securego/gosec/v2/cmd/gosec,$(GOSEC_VERSION))
+	$(call tool,govulncheck,golang.org/x/vuln/cmd/govulncheck,$(GOVULNCHECK_VERSION))
+	$(call tool,indexdb,golang.org/x/vulndb/cmd/indexdb,$(VULNDB_VERSION))
+	$(call tool,golangci-lint,github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION))
 	@command -v protoc >/dev/null || { apt-get update -qq && apt-get install -y -qq protobuf-compiler; }
 	@# promtool checks and unit-tests the generated alert rules: Debian 12's prometheus 2.42 package
 	@# (a prebuilt binary; go install of cmd/promtool compiles the whole Prometheus server).

@@ -44,8 +44,7 @@ func TestCacheCoherenceAcrossReplicas(t *testing.T) {
 	require.NoError(t, err, "psql (the Postgres client) is not on PATH; apt-get install postgresql-client")
 	dbURL := newDatabase(t, psql, base)
 
-	dir := generate(t, goldenSpec(t, "postgres"))
-	goCmd(t, dir, 5*time.Minute, "mod", "tidy")
+	dir := preparedGolden(t, "postgres")
 	bin := filepath.Join(t.TempDir(), "orders")
 	goCmd(t, dir, 5*time.Minute, "build", "-o", bin, "./cmd/orders")
 

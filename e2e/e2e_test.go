@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,6 +30,9 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	code := m.Run()
+	for _, release := range releases {
+		release()
+	}
 	removeCheckoutProxy()
 	os.Exit(code)
 }
@@ -46,6 +50,113 @@ func generate(t *testing.T, spec generator.Spec) string {
 	require.NoError(t, err)
 	require.NoError(t, generator.Writer{}.Apply(context.Background(), plan))
 	return dir
+}
+
+// generateStable is generate in a directory at a stable path (takeSlot),
+// held until the test ends: the project is at the same absolute path in
+// every run, so the caches of the tools that check it hit for every package
+// that did not change.
+func generateStable(t *testing.T, slot string, spec generator.Spec) string {
+	t.Helper()
+	root, release, err := takeSlot(slot)
+	require.NoError(t, err)
+	t.Cleanup(release)
+	dir := filepath.Join(root, spec.Name)
+	require.NoError(t, writeProject(dir, spec))
+	return dir
+}
+
+// writeProject renders spec, pinning the checkout proxy's perfgen, into the
+// new directory dir.
+func writeProject(dir string, spec generator.Spec) error {
+	p, err := checkoutProxyOnce()
+	if err != nil {
+		return err
+	}
+	spec.PerfgenVersion = p.Version
+	files, err := generator.Render(templates.FS, spec)
+	if err != nil {
+		return err
+	}
+	plan, err := generator.PlanWrite(dir, files, false)
+	if err != nil {
+		return err
+	}
+	return generator.Writer{}.Apply(context.Background(), plan)
+}
+
+// goldenOnce is one golden project prepared for the whole run.
+type goldenOnce struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+var (
+	goldensMu sync.Mutex
+	goldens   = map[string]*goldenOnce{}
+	// releases frees the slots the prepared golden projects hold; TestMain
+	// runs them.
+	releases []func()
+)
+
+// preparedGolden returns the golden case name generated and tidied once per
+// run, at a stable path (takeSlot), for the tests that only read it: they
+// build, vet, lint, scan and test it, and must not edit it (a test that
+// edits or adds files generates its own copy). Each golden is generated and
+// tidied once instead of once per test, and sits at the same path in every
+// run, so staticcheck's, golangci-lint's and go vet's caches hit for every
+// package that did not change (docs/contributing.md has the figures).
+func preparedGolden(t *testing.T, name string) string {
+	t.Helper()
+	goldensMu.Lock()
+	g, ok := goldens[name]
+	if !ok {
+		g = &goldenOnce{}
+		goldens[name] = g
+	}
+	goldensMu.Unlock()
+	g.once.Do(func() {
+		root, release, err := takeSlot("golden-" + name)
+		if err != nil {
+			g.err = err
+			return
+		}
+		goldensMu.Lock()
+		releases = append(releases, release)
+		goldensMu.Unlock()
+		g.err = fmt.Errorf("the answers of golden/%s do not read", name) // until they do
+		spec := goldenSpec(t, name)
+		g.dir, g.err = filepath.Join(root, spec.Name), nil
+		if g.err = writeProject(g.dir, spec); g.err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "go", "mod", "tidy")
+		cmd.Dir = g.dir
+		cmd.Env = append(append(os.Environ(), "GOFLAGS=-mod=mod"), proxy.Env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			g.err = fmt.Errorf("go mod tidy in %s: %w\n%s", g.dir, err, out)
+		}
+	})
+	require.NoError(t, g.err, "prepare the golden project %s", name)
+	return g.dir
+}
+
+// untimed marks a test that measures no time and runs no test of a project
+// that does: it runs beside the other such tests and the option matrix's
+// combinations, two at a time (go test's -parallel is GOMAXPROCS), so one's
+// single-threaded steps (linking, go mod tidy, a scan's start) leave no core
+// idle. go test starts parallel tests only after every other top-level test
+// has ended, so the tests that measure time (the load, shedding and
+// coherence tests) and the ones that run a project's full tests (whose
+// paced load-test harness keeps a real-time schedule: TestGoldenProjects,
+// TestResourceTutorial, TestGoGenerateRegeneratesProto) still have the
+// cores to themselves.
+func untimed(t *testing.T) {
+	t.Helper()
+	t.Parallel()
 }
 
 // goCmd runs the go command in dir and fails the test with its output.
@@ -96,8 +207,7 @@ func TestGoldenProjects(t *testing.T) {
 		}
 		t.Run(e.Name(), func(t *testing.T) {
 			spec := goldenSpec(t, e.Name())
-			dir := generate(t, spec)
-			goCmd(t, dir, 5*time.Minute, "mod", "tidy")
+			dir := preparedGolden(t, e.Name())
 			goCmd(t, dir, 5*time.Minute, "build", "./...")
 			if spec.Transport == generator.TransportHTTP {
 				requireNoGRPC(t, dir, spec.Name)
@@ -132,54 +242,6 @@ func requireNoGRPC(t *testing.T, dir, name string) {
 	deps := goCmd(t, dir, time.Minute, "version", "-m", bin)
 	assert.Contains(t, deps, "google.golang.org/protobuf", "the binary does not link the message code")
 	assert.NotContains(t, deps, "google.golang.org/grpc", "the binary links gRPC")
-}
-
-// TestOptionMatrix generates a project for every combination of the options
-// that change Go code and checks each the way its own CI would: it builds,
-// is gofmt-clean, passes `make lint` (go vet, which type-checks the tests
-// too, and golangci-lint with the project's .golangci.yml) and passes its
-// own tests with -short. The race detector runs on the golden projects
-// (TestGoldenProjects), whose options cover the concurrency the matrix has:
-// the cache, its singleflight and the upstream calls, on both stores.
-//
-// The combinations run two at a time, one per core (go test's -parallel
-// defaults to GOMAXPROCS), and share the module, build and test caches: every
-// project has the same name and module path and builds with -trimpath, so a
-// package that renders the same in two combinations (most do: the deploy
-// outputs change no Go code) compiles, links and passes its tests once.
-// docs/contributing.md has what it costs.
-func TestOptionMatrix(t *testing.T) {
-	lint := lookTool(t, "golangci-lint")
-	version, err := exec.Command(lint, "version").CombinedOutput()
-	require.NoError(t, err, "%s version: %s", lint, version)
-	for _, transport := range generator.Transports {
-		for _, store := range generator.Stores {
-			for _, cache := range []bool{false, true} {
-				for _, deploy := range [][]generator.Deploy{nil, generator.Deploys} {
-					name := fmt.Sprintf("m-%s-%s-cache%t-deploy%d", transport, store, cache, len(deploy))
-					t.Run(name, func(t *testing.T) {
-						t.Parallel()
-						spec := generator.DefaultSpec("demo")
-						spec.Transport, spec.Store, spec.Cache, spec.Deploy = transport, store, cache, deploy
-						spec.Upstream = cache // both states of the upstream option, without doubling the matrix
-						// A resource added with perfgen add resource, with a
-						// field of every type, required and optional.
-						spec.Resources = []generator.Resource{generator.SampleResource()}
-						dir := generate(t, spec)
-						env := append(os.Environ(), localPerfgen(t).Env...)
-						env = append(env, "GOFLAGS=-mod=mod -trimpath")
-						runEnv(t, dir, env, 5*time.Minute, "go", "mod", "tidy")
-						runEnv(t, dir, env, 5*time.Minute, "go", "build", "./...")
-						unformatted := runEnv(t, dir, env, time.Minute, "gofmt", "-l", ".")
-						require.Empty(t, unformatted, "gofmt -l lists files perfgen did not format")
-						out, err := makeLint(t, dir, lint, string(version))
-						require.NoError(t, err, "make lint in %s:\n%s", dir, out)
-						runEnv(t, dir, env, 20*time.Minute, "go", "test", "-short", "./...")
-					})
-				}
-			}
-		}
-	}
 }
 
 // freeAddrs returns n loopback addresses that were free a moment ago.

@@ -46,9 +46,15 @@ var (
 // localPerfgen builds the checkout proxy once per test binary.
 func localPerfgen(t *testing.T) checkoutProxy {
 	t.Helper()
+	p, err := checkoutProxyOnce()
+	require.NoError(t, err, "build the checkout's module proxy")
+	return p
+}
+
+// checkoutProxyOnce is localPerfgen for code without a test at hand.
+func checkoutProxyOnce() (checkoutProxy, error) {
 	proxyOnce.Do(func() { proxy, proxyErr = buildCheckoutProxy() })
-	require.NoError(t, proxyErr, "build the checkout's module proxy")
-	return proxy
+	return proxy, proxyErr
 }
 
 func buildCheckoutProxy() (checkoutProxy, error) {

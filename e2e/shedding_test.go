@@ -30,8 +30,7 @@ import (
 // second), count the shed requests under their route, and shed nothing at 4
 // clients.
 func TestSheddingTellsSlownessFromOverload(t *testing.T) {
-	dir := generate(t, goldenSpec(t, "default"))
-	goCmd(t, dir, 5*time.Minute, "mod", "tidy")
+	dir := preparedGolden(t, "default")
 	bin := filepath.Join(t.TempDir(), "demo")
 	goCmd(t, dir, 5*time.Minute, "build", "-tags", "loadtest_slow", "-o", bin, "./cmd/demo")
 
