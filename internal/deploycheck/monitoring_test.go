@@ -87,6 +87,9 @@ func checkPrometheusRules(t *testing.T, p project) {
 	}
 	if p.spec.Store == generator.StorePostgres {
 		want = append(want, "PostgresPoolExhausted")
+		if p.spec.Cache {
+			want = append(want, "CacheNotCoherent")
+		}
 	}
 	assert.ElementsMatch(t, want, alerts)
 
