@@ -31,7 +31,7 @@ func TestLoadTest(t *testing.T) {
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Skip("make is not installed")
 	}
-	dir := generate(t, goldenSpec(t, "default"))
+	dir := generate(t, loadTestSpec(t, "default"))
 	goCmd(t, dir, 5*time.Minute, "mod", "tidy")
 
 	t.Run("make build leaves out gRPC's trace pages", func(t *testing.T) {
@@ -50,10 +50,9 @@ func TestLoadTest(t *testing.T) {
 	t.Run("meets the objectives", func(t *testing.T) {
 		out, err := makeLoadTest(t, dir, "LOADTEST_DURATION=10s", "LOADTEST_WARMUP=3s")
 		if err != nil {
-			// The server's CPU at 10,000 req/s over h2c sits a few points
-			// under the 70 % objective on this 2-core machine, so one busy
-			// moment can tip a run over. A second run decides; the first
-			// run's report stays in the log.
+			// One busy moment on this 2-core machine can tip a run over
+			// an objective. A second run decides; the first run's report
+			// stays in the log.
 			t.Logf("make loadtest missed an objective; running it once more:\n%s", out)
 			out, err = makeLoadTest(t, dir, "LOADTEST_DURATION=10s", "LOADTEST_WARMUP=3s")
 		}
@@ -83,7 +82,7 @@ func TestLoadTestGRPCOnly(t *testing.T) {
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Skip("make is not installed")
 	}
-	spec := goldenSpec(t, "default")
+	spec := loadTestSpec(t, "default")
 	spec.Transport, spec.Deploy = generator.TransportGRPC, nil
 	dir := generate(t, spec)
 	goCmd(t, dir, 5*time.Minute, "mod", "tidy")
@@ -104,6 +103,27 @@ func TestLoadTestGRPCOnly(t *testing.T) {
 	assert.Equal(t, "grpc", report.Transport)
 	assert.True(t, report.Pass)
 	assert.Positive(t, report.Requests)
+}
+
+// loadTestRPS is the throughput objective the load tests' projects are
+// generated with, instead of the default 10,000 req/s. The server's CPU
+// objective (70 % of one core) at 10,000 req/s asks for at most 70 µs of
+// CPU a request, and what a request costs depends on the host: on the
+// two hyper-threaded vCPUs CI runs on, with the load generator on the
+// server's sibling thread, bare net/http itself needs about 83 µs a
+// request over h2c at that rate, and the generated service 91 µs
+// (docs/performance.md, make perf). At half the rate the objectives gate
+// the service and the harness, not the host; make perf compares the
+// service with bare servers at 10,000 req/s.
+const loadTestRPS = 5000
+
+// loadTestSpec is the golden case's answers with the throughput objective
+// the load tests run at.
+func loadTestSpec(t *testing.T, name string) generator.Spec {
+	t.Helper()
+	spec := goldenSpec(t, name)
+	spec.SLO.RPS = loadTestRPS
+	return spec
 }
 
 // makeLoadTest runs `make loadtest` with the given variables and returns its
@@ -135,7 +155,7 @@ func TestLoadTestTwoResources(t *testing.T) {
 		t.Skip("make is not installed")
 	}
 	dbURL := createDatabase(t)
-	dir := generate(t, goldenSpec(t, "resources"))
+	dir := generate(t, loadTestSpec(t, "resources"))
 	goCmd(t, dir, 5*time.Minute, "mod", "tidy")
 
 	vars := []string{"DATABASE_URL=" + dbURL, "LOADTEST_DURATION=10s", "LOADTEST_WARMUP=3s"}
