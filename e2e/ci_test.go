@@ -22,21 +22,19 @@ import (
 // where that Makefile looks for it keeps `make lint` from installing its own.
 func TestGoldenLint(t *testing.T) {
 	untimed(t)
-	lint := lookTool(t, "golangci-lint")
-	version, err := exec.Command(lint, "version").CombinedOutput()
-	require.NoError(t, err, "%s version: %s", lint, version)
+	lint, version := golangciLint(t)
 
 	// The linters must see what they are meant to see, or a clean result
 	// means nothing: a request without a context fails the lint.
 	t.Run("canary", func(t *testing.T) {
 		spec := goldenSpec(t, "minimal")
-		dir := generate(t, spec)
+		dir := generateStable(t, "lint-canary", spec)
 		require.NoError(t, os.MkdirAll(filepath.Join(dir, "internal", "canary"), 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "internal", "canary", "canary.go"), []byte(
 			"// Package canary calls out without a context.\npackage canary\n\nimport \"net/http\"\n\n"+
 				"// Health asks the service for its health.\nfunc Health() (*http.Response, error) { return http.Get(\"http://127.0.0.1:8080/healthz\") }\n"), 0o644))
 		goCmd(t, dir, 5*time.Minute, "mod", "tidy")
-		out, err := makeLint(t, dir, lint, string(version))
+		out, err := makeLint(t, dir, lint, version)
 		require.Error(t, err, "make lint passed a request without a context:\n%s", out)
 		require.Contains(t, out, "canary.go:7:", "make lint failed, but not on the canary:\n%s", out)
 		require.Contains(t, out, "(noctx)", "make lint failed, but not with noctx:\n%s", out)
@@ -50,10 +48,20 @@ func TestGoldenLint(t *testing.T) {
 		}
 		t.Run(e.Name(), func(t *testing.T) {
 			dir := preparedGolden(t, e.Name())
-			out, err := makeLint(t, dir, lint, string(version))
+			out, err := makeLint(t, dir, lint, version)
 			require.NoError(t, err, "make lint in %s:\n%s", dir, out)
 		})
 	}
+}
+
+// golangciLint returns the golangci-lint on PATH and what its `version`
+// prints, which makeLint checks against the generated Makefile's pin.
+func golangciLint(t *testing.T) (path, version string) {
+	t.Helper()
+	path = lookTool(t, "golangci-lint")
+	out, err := exec.Command(path, "version").CombinedOutput()
+	require.NoError(t, err, "%s version: %s", path, out)
+	return path, string(out)
 }
 
 var lintVersion = regexp.MustCompile(`(?m)^GOLANGCI_LINT_VERSION := (v\S+)$`)

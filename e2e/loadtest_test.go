@@ -31,7 +31,7 @@ func TestLoadTest(t *testing.T) {
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Skip("make is not installed")
 	}
-	dir := generate(t, loadTestSpec(t, "default"))
+	dir := generateStable(t, "loadtest", loadTestSpec(t, "default"))
 	goCmd(t, dir, 5*time.Minute, "mod", "tidy")
 
 	t.Run("make build leaves out gRPC's trace pages", func(t *testing.T) {
@@ -84,7 +84,7 @@ func TestLoadTestGRPCOnly(t *testing.T) {
 	}
 	spec := loadTestSpec(t, "default")
 	spec.Transport, spec.Deploy = generator.TransportGRPC, nil
-	dir := generate(t, spec)
+	dir := generateStable(t, "loadtest-grpc", spec)
 	goCmd(t, dir, 5*time.Minute, "mod", "tidy")
 
 	out, err := makeLoadTest(t, dir, "LOADTEST_DURATION=3s", "LOADTEST_WARMUP=1s")
@@ -160,7 +160,7 @@ func TestLoadTestTwoResources(t *testing.T) {
 		t.Skip("make is not installed")
 	}
 	dbURL := createDatabase(t)
-	dir := generate(t, loadTestSpec(t, "resources"))
+	dir := generateStable(t, "loadtest-resources", loadTestSpec(t, "resources"))
 	goCmd(t, dir, 5*time.Minute, "mod", "tidy")
 
 	vars := []string{"DATABASE_URL=" + dbURL, "LOADTEST_DURATION=10s", "LOADTEST_WARMUP=3s"}

@@ -46,9 +46,7 @@ import (
 // defaults to GOMAXPROCS). docs/contributing.md has what it costs.
 func TestOptionMatrix(t *testing.T) {
 	untimed(t)
-	lint := lookTool(t, "golangci-lint")
-	version, err := exec.Command(lint, "version").CombinedOutput()
-	require.NoError(t, err, "%s version: %s", lint, version)
+	lint, version := golangciLint(t)
 	var verdicts matrixVerdicts
 	t.Cleanup(func() {
 		// After every combination: the twins of a failed one fail with it.
@@ -78,7 +76,7 @@ func TestOptionMatrix(t *testing.T) {
 						}
 						defer v.finish(t)
 						runEnv(t, dir, env, 5*time.Minute, "go", "build", "./...")
-						out, err := makeLint(t, dir, lint, string(version))
+						out, err := makeLint(t, dir, lint, version)
 						require.NoError(t, err, "make lint in %s:\n%s", dir, out)
 						runEnv(t, dir, env, 20*time.Minute, "go", "test", "-short", "./...")
 					})

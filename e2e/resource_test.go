@@ -37,7 +37,7 @@ import (
 // came over, PUT's semantics and the OpenAPI document.
 func TestResourceTutorial(t *testing.T) {
 	tut := newTutorial(t)
-	work := t.TempDir()
+	work := stableDir(t, "tutorial")
 
 	// perfgen new, then what can be added, then orders.
 	dir := tut.run(t, work, "perfgen new shop --yes")
@@ -202,7 +202,7 @@ func TestAddResourcePostgres(t *testing.T) {
 		t.Skip("DATABASE_URL is not set: the Postgres store's tests need a database (.ci/run sets it)")
 	}
 	perfgen := installPerfgen(t)
-	work := t.TempDir()
+	work := stableDir(t, "add-resource-postgres")
 	runIn(t, work, nil, perfgen, "new", "shop", "--yes", "--store", "postgres", "--deploy", "none")
 	dir := filepath.Join(work, "shop")
 	runIn(t, dir, nil, perfgen, "add", "resource", "orders", "--field", "customer:string", "--field", "total_cents:int64")
