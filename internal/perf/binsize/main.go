@@ -6,11 +6,11 @@
 //
 // Give it an unstripped build of the source you ship stripped: -s -w removes
 // the symbol table and DWARF, not code or data, so the sections that are
-// loaded are the same. Symbols do not cover everything: the pclntab (about
-// as large as the code it describes) and the funcdata in go:func.* belong to
-// the functions, not to named symbols, so a module costs the file about
-// twice its code; docs/performance.md "Binary size and idle memory" has the
-// measured ratio.
+// loaded are the same. Symbols do not cover everything: the pclntab (0.8 B
+// per byte of the code it describes) and the funcdata in go:func.* belong to
+// the functions, not to named symbols, so a module costs the file two to
+// three times its code; docs/performance.md "Binary size and idle memory"
+// has the measured ratios.
 package main
 
 import (
