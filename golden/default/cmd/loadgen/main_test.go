@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -94,6 +96,42 @@ func TestRunWritesReportsAndPasses(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestCPUProfileCoversTheRun proves -cpuprofile writes loadgen's own
+// profile: a gzip-compressed pprof file, complete once run returns.
+func TestCPUProfileCoversTheRun(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "loadgen.pprof")
+	var stdout bytes.Buffer
+	err := run(context.Background(), append(args(newItemsServer(t, nil), writeSLO(t, 4096), ""), "-cpuprofile", path), &stdout, &stdout)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, stdout.String())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("profile is not gzip-compressed: %v", err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("profile is cut short (not stopped before run returned?): %v", err)
+	}
+	if len(data) == 0 {
+		t.Error("profile is empty")
+	}
+}
+
+func TestCPUProfileReportsAnUnwritablePath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing", "loadgen.pprof")
+	var stdout bytes.Buffer
+	err := run(context.Background(), append(args(newItemsServer(t, nil), writeSLO(t, 4096), ""), "-cpuprofile", path), &stdout, &stdout)
+	if err == nil || !strings.Contains(err.Error(), "cpu profile") {
+		t.Fatalf("err = %v; want the profile's path refused", err)
 	}
 }
 
