@@ -288,6 +288,7 @@ var Manifest = []Entry{
 	{"service/internal/metrics/metrics.go.tmpl", "internal/metrics/metrics.go", Always, modeFile},
 	{"service/internal/metrics/metrics_test.go.tmpl", "internal/metrics/metrics_test.go", Always, modeFile},
 	{"service/internal/metrics/grpc.go.tmpl", "internal/metrics/grpc.go", IfGRPC, modeFile},
+	{"service/internal/metrics/grpc_test.go.tmpl", "internal/metrics/grpc_test.go", IfGRPC, modeFile},
 	// The alert rules read the latency histogram's bucket at the SLO target.
 	{"service/internal/metrics/buckets_test.go.tmpl", "internal/metrics/buckets_test.go", Always, modeFile},
 	{"service/internal/counter/counter.go.tmpl", "internal/counter/counter.go", Always, modeFile},
