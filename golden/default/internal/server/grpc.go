@@ -28,7 +28,10 @@ import (
 // Keepalive settings of the gRPC server. The server pings a connection
 // idle for keepaliveTime and closes it when the ping is not answered within
 // keepaliveTimeout, so dead peers (a vanished load balancer, a half-open
-// TCP connection) do not hold streams forever.
+// TCP connection) do not hold streams forever. A live connection with no
+// call in progress for the configured IdleTimeout is sent GOAWAY and
+// closed, as an idle HTTP keep-alive is, which frees its slot of the
+// connection budget; the client reconnects when it next calls.
 const (
 	keepaliveTime    = 30 * time.Second
 	keepaliveTimeout = 5 * time.Second
@@ -80,8 +83,9 @@ func (s *Server) newGRPCServer() (*grpc.Server, *health.Server, []string) {
 		grpc.MaxSendMsgSize(s.cfg.GRPCMaxMsgBytes),
 		grpc.MaxConcurrentStreams(uint32(s.cfg.GRPCMaxConcurrentStreams)), // #nosec G115 -- config.Validate keeps it in 1..MaxUint32
 		grpc.KeepaliveParams(keepalive.ServerParameters{
-			Time:    keepaliveTime,
-			Timeout: keepaliveTimeout,
+			MaxConnectionIdle: s.cfg.IdleTimeout,
+			Time:              keepaliveTime,
+			Timeout:           keepaliveTimeout,
 		}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
 			MinTime: keepaliveMinPingInterval,

@@ -46,14 +46,16 @@ type Config struct {
 	// reach the store (cache hits) pay nothing for it, and a client's
 	// sooner deadline still wins.
 	StoreTimeout time.Duration
+	// IdleTimeout is how long a connection may stay idle before the server
+	// closes it, which frees its slot of the connection budget.
+	// An HTTP keep-alive connection is idle between requests.
+	IdleTimeout time.Duration
 	// ReadHeaderTimeout bounds reading a request's headers (slowloris).
 	ReadHeaderTimeout time.Duration
 	// ReadTimeout bounds reading a whole request, body included.
 	ReadTimeout time.Duration
 	// WriteTimeout bounds writing a response.
 	WriteTimeout time.Duration
-	// IdleTimeout closes keep-alive connections idle this long.
-	IdleTimeout time.Duration
 	// MaxHeaderBytes bounds a request's header size.
 	MaxHeaderBytes int
 	// MaxBodyBytes bounds a request's body size.
@@ -87,12 +89,12 @@ func Default() Config {
 		ShutdownTimeout:      15 * time.Second,
 		ShutdownDelay:        0,
 		StoreTimeout:         10 * time.Second,
+		IdleTimeout:          120 * time.Second,
 		BlockProfileRate:     100_000,
 		MutexProfileFraction: 10,
 		ReadHeaderTimeout:    5 * time.Second,
 		ReadTimeout:          15 * time.Second,
 		WriteTimeout:         15 * time.Second,
-		IdleTimeout:          120 * time.Second,
 		MaxHeaderBytes:       64 << 10,
 		MaxBodyBytes:         1 << 20,
 		MaxConcurrentStreams: 1000,
@@ -147,6 +149,7 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	dur(&cfg.ShutdownTimeout, "shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long in-flight requests may finish after SIGTERM")
 	dur(&cfg.ShutdownDelay, "shutdown-delay", "SHUTDOWN_DELAY", "how long to report not-ready before draining")
 	dur(&cfg.StoreTimeout, "store-timeout", "STORE_TIMEOUT", "longest a request's store calls may take before the request fails")
+	dur(&cfg.IdleTimeout, "idle-timeout", "IDLE_TIMEOUT", "how long an idle connection stays open")
 	blockRate, mutexFraction := int64(cfg.BlockProfileRate), int64(cfg.MutexProfileFraction)
 	integer(&blockRate, "block-profile-rate", "BLOCK_PROFILE_RATE", "sample one blocking event per this many nanoseconds blocked (/debug/pprof/block); 0 turns it off")
 	integer(&mutexFraction, "mutex-profile-fraction", "MUTEX_PROFILE_FRACTION", "sample one in this many contended mutex events (/debug/pprof/mutex); 0 turns it off")
@@ -154,7 +157,6 @@ func Load(args []string, lookup func(string) (string, bool), output io.Writer) (
 	dur(&cfg.ReadHeaderTimeout, "read-header-timeout", "READ_HEADER_TIMEOUT", "time allowed to read request headers")
 	dur(&cfg.ReadTimeout, "read-timeout", "READ_TIMEOUT", "time allowed to read a whole request")
 	dur(&cfg.WriteTimeout, "write-timeout", "WRITE_TIMEOUT", "time allowed to write a response")
-	dur(&cfg.IdleTimeout, "idle-timeout", "IDLE_TIMEOUT", "how long an idle keep-alive connection stays open")
 	maxHeader := int64(cfg.MaxHeaderBytes)
 	integer(&maxHeader, "max-header-bytes", "MAX_HEADER_BYTES", "largest request header accepted, in bytes")
 	integer(&cfg.MaxBodyBytes, "max-body-bytes", "MAX_BODY_BYTES", "largest request body accepted, in bytes")
@@ -211,10 +213,10 @@ func (c Config) Validate() error {
 		{"shutdown-timeout", c.ShutdownTimeout},
 		{"shed-latency", c.ShedLatency},
 		{"store-timeout", c.StoreTimeout},
+		{"idle-timeout", c.IdleTimeout},
 		{"read-header-timeout", c.ReadHeaderTimeout},
 		{"read-timeout", c.ReadTimeout},
 		{"write-timeout", c.WriteTimeout},
-		{"idle-timeout", c.IdleTimeout},
 	}
 	for _, d := range durations {
 		if d.value <= 0 {

@@ -371,3 +371,57 @@ func TestGRPCConnectionFloodStaysWithinTheBudget(t *testing.T) {
 		t.Fatalf("GetItem after the flood: %v, want NotFound", err)
 	}
 }
+
+// TestGRPCIdleConnectionIsClosedAndFreesItsSlot holds a gRPC connection with
+// no call in progress past IdleTimeout: the server closes it, which gives
+// its slot of the connection budget back, and the client's next call
+// reconnects and is served. A connection with a call in progress is not
+// idle, however long the call: a held call outlives IdleTimeout.
+func TestGRPCIdleConnectionIsClosedAndFreesItsSlot(t *testing.T) {
+	const idleTimeout = 300 * time.Millisecond
+	budget, err := connlimit.New(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := newProbeStore(holdIgnoringContext)
+	t.Cleanup(store.releaseAll)
+	tg := startTarget(t, store, func(c *config.Config) { c.IdleTimeout = idleTimeout }, server.WithConnBudget(budget))
+	_, client := grpcClient(t, tg)
+
+	// A call held past IdleTimeout keeps its connection open.
+	held := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := client.GetItem(ctx, &shopv1.GetItemRequest{Id: items.NewID()})
+		held <- err
+	}()
+	select {
+	case <-store.entered:
+	case <-time.After(slack):
+		t.Fatal("the held GetItem never reached the store")
+	}
+	time.Sleep(3 * idleTimeout)
+	if open := budget.Open(); open != 1 {
+		t.Fatalf("%d connections counted while a call is in progress past IdleTimeout, want 1", open)
+	}
+	store.releaseAll()
+	if err := <-held; status.Code(err) != codes.NotFound {
+		t.Fatalf("held GetItem: %v, want NotFound once released", err)
+	}
+
+	// Idle now: closed after IdleTimeout, and its slot is free again.
+	began := time.Now()
+	for budget.Open() > 0 {
+		if time.Since(began) > 20*idleTimeout {
+			t.Fatalf("an idle gRPC connection still counted %s after its last call; IdleTimeout is %s", time.Since(began).Round(time.Millisecond), idleTimeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := client.GetItem(ctx, &shopv1.GetItemRequest{Id: items.NewID()}); status.Code(err) != codes.NotFound {
+		t.Fatalf("GetItem after the idle close: %v, want NotFound (the client reconnects)", err)
+	}
+}

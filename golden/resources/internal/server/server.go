@@ -316,8 +316,10 @@ func (s *Server) Listen() error {
 	}
 	if s.conns != nil {
 		// gRPC connections never report idle to the budget: past the
-		// cap, new ones are refused (an idle HTTP keep-alive may still make
-		// room for one).
+		// cap, new ones are refused until one closes (an idle HTTP
+		// keep-alive may still make room for one). A gRPC connection with
+		// no call for IdleTimeout is closed (MaxConnectionIdle), so idle
+		// clients do not hold their slots for good.
 		s.grpcLn = s.conns.Listener(s.grpcLn)
 	}
 	return nil
