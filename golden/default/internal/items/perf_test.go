@@ -22,7 +22,7 @@ import (
 func newService(tb testing.TB) *items.Service {
 	tb.Helper()
 	timeout := config.Default().StoreTimeout
-	c, err := cache.New(cache.Options[items.Encoded]{MaxEntries: 10_000, TTL: time.Minute, LoadTimeout: timeout})
+	c, err := cache.New(cache.Options[*items.Encoded]{MaxEntries: 10_000, TTL: time.Minute, LoadTimeout: timeout})
 	if err != nil {
 		tb.Fatal(err)
 	}
