@@ -21,7 +21,8 @@ func TestFlightRecorderOffByDefault(t *testing.T) {
 		t.Fatalf("GET /debug/flightrecorder with the recorder off: %d, want 404", status)
 	}
 	// The defaults sample mutex contention, so /debug/pprof/mutex is not
-	// always empty.
+	// always empty. (The block profile is off by default, and the runtime
+	// has no way to read its rate back.)
 	if got := runtime.SetMutexProfileFraction(-1); got <= 0 {
 		t.Fatalf("mutex profile fraction %d after start, want it on by default", got)
 	}

@@ -38,7 +38,9 @@ type Config struct {
 	// BlockProfileRate samples one blocking event per this many nanoseconds
 	// spent blocked, for /debug/pprof/block; MutexProfileFraction one in
 	// this many contended mutex events, for /debug/pprof/mutex. Zero turns
-	// either off.
+	// either off. The block profile is off by default: over HTTP/2 every
+	// stream's handler and every connection's serve loop wait on channels,
+	// so a busy server would record a stack for nearly every request.
 	BlockProfileRate, MutexProfileFraction int
 	// FlightRecorder keeps at least this much of the recent execution trace
 	// in memory, for /debug/flightrecorder on the admin port; zero turns it
@@ -118,7 +120,7 @@ func Default() Config {
 		ShutdownDelay:            0,
 		StoreTimeout:             10 * time.Second,
 		IdleTimeout:              120 * time.Second,
-		BlockProfileRate:         100_000,
+		BlockProfileRate:         0,
 		MutexProfileFraction:     10,
 		ReadHeaderTimeout:        5 * time.Second,
 		ReadTimeout:              15 * time.Second,

@@ -22,7 +22,7 @@ import (
 func newService(tb testing.TB) *items.Service {
 	tb.Helper()
 	timeout := config.Default().StoreTimeout
-	c, err := cache.New(cache.Options[items.Encoded]{MaxEntries: 10_000, TTL: time.Minute, LoadTimeout: timeout})
+	c, err := cache.New(cache.Options[*items.Encoded]{MaxEntries: 10_000, TTL: time.Minute, LoadTimeout: timeout})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -130,7 +130,9 @@ func TestUpstreamRouteIsOffWithoutUpstreams(t *testing.T) {
 
 // BenchmarkGetItem measures GET /v1/items/{id}, the hot path: through the
 // mux and handler into a recorder (what the handler itself costs and
-// allocates), and through a real loopback HTTP/1.1 server and client.
+// allocates), and through a real loopback server and client over HTTP/1.1
+// and over h2c. Over h2c net/http runs each request on a new goroutine,
+// with a small stack: what the handler's frames hold shows there.
 func BenchmarkGetItem(b *testing.B) {
 	svc := newService(b)
 	it, err := svc.Create(context.Background(), items.NewItem{Name: "widget", Quantity: 3})
@@ -152,25 +154,47 @@ func BenchmarkGetItem(b *testing.B) {
 			}
 		}
 	})
-	b.Run("loopback", func(b *testing.B) {
-		srv := httptest.NewServer(h)
-		defer srv.Close()
-		client := srv.Client()
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				resp, err := client.Get(srv.URL + path)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					b.Errorf("status %d", resp.StatusCode)
-					return
-				}
+	for _, h2c := range []bool{false, true} {
+		name := "loopback"
+		if h2c {
+			name = "loopback-h2c"
+		}
+		b.Run(name, func(b *testing.B) { benchmarkLoopback(b, h, path, h2c) })
+	}
+}
+
+// benchmarkLoopback sends GET path to h through a real loopback server,
+// over HTTP/1.1 or, if h2c, cleartext HTTP/2 on one connection.
+func benchmarkLoopback(b *testing.B, h http.Handler, path string, h2c bool) {
+	srv := httptest.NewUnstartedServer(h)
+	var protocols http.Protocols
+	if h2c {
+		protocols.SetUnencryptedHTTP2(true)
+	} else {
+		protocols.SetHTTP1(true)
+	}
+	srv.Config.Protocols = &protocols
+	srv.Start()
+	defer srv.Close()
+	// The test server's own client, told which protocol to speak.
+	tr := srv.Client().Transport.(*http.Transport).Clone()
+	tr.Protocols = &protocols
+	client := &http.Client{Transport: tr}
+	defer client.CloseIdleConnections()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := client.Get(srv.URL + path)
+			if err != nil {
+				b.Error(err)
+				return
 			}
-		})
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
 	})
 }

@@ -212,7 +212,7 @@ func TestRequestIDsAcceptedOrOff(t *testing.T) {
 // mux, handler) into a recorder: what tracing, request ids and the access
 // log each add to a request, against "off", the server without them.
 func BenchmarkObserve(b *testing.B) {
-	c, err := cache.New(cache.Options[items.Encoded]{MaxEntries: 1000, TTL: time.Minute, LoadTimeout: time.Second})
+	c, err := cache.New(cache.Options[*items.Encoded]{MaxEntries: 1000, TTL: time.Minute, LoadTimeout: time.Second})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -83,20 +83,20 @@ func (s *Service) Get(ctx context.Context, id string) (Item, error) {
 }
 
 // GetEncoded returns the item with id and its JSON encoding.
-func (s *Service) GetEncoded(ctx context.Context, id string) (Encoded, error) {
+func (s *Service) GetEncoded(ctx context.Context, id string) (*Encoded, error) {
 	if !ValidID(id) {
-		return Encoded{}, ErrNotFound
+		return nil, ErrNotFound
 	}
 	return s.loadEncoded(ctx, id)
 }
 
 // loadEncoded reads an item from the store and encodes it.
-func (s *Service) loadEncoded(ctx context.Context, id string) (Encoded, error) {
+func (s *Service) loadEncoded(ctx context.Context, id string) (*Encoded, error) {
 	ctx, cancel := resource.StoreContext(ctx, s.storeTimeout)
 	defer cancel()
 	it, err := s.store.Get(ctx, id)
 	if err != nil {
-		return Encoded{}, err
+		return nil, err
 	}
 	return resource.Encode(it)
 }

@@ -26,7 +26,7 @@ type Service struct {
 	batchWorkers int
 	storeTimeout time.Duration
 	// reads is nil without a cache.
-	reads *resource.CacheAside[Encoded]
+	reads *resource.CacheAside[*Encoded]
 }
 
 // An Option configures a Service.
@@ -52,7 +52,7 @@ func WithStoreTimeout(d time.Duration) Option {
 // resource.CacheAside): Get and GetEncoded read through it, and every
 // write (Create, Update, Delete) invalidates the key it wrote. c holds each item with its JSON encoding, so a hit
 // serves HTTP without encoding.
-func WithCache(c *cache.Cache[Encoded]) Option {
+func WithCache(c *cache.Cache[*Encoded]) Option {
 	return func(s *Service) { s.reads = resource.NewCacheAside(c, s.loadEncoded) }
 }
 
@@ -92,7 +92,10 @@ func (s *Service) Get(ctx context.Context, id string) (Item, error) {
 	}
 	if s.reads != nil {
 		e, err := s.GetEncoded(ctx, id)
-		return e.Value, err
+		if err != nil {
+			return Item{}, err
+		}
+		return e.Value, nil
 	}
 	ctx, cancel := resource.StoreContext(ctx, s.storeTimeout)
 	defer cancel()
@@ -103,9 +106,9 @@ func (s *Service) Get(ctx context.Context, id string) (Item, error) {
 // hit costs a map lookup and no encoding; concurrent misses on one ID share
 // one store read, which the cache runs detached from the caller and bounds
 // by its LoadTimeout (and the store timeout, if shorter).
-func (s *Service) GetEncoded(ctx context.Context, id string) (Encoded, error) {
+func (s *Service) GetEncoded(ctx context.Context, id string) (*Encoded, error) {
 	if !ValidID(id) {
-		return Encoded{}, ErrNotFound
+		return nil, ErrNotFound
 	}
 	if s.reads != nil {
 		e, err := s.reads.Get(ctx, id)
@@ -121,12 +124,12 @@ func (s *Service) GetEncoded(ctx context.Context, id string) (Encoded, error) {
 }
 
 // loadEncoded reads an item from the store and encodes it, for the cache.
-func (s *Service) loadEncoded(ctx context.Context, id string) (Encoded, error) {
+func (s *Service) loadEncoded(ctx context.Context, id string) (*Encoded, error) {
 	ctx, cancel := resource.StoreContext(ctx, s.storeTimeout)
 	defer cancel()
 	it, err := s.store.Get(ctx, id)
 	if err != nil {
-		return Encoded{}, err
+		return nil, err
 	}
 	return resource.Encode(it)
 }

@@ -59,9 +59,9 @@ func TestGetEncodedIsTheItemsJSON(t *testing.T) {
 	}
 }
 
-func newCache(t *testing.T) *cache.Cache[items.Encoded] {
+func newCache(t *testing.T) *cache.Cache[*items.Encoded] {
 	t.Helper()
-	c, err := cache.New(cache.Options[items.Encoded]{MaxEntries: 100, TTL: time.Hour})
+	c, err := cache.New(cache.Options[*items.Encoded]{MaxEntries: 100, TTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,10 +16,10 @@ import (
 // readiness check. cmd/shop/resources.go calls it.
 func Register(set *resource.Set, store Store) error {
 	settings := set.Settings
-	c, err := cache.New(cache.Options[Encoded]{
+	c, err := cache.New(cache.Options[*Encoded]{
 		MaxEntries: settings.CacheEntries,
 		MaxBytes:   settings.CacheMaxBytes,
-		Cost:       func(_ string, e Encoded) int64 { return e.Size() },
+		Cost:       func(_ string, e *Encoded) int64 { return e.Size() },
 		TTL:        settings.CacheTTL,
 		// A load on a miss is a store read the cache runs detached from
 		// the request; bounding it here too gives it one timer, not two.

@@ -22,7 +22,7 @@ type Service struct {
 	now          func() time.Time
 	storeTimeout time.Duration
 	// reads is nil without a cache.
-	reads *resource.CacheAside[Encoded]
+	reads *resource.CacheAside[*Encoded]
 }
 
 // An Option configures a Service.
@@ -40,7 +40,7 @@ func WithStoreTimeout(d time.Duration) Option {
 // write (create, update, delete) invalidates the order's entry. c holds
 // each order with its JSON encoding, so a hit serves HTTP without
 // encoding.
-func WithCache(c *cache.Cache[Encoded]) Option {
+func WithCache(c *cache.Cache[*Encoded]) Option {
 	return func(s *Service) { s.reads = resource.NewCacheAside(c, s.loadEncoded) }
 }
 
@@ -92,7 +92,10 @@ func (s *Service) Get(ctx context.Context, id string) (*Order, error) {
 	}
 	if s.reads != nil {
 		e, err := s.GetEncoded(ctx, id)
-		return e.Value, err
+		if err != nil {
+			return nil, err
+		}
+		return e.Value, nil
 	}
 	ctx, cancel := resource.StoreContext(ctx, s.storeTimeout)
 	defer cancel()
@@ -102,9 +105,9 @@ func (s *Service) Get(ctx context.Context, id string) (*Order, error) {
 // GetEncoded returns the order with id and its JSON encoding. With a
 // cache, a hit costs a map lookup and no encoding; concurrent misses on one
 // ID share one store read.
-func (s *Service) GetEncoded(ctx context.Context, id string) (Encoded, error) {
+func (s *Service) GetEncoded(ctx context.Context, id string) (*Encoded, error) {
 	if !ValidID(id) {
-		return Encoded{}, ErrNotFound
+		return nil, ErrNotFound
 	}
 	if s.reads != nil {
 		e, err := s.reads.Get(ctx, id)
@@ -120,12 +123,12 @@ func (s *Service) GetEncoded(ctx context.Context, id string) (Encoded, error) {
 }
 
 // loadEncoded reads an order from the store and encodes it, for the cache.
-func (s *Service) loadEncoded(ctx context.Context, id string) (Encoded, error) {
+func (s *Service) loadEncoded(ctx context.Context, id string) (*Encoded, error) {
 	ctx, cancel := resource.StoreContext(ctx, s.storeTimeout)
 	defer cancel()
 	rec, err := s.store.Get(ctx, id)
 	if err != nil {
-		return Encoded{}, err
+		return nil, err
 	}
 	return resource.Encode(rec)
 }

@@ -159,7 +159,7 @@ func TestListPages(t *testing.T) {
 // TestEveryWriteInvalidatesTheCache reads through a cache and checks that
 // an update and a delete are seen at once.
 func TestEveryWriteInvalidatesTheCache(t *testing.T) {
-	c, err := cache.New(cache.Options[orders.Encoded]{MaxEntries: 100, TTL: time.Hour})
+	c, err := cache.New(cache.Options[*orders.Encoded]{MaxEntries: 100, TTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

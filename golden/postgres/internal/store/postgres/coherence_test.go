@@ -21,7 +21,7 @@ import (
 // Service and listener on a database that other replicas share.
 type replica struct {
 	store    *Store
-	cache    *cache.Cache[items.Encoded]
+	cache    *cache.Cache[*items.Encoded]
 	caches   *resource.Caches
 	svc      *items.Service
 	listener *Listener
@@ -32,7 +32,7 @@ type replica struct {
 func newReplica(t *testing.T, url, listenURL string) *replica {
 	t.Helper()
 	s, _ := openStore(t, testConfig(url))
-	c, err := cache.New(cache.Options[items.Encoded]{MaxEntries: 1000, TTL: time.Hour})
+	c, err := cache.New(cache.Options[*items.Encoded]{MaxEntries: 1000, TTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

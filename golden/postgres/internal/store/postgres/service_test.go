@@ -20,7 +20,7 @@ func TestServiceReadsItsWrites(t *testing.T) {
 	ctx := context.Background()
 	s, _, _ := migratedStore(t)
 	var opts []items.Option
-	c, err := cache.New(cache.Options[items.Encoded]{MaxEntries: 1000, TTL: time.Minute})
+	c, err := cache.New(cache.Options[*items.Encoded]{MaxEntries: 1000, TTL: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

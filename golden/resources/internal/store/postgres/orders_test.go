@@ -178,7 +178,7 @@ func TestOrdersSQLUpdateReachesAnotherReplicasCache(t *testing.T) {
 	ctx := t.Context()
 	writer, _, url := migratedStore(t)
 	s, _ := openStore(t, testConfig(url))
-	c, err := cache.New(cache.Options[orders.Encoded]{MaxEntries: 1000, TTL: time.Hour})
+	c, err := cache.New(cache.Options[*orders.Encoded]{MaxEntries: 1000, TTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
