@@ -42,13 +42,8 @@ func TestMain(m *testing.M) {
 // perfgen tool.
 func generate(t *testing.T, spec generator.Spec) string {
 	t.Helper()
-	spec.PerfgenVersion = localPerfgen(t).Version
-	files, err := generator.Render(templates.FS, spec)
-	require.NoError(t, err)
 	dir := filepath.Join(t.TempDir(), spec.Name)
-	plan, err := generator.PlanWrite(dir, files, false)
-	require.NoError(t, err)
-	require.NoError(t, generator.Writer{}.Apply(context.Background(), plan))
+	require.NoError(t, writeProject(dir, spec))
 	return dir
 }
 
