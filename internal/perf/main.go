@@ -3,7 +3,8 @@
 // runs it from the repository root.
 //
 // It generates the default golden project and builds its service (with the
-// project's own `make build`, stripped), its load generator (cmd/loadgen),
+// project's own `make build`, stripped), its load generator (cmd/loadgen,
+// for the RSS run),
 // a bare net/http server (internal/perf/bare) and a bare grpc-go server
 // (internal/perf/baregrpc, built inside the generated project against its
 // stubs). Then, for each round and protocol (HTTP/1.1, h2c, gRPC), it
@@ -18,9 +19,20 @@
 //     grpc-go's client, which spends about as much CPU per call as the
 //     server under test, so one client core could not saturate it. As
 //     h2load reads no trailers, perf checks the call's grpc-status first;
-//   - offers a fixed rate in an open loop with cmd/loadgen, which measures
-//     latency from each request's intended send time (wrk2 is not packaged
-//     and h2load's --rate paces connections, not requests);
+//   - offers a fixed rate in an open loop with h2load --rps over all three
+//     protocols (--h1 for HTTP/1.1): -rate split evenly over connections of
+//     at most 100 req/s each (10,000 req/s: 100 x 100), as h2load's --rps
+//     is one integer rate per connection and its timer ticks at most every
+//     10 ms. wrk2, the usual open-loop client, is not packaged, and h2load's
+//     --rate paces how fast connections are opened, not requests. h2load
+//     times each request from when it sends it, which is its scheduled time
+//     unless its connection already has its most requests in flight (1
+//     over HTTP/1.1, 16 streams over h2c and gRPC): only past that point
+//     does a request wait for one to finish, and that wait goes uncounted
+//     (coordinated omission). The generated project's own cmd/loadgen,
+//     which times requests from their intended send time but spends 60-80 %
+//     of its core at 10,000 req/s, drives only the long RSS run, where
+//     the client's cost does not matter;
 //   - reads the client's and the server's CPU time from /proc/PID/stat over
 //     each run, so a run whose client used more than 60 % of its core is
 //     flagged as client-bound: its throughput is the client's, not the
@@ -108,6 +120,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return errors.New("rounds must be positive, and duration and warm-up at least 1s")
 	}
 	o.warmup, o.duration = o.warmup.Truncate(time.Second), o.duration.Truncate(time.Second)
+	if _, _, err := splitRate(o.rate); err != nil {
+		return err
+	}
 	for p := range strings.SplitSeq(*only, ",") {
 		if !slices.Contains(protocols, p) {
 			return fmt.Errorf("unknown protocol %q in -protocols; use some of %s", p, strings.Join(protocols, ","))

@@ -60,6 +60,7 @@ func TestRenderFlagsClientBoundRuns(t *testing.T) {
 	}
 	results := map[string][]measurement{"generated/http1": {run(0.60)}, "bare/http1": {run(0.60)}}
 	out := render(o, &binaries{}, results, nil, "0 0 0", "0 0 0")
+	assert.Contains(t, out, "`h2load --rps` at 10000 req/s, 100 connections x 100 req/s")
 	assert.Contains(t, out, "| 60 %, 60 % |")
 	assert.NotContains(t, out, "% **client-bound**")
 	assert.NotContains(t, out, "**Client-bound runs**")

@@ -18,17 +18,26 @@ type rssRun struct {
 	firstTail, lastTail float64 // mean of the first and last 10 % of samples
 }
 
+// measureRSS runs the generated service at full load for o.rssDuration
+// with cmd/loadgen, which samples its RSS once a second. The run states no
+// latency or CPU, so the client's own cost does not matter here, and
+// loadgen's sampling is aligned with its measured window.
 func measureRSS(ctx context.Context, o options, b *binaries, s server) (*rssRun, error) {
 	r, err := start(ctx, o, s, "h2c")
 	if err != nil {
 		return nil, err
 	}
 	defer r.stop()
-	rep, _, err := loadgen(ctx, o, b, r, "h2c", "rss", "-mode", "closed", "-workers", "64",
+	rep, err := loadgen(ctx, o, b, r, "h2c", "rss", "-mode", "closed", "-workers", "64",
 		"-warmup", "5s", "-duration", o.rssDuration.String(), "-sample-interval", "1s")
 	if err != nil {
 		return nil, err
 	}
+	return rssProfile(rep, o.rssDuration)
+}
+
+// rssProfile summarises the RSS samples of loadgen's report of a run of d.
+func rssProfile(rep *report, d time.Duration) (*rssRun, error) {
 	samples := rep.Server.RSSMiB
 	if len(samples) < 10 {
 		return nil, fmt.Errorf("only %d RSS samples", len(samples))
@@ -42,7 +51,7 @@ func measureRSS(ctx context.Context, o options, b *binaries, s server) (*rssRun,
 		return sum / float64(len(xs))
 	}
 	return &rssRun{
-		duration: o.rssDuration, rps: rep.ThroughputRPS,
+		duration: d, rps: rep.ThroughputRPS,
 		first: samples[0], last: samples[len(samples)-1], peak: rep.Server.PeakRSSMiB,
 		firstTail: mean(samples[:tenth]), lastTail: mean(samples[len(samples)-tenth:]),
 	}, nil
@@ -106,10 +115,14 @@ func render(o options, b *binaries, results map[string][]measurement, flat *rssR
 	w.WriteString("lowest and highest ratio of single rounds.\n\n")
 	w.WriteString("Saturation: `wrk -t1 -c64 --latency` (HTTP/1.1) and `h2load -t1` with 64 connections x 1 stream and 4 x 16\n")
 	w.WriteString("(h2c, and gRPC with a framed `GetItem` body whose `grpc-status` perf checks first, as h2load reads no\n")
-	w.WriteString("trailers); h2load's percentiles come from its per-request log. Fixed rate: `cmd/loadgen -mode open`\n")
-	fmt.Fprintf(&w, "at %d req/s (latency from each request's intended send time). Client and server CPU are read from\n", o.rate)
-	fmt.Fprintf(&w, "`/proc/PID/stat` over each run; a run whose client used more than %.0f %% of its core is flagged\n", 100*clientBoundShare)
-	w.WriteString("**client-bound**: it measured the client, not the server.\n\n")
+	w.WriteString("trailers); h2load's percentiles come from its per-request log. Fixed rate: an open loop of\n")
+	conns, perConn, _ := splitRate(o.rate)
+	fmt.Fprintf(&w, "`h2load --rps` at %d req/s, %d connections x %d req/s (`--h1` and one request in flight per connection over\n", o.rate, conns, perConn)
+	fmt.Fprintf(&w, "HTTP/1.1; up to %d streams per connection over h2c and gRPC), measured after a %s `--warm-up-time` in the same\n", fixedRateStreams, o.warmup)
+	w.WriteString("run. Latency runs from each request's send, which is its scheduled time unless its connection already has\n")
+	w.WriteString("its most requests in flight: only then does a request wait, uncounted, for one to finish (coordinated\n")
+	fmt.Fprintf(&w, "omission past that point only). Client and server CPU are read from `/proc/PID/stat` over each run; a run\n")
+	fmt.Fprintf(&w, "whose client used more than %.0f %% of its core is flagged **client-bound**: it measured the client, not the server.\n\n", 100*clientBoundShare)
 	w.WriteString("```sh\nmake perf   # go run ./internal/perf; short check: go run ./internal/perf -rounds 1 -duration 3s -rss-duration 0 -doc ''\n```\n\n")
 	w.WriteString("| protocol | metric | generated | bare | ratio | spread | client CPU (max: generated, bare) | target |\n")
 	w.WriteString("|---|---|---|---|---|---|---|---|\n")
@@ -200,7 +213,7 @@ func render(o options, b *binaries, results map[string][]measurement, flat *rssR
 		renderTracing(&w, o, b, results)
 	}
 	if flat != nil {
-		fmt.Fprintf(&w, "\nRSS of the generated service over %s at full load (closed loop over h2c, %s): first sample %s,\n",
+		fmt.Fprintf(&w, "\nRSS of the generated service over %s at full load (`cmd/loadgen -mode closed -workers 64` over h2c, %s): first sample %s,\n",
 			flat.duration, num(flat.rps, "req/s"), num(flat.first, "MiB"))
 		fmt.Fprintf(&w, "last %s, peak %s; mean of the first tenth of the samples %s, of the last tenth %s (%+.1f %%).\n",
 			num(flat.last, "MiB"), num(flat.peak, "MiB"), num(flat.firstTail, "MiB"), num(flat.lastTail, "MiB"), 100*(flat.lastTail/flat.firstTail-1))
@@ -312,10 +325,10 @@ func renderTracing(w *strings.Builder, o options, b *binaries, results map[strin
 	}
 	fmt.Fprintf(w, "\n### Tracing on vs off at %d req/s\n\n", o.rate)
 	w.WriteString("The generated service with tracing switched on by `OTEL_EXPORTER_OTLP_ENDPOINT` alone, so at its default\n")
-	fmt.Fprintf(w, "sampler (`%s`, from its `-h`; loadgen sends no `traceparent`, so every request starts a trace), exporting\n", sampler)
+	fmt.Fprintf(w, "sampler (`%s`, from its `-h`; h2load sends no `traceparent`, so every request starts a trace), exporting\n", sampler)
 	fmt.Fprintf(w, "OTLP/HTTP to a sink on loopback that perf serves from CPU %s and that counts the spans received; against\n", orAll(o.clientCPUs))
 	w.WriteString("the same service with tracing off, in the same rounds and next to it in each. Ratios are on / off; spans\n")
-	w.WriteString("and exports per second are over the whole loadgen run, warm-up included.\n\n")
+	w.WriteString("and exports per second are over the whole h2load run, warm-up included.\n\n")
 	w.WriteString("| protocol | metric | tracing on | tracing off | ratio | spread |\n")
 	w.WriteString("|---|---|---|---|---|---|\n")
 	var slow []string

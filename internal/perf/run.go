@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,7 +49,7 @@ type loadRun struct {
 	result
 	clientCPU float64 // share of the client's one core
 	serverCPU float64 // cores the server used
-	// errorKinds describes the failures loadgen reports, for the log.
+	// errorKinds describes the failures h2load reports, for the log.
 	errorKinds []string
 }
 
@@ -56,7 +57,7 @@ type loadRun struct {
 type measurement struct {
 	idleRSS, peakRSS float64 // MiB
 	sat              map[string]loadRun
-	open             loadRun // cmd/loadgen at the fixed rate
+	open             loadRun // h2load --rps at the fixed rate
 	// spansPerSec and exportsPerSec are what the trace sink received per
 	// second of the fixed-rate run (traced variant only).
 	spansPerSec, exportsPerSec float64
@@ -103,17 +104,17 @@ func measure(ctx context.Context, o options, b *binaries, s server, proto string
 	if b.sink != nil {
 		reqs0, spans0 = b.sink.counts()
 	}
-	if m.open, err = openLoop(ctx, o, b, r, proto); err != nil {
-		return m, err
+	if m.open, err = openLoop(ctx, o, t, proto, pid); err != nil {
+		return m, fmt.Errorf("fixed rate: %w", err)
 	}
-	fmt.Fprintf(stdout, "perf:   %-13s %s\n", "loadgen open", describe(m.open))
+	fmt.Fprintf(stdout, "perf:   %-13s %s\n", "h2load --rps", describe(m.open))
 	if s.name == "traced" {
 		// Spans are exported in batches of up to 512, or after the
 		// batch delay: wait for those of the run's last requests.
 		time.Sleep(time.Second)
 		reqs, spans := b.sink.counts()
 		secs := time.Since(began).Seconds() - 1
-		// Over the whole loadgen run, warm-up included: its requests were
+		// Over the whole h2load run, warm-up included: its requests were
 		// traced too.
 		m.spansPerSec, m.exportsPerSec = float64(spans-spans0)/secs, float64(reqs-reqs0)/secs
 		m.droppedPerSec = -1
@@ -261,42 +262,100 @@ func stringField(msg []byte, num protowire.Number) string {
 // saturate runs sh against t for d and measures it.
 func saturate(ctx context.Context, o options, sh shape, t target, d time.Duration, serverPID int) (loadRun, error) {
 	secs := strconv.Itoa(int(d.Seconds()))
-	args := append([]string(nil), sh.args...)
-	var log string
-	switch sh.tool {
-	case "wrk":
-		args = append(args, "-d", secs+"s", t.url)
-	case "h2load":
-		f, err := os.CreateTemp("", "perf-h2load-*.log")
-		if err != nil {
-			return loadRun{}, err
-		}
-		log = f.Name()
-		f.Close()
-		defer os.Remove(log)
-		args = append(args, "-D", secs, "--log-file", log)
-		if t.body != "" {
-			args = append(args, "-d", t.body, "-H", "content-type: application/grpc", "-H", "te: trailers")
-		}
-		args = append(args, t.url)
+	if sh.tool == "h2load" {
+		return h2load(ctx, o, serverPID, t, append(slices.Clone(sh.args), "-D", secs))
 	}
-	run, out, err := drive(ctx, o, serverPID, sh.tool, args...)
+	run, out, err := drive(ctx, o, serverPID, sh.tool, append(slices.Clone(sh.args), "-d", secs+"s", t.url)...)
 	if err != nil {
 		return run, fmt.Errorf("%w\n%s", err, out)
 	}
-	if sh.tool == "wrk" {
-		run.result, err = parseWrk(out)
-	} else if run.result, err = parseH2load(out); err == nil {
-		var f *os.File
-		if f, err = os.Open(log); err == nil {
-			run.p50, run.p99, err = parseH2loadLog(f)
-			f.Close()
-		}
-	}
-	if err != nil {
+	if run.result, err = parseWrk(out); err != nil {
 		return run, fmt.Errorf("%w\n%s", err, out)
 	}
 	return run, nil
+}
+
+// h2load runs h2load with args against t and measures it: its summary for
+// throughput and errors, its per-request log for the percentiles.
+func h2load(ctx context.Context, o options, serverPID int, t target, args []string) (loadRun, error) {
+	f, err := os.CreateTemp("", "perf-h2load-*.log")
+	if err != nil {
+		return loadRun{}, err
+	}
+	log := f.Name()
+	f.Close()
+	defer os.Remove(log)
+	args = append(args, "--log-file", log)
+	if t.body != "" {
+		args = append(args, "-d", t.body, "-H", "content-type: application/grpc", "-H", "te: trailers")
+	}
+	run, out, err := drive(ctx, o, serverPID, "h2load", append(args, t.url)...)
+	if err != nil {
+		return run, fmt.Errorf("%w\n%s", err, out)
+	}
+	if run.result, err = parseH2load(out); err != nil {
+		return run, fmt.Errorf("%w\n%s", err, out)
+	}
+	run.errorKinds = h2loadErrorKinds(out)
+	if f, err = os.Open(log); err != nil {
+		return run, err
+	}
+	defer f.Close()
+	if run.p50, run.p99, err = parseH2loadLog(f); err != nil {
+		return run, fmt.Errorf("%w\n%s", err, out)
+	}
+	return run, nil
+}
+
+// maxConnRate is the most requests per second a fixed-rate run offers on
+// one connection. h2load's --rps timer fires at most every 10 ms and then
+// submits every request due since its last tick, so a connection offered
+// more than 100 req/s sends bursts of several requests at once; at 100
+// req/s or less each request goes out on its own tick.
+const maxConnRate = 100
+
+// maxFixedRateConns caps the connections of a fixed-rate run, which also
+// caps its rate at maxFixedRateConns x maxConnRate.
+const maxFixedRateConns = 1000
+
+// fixedRateStreams is the most requests a fixed-rate run keeps in flight on
+// one h2c or gRPC connection; HTTP/1.1 has one.
+const fixedRateStreams = 16
+
+// splitRate spreads rate requests/s evenly over the fewest connections that
+// each offer at most maxConnRate req/s. h2load's --rps is one rate for
+// every connection, so the connections must divide rate exactly for the
+// total offered to be rate.
+func splitRate(rate int) (conns, perConn int, err error) {
+	if rate < 1 || rate > maxFixedRateConns*maxConnRate {
+		return 0, 0, fmt.Errorf("-rate %d is out of range; use 1 to %d req/s", rate, maxFixedRateConns*maxConnRate)
+	}
+	for conns = (rate + maxConnRate - 1) / maxConnRate; conns <= maxFixedRateConns; conns++ {
+		if rate%conns == 0 {
+			return conns, rate / conns, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("-rate %d cannot be offered exactly: h2load gives every connection the same integer rate, and no number of connections from %d to %d divides it; use a multiple of %d, such as %d",
+		rate, (rate+maxConnRate-1)/maxConnRate, maxFixedRateConns, maxConnRate, max(rate/maxConnRate, 1)*maxConnRate)
+}
+
+// fixedRateArgs are h2load's arguments, less the log and the target, for an
+// open loop of rate requests/s over proto: splitRate's connections, each
+// offered its share with --rps, measured for d after warmup in the same
+// run so the connections stay open from one into the other.
+func fixedRateArgs(proto string, rate int, warmup, d time.Duration) ([]string, error) {
+	conns, perConn, err := splitRate(rate)
+	if err != nil {
+		return nil, err
+	}
+	streams := fixedRateStreams
+	args := []string{"-t1"}
+	if proto == "http1" {
+		streams = 1
+		args = append(args, "--h1")
+	}
+	return append(args, "-c"+strconv.Itoa(conns), "-m"+strconv.Itoa(streams), "--rps", strconv.Itoa(perConn),
+		"--warm-up-time", strconv.Itoa(int(warmup.Seconds())), "-D", strconv.Itoa(int(d.Seconds()))), nil
 }
 
 // drive runs a load client pinned to the client CPUs and samples its and
@@ -384,60 +443,32 @@ func procStatusMiB(pid int, field string) (float64, error) {
 	return 0, fmt.Errorf("no %s in /proc status", field)
 }
 
-// report is the part of cmd/loadgen's JSON report perf reads.
+// report is the part of cmd/loadgen's JSON report the RSS run reads.
 type report struct {
 	ThroughputRPS float64 `json:"throughput_rps"`
-	Requests      int64   `json:"requests"`
-	Succeeded     int64   `json:"succeeded"`
-	Latency       struct {
-		P50 float64 `json:"p50"`
-		P99 float64 `json:"p99"`
-	} `json:"latency_ms"`
-	Errors []struct {
-		Kind    string `json:"kind"`
-		Count   int64  `json:"count"`
-		Example string `json:"example"`
-	} `json:"errors"`
-	Server *struct {
-		Cores      float64   `json:"cores"`
-		CPUPercent float64   `json:"cpu_percent"`
+	Server        *struct {
 		PeakRSSMiB float64   `json:"peak_rss_mib"`
 		RSSMiB     []float64 `json:"rss_mib"`
 	} `json:"server"`
 }
 
-// openLoop offers o.rate requests/s with cmd/loadgen. Its latency is taken
-// from each request's intended send time, and its server CPU over its own
-// measured window; the client's CPU is sampled by drive.
-func openLoop(ctx context.Context, o options, b *binaries, r *running, proto string) (loadRun, error) {
-	rep, run, err := loadgen(ctx, o, b, r, proto, "open-"+proto,
-		"-mode", "open", "-rate", strconv.Itoa(o.rate), "-warmup", o.warmup.String(), "-duration", o.duration.String())
+// openLoop offers o.rate requests/s to t with h2load --rps (see
+// fixedRateArgs). Latency runs from each request's send, which is its
+// scheduled time unless its connection already had its most requests in
+// flight; the client's and the server's CPU are sampled by drive.
+func openLoop(ctx context.Context, o options, t target, proto string, serverPID int) (loadRun, error) {
+	args, err := fixedRateArgs(proto, o.rate, o.warmup, o.duration)
 	if err != nil {
-		return run, err
+		return loadRun{}, err
 	}
-	fromReport(&run, rep)
-	return run, nil
+	return h2load(ctx, o, serverPID, t, args)
 }
 
-// fromReport fills run's figures from cmd/loadgen's report; the client CPU
-// stays what drive sampled.
-func fromReport(run *loadRun, rep *report) {
-	run.rps = rep.ThroughputRPS
-	run.requests = rep.Succeeded
-	run.errors = rep.Requests - rep.Succeeded
-	run.p50, run.p99 = rep.Latency.P50, rep.Latency.P99
-	if rep.Server != nil {
-		run.serverCPU = rep.Server.CPUPercent / 100 * rep.Server.Cores
-	}
-	for _, e := range rep.Errors {
-		run.errorKinds = append(run.errorKinds, fmt.Sprintf("%d x %s (%s)", e.Count, e.Kind, e.Example))
-	}
-}
-
-// loadgen runs the generated project's load generator against r. Its exit
-// status is ignored on purpose: it fails a run that misses the SLO, and
-// perf compares servers rather than checking objectives.
-func loadgen(ctx context.Context, o options, b *binaries, r *running, proto, label string, extra ...string) (*report, loadRun, error) {
+// loadgen runs the generated project's load generator against r and
+// returns its report. Its exit status is ignored on purpose: it fails a run
+// that misses the SLO, and perf compares servers rather than checking
+// objectives.
+func loadgen(ctx context.Context, o options, b *binaries, r *running, proto, label string, extra ...string) (*report, error) {
 	addr := r.addrs["http"]
 	if proto == "grpc" {
 		addr = r.addrs["grpc"]
@@ -448,19 +479,19 @@ func loadgen(ctx context.Context, o options, b *binaries, r *running, proto, lab
 	}
 	path := filepath.Join(b.results, label+".json")
 	_ = os.Remove(path)
-	run, out, _ := drive(ctx, o, r.cmd.Process.Pid, b.loadgen, append(args, extra...)...)
+	_, out, _ := drive(ctx, o, r.cmd.Process.Pid, b.loadgen, append(args, extra...)...)
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, run, fmt.Errorf("load generator wrote no report:\n%s", out)
+		return nil, fmt.Errorf("load generator wrote no report:\n%s", out)
 	}
 	var rep report
 	if err := json.Unmarshal(data, &rep); err != nil {
-		return nil, run, err
+		return nil, err
 	}
 	if rep.Server == nil {
-		return nil, run, fmt.Errorf("load generator could not read the server's CPU and RSS:\n%s", out)
+		return nil, fmt.Errorf("load generator could not read the server's CPU and RSS:\n%s", out)
 	}
-	return &rep, run, nil
+	return &rep, nil
 }
 
 // spansDropped reads the service's count of spans dropped from a full

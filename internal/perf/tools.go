@@ -91,6 +91,23 @@ func parseH2load(out string) (result, error) {
 	return r, nil
 }
 
+var h2Counts = regexp.MustCompile(`(?m)^(?:requests: .* ([0-9]+) errored, ([0-9]+) timeout|status codes: .*, ([0-9]+) 4xx, ([0-9]+) 5xx)`)
+
+// h2loadErrorKinds describes the failed requests of h2load's summary by
+// kind: answered with a 4xx or 5xx status, errored (a connection or
+// protocol failure, timeouts included) and timed out.
+func h2loadErrorKinds(out string) []string {
+	var kinds []string
+	for _, m := range h2Counts.FindAllStringSubmatch(out, 2) {
+		for i, kind := range []string{"errored", "timed out", "status 4xx", "status 5xx"} {
+			if n := m[i+1]; n != "" && n != "0" {
+				kinds = append(kinds, n+" x "+kind)
+			}
+		}
+	}
+	return kinds
+}
+
 // parseH2loadLog returns the median and 99th percentile, in ms, of the
 // request times in h2load's --log-file: one line per request, tab-separated
 // start time (µs since the epoch), status and duration (µs).

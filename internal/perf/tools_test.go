@@ -144,29 +144,72 @@ func TestGRPCFrameAndStringField(t *testing.T) {
 	assert.Equal(t, msg, framed[5:])
 }
 
-func TestFromLoadgenReport(t *testing.T) {
+func TestRSSProfile(t *testing.T) {
 	// Captured: cmd/loadgen -mode open -rate 2000 -warmup 1s -duration 2s
-	// against the bare server, with -pid for its CPU.
+	// against the bare server, with -pid for its CPU and RSS.
 	var rep report
 	require.NoError(t, json.Unmarshal([]byte(readSample(t, "loadgen-open.json")), &rep))
-	run := loadRun{clientCPU: 0.2}
-	fromReport(&run, &rep)
-	assert.Equal(t, 2000.0, run.rps)
-	assert.Equal(t, int64(4000), run.requests)
-	assert.Zero(t, run.errors)
-	assert.Equal(t, 1.085, run.p50)
-	assert.Equal(t, 45.599, run.p99)
-	assert.InDelta(t, 0.0971, run.serverCPU, 1e-4, "cpu_percent of its one core")
-	assert.Equal(t, 0.2, run.clientCPU, "the client CPU is drive's, not loadgen's")
-	assert.Empty(t, run.errorKinds)
+	require.NotNil(t, rep.Server)
+	_, err := rssProfile(&rep, 2*time.Second)
+	assert.ErrorContains(t, err, "only 8 RSS samples", "too few samples for a tenth at each end")
 
-	failed := strings.Replace(readSample(t, "loadgen-open.json"), `"succeeded": 4000,`, `"succeeded": 3990,`, 1)
-	failed = strings.Replace(failed, `"errors": [],`, `"errors": [{"kind": "status 503", "count": 10, "example": "GET /v1/items/x: 503"}],`, 1)
-	rep = report{}
-	require.NoError(t, json.Unmarshal([]byte(failed), &rep))
-	run = loadRun{}
-	fromReport(&run, &rep)
-	assert.Equal(t, int64(10), run.errors)
-	assert.Equal(t, []string{"10 x status 503 (GET /v1/items/x: 503)"}, run.errorKinds)
-	assert.Contains(t, describe(run), "errors: 10 x status 503")
+	rep.Server.RSSMiB = append(rep.Server.RSSMiB, 13.4, 14.0)
+	got, err := rssProfile(&rep, 10*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, rssRun{
+		duration: 10 * time.Second, rps: 2000,
+		first: 12.5, last: 14.0, peak: 13.23046875,
+		firstTail: 12.5, lastTail: 14.0,
+	}, *got)
+}
+
+func TestH2loadErrorKinds(t *testing.T) {
+	out := readSample(t, "h2load.txt")
+	assert.Empty(t, h2loadErrorKinds(out))
+
+	out = strings.Replace(out, "10565 succeeded, 0 failed, 0 errored, 0 timeout", "10500 succeeded, 65 failed, 5 errored, 2 timeout", 1)
+	out = strings.Replace(out, "status codes: 10565 2xx, 0 3xx, 0 4xx, 0 5xx", "status codes: 10500 2xx, 0 3xx, 12 4xx, 48 5xx", 1)
+	assert.Equal(t, []string{"5 x errored", "2 x timed out", "12 x status 4xx", "48 x status 5xx"}, h2loadErrorKinds(out))
+	assert.Contains(t, describe(loadRun{errorKinds: h2loadErrorKinds(out)}), "errors: 5 x errored; 2 x timed out; 12 x status 4xx; 48 x status 5xx")
+}
+
+func TestSplitRate(t *testing.T) {
+	for _, tc := range []struct {
+		rate, conns, perConn int
+	}{
+		{10000, 100, 100},
+		{100, 1, 100},
+		{1, 1, 1},
+		{150, 2, 75},
+		{250, 5, 50},  // 3 connections would not divide it
+		{101, 101, 1}, // a prime: one request per second per connection
+		{12345, 823, 15},
+		{100000, 1000, 100},
+	} {
+		conns, perConn, err := splitRate(tc.rate)
+		require.NoError(t, err, "rate %d", tc.rate)
+		assert.Equal(t, tc.rate, conns*perConn, "rate %d is offered exactly", tc.rate)
+		assert.LessOrEqual(t, perConn, maxConnRate, "rate %d", tc.rate)
+		assert.Equal(t, [2]int{tc.conns, tc.perConn}, [2]int{conns, perConn}, "rate %d", tc.rate)
+	}
+	_, _, err := splitRate(1009)
+	assert.EqualError(t, err, "-rate 1009 cannot be offered exactly: h2load gives every connection the same integer rate, and no number of connections from 11 to 1000 divides it; use a multiple of 100, such as 1000")
+	for _, rate := range []int{0, -5, 100001} {
+		_, _, err := splitRate(rate)
+		assert.ErrorContains(t, err, "out of range; use 1 to 100000 req/s", "rate %d", rate)
+	}
+}
+
+func TestFixedRateArgs(t *testing.T) {
+	args, err := fixedRateArgs("http1", 10000, 2*time.Second, 10*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"-t1", "--h1", "-c100", "-m1", "--rps", "100", "--warm-up-time", "2", "-D", "10"}, args,
+		"HTTP/1.1: one request in flight per connection")
+	for _, proto := range []string{"h2c", "grpc"} {
+		args, err := fixedRateArgs(proto, 3000, time.Second, 3*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"-t1", "-c30", "-m16", "--rps", "100", "--warm-up-time", "1", "-D", "3"}, args, proto)
+	}
+	_, err = fixedRateArgs("h2c", 1009, time.Second, time.Second)
+	assert.ErrorContains(t, err, "cannot be offered exactly")
 }
