@@ -263,7 +263,7 @@ func stringField(msg []byte, num protowire.Number) string {
 func saturate(ctx context.Context, o options, sh shape, t target, d time.Duration, serverPID int) (loadRun, error) {
 	secs := strconv.Itoa(int(d.Seconds()))
 	if sh.tool == "h2load" {
-		return h2load(ctx, o, serverPID, t, append(slices.Clone(sh.args), "-D", secs))
+		return h2load(ctx, o, serverPID, t, 0, append(slices.Clone(sh.args), "-D", secs))
 	}
 	run, out, err := drive(ctx, o, serverPID, sh.tool, append(slices.Clone(sh.args), "-d", secs+"s", t.url)...)
 	if err != nil {
@@ -276,8 +276,10 @@ func saturate(ctx context.Context, o options, sh shape, t target, d time.Duratio
 }
 
 // h2load runs h2load with args against t and measures it: its summary for
-// throughput and errors, its per-request log for the percentiles.
-func h2load(ctx context.Context, o options, serverPID int, t target, args []string) (loadRun, error) {
+// the requests and errors, its per-request log for the rate and the
+// percentiles of the requests that started after warmup (h2load's
+// --warm-up-time in args, or 0).
+func h2load(ctx context.Context, o options, serverPID int, t target, warmup time.Duration, args []string) (loadRun, error) {
 	f, err := os.CreateTemp("", "perf-h2load-*.log")
 	if err != nil {
 		return loadRun{}, err
@@ -289,6 +291,9 @@ func h2load(ctx context.Context, o options, serverPID int, t target, args []stri
 	if t.body != "" {
 		args = append(args, "-d", t.body, "-H", "content-type: application/grpc", "-H", "te: trailers")
 	}
+	// h2load's warm-up starts with its first connection, a little after
+	// this: the few requests of that gap count as measured.
+	from := time.Now().Add(warmup)
 	run, out, err := drive(ctx, o, serverPID, "h2load", append(args, t.url)...)
 	if err != nil {
 		return run, fmt.Errorf("%w\n%s", err, out)
@@ -301,9 +306,11 @@ func h2load(ctx context.Context, o options, serverPID int, t target, args []stri
 		return run, err
 	}
 	defer f.Close()
-	if run.p50, run.p99, err = parseH2loadLog(f); err != nil {
+	l, err := parseH2loadLog(f, from)
+	if err != nil {
 		return run, fmt.Errorf("%w\n%s", err, out)
 	}
+	run.rps, run.p50, run.p99 = l.rps, l.p50, l.p99
 	return run, nil
 }
 
@@ -461,7 +468,7 @@ func openLoop(ctx context.Context, o options, t target, proto string, serverPID 
 	if err != nil {
 		return loadRun{}, err
 	}
-	return h2load(ctx, o, serverPID, t, args)
+	return h2load(ctx, o, serverPID, t, o.warmup, args)
 }
 
 // loadgen runs the generated project's load generator against r and

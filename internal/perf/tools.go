@@ -75,7 +75,8 @@ var (
 )
 
 // parseH2load reads h2load's summary. h2load prints no percentiles, so
-// p50 and p99 come from its per-request log (see parseH2loadLog).
+// p50 and p99 come from its per-request log, and so does the rate (see
+// parseH2loadLog).
 func parseH2load(out string) (result, error) {
 	var r result
 	f := h2Finished.FindStringSubmatch(out)
@@ -108,31 +109,55 @@ func h2loadErrorKinds(out string) []string {
 	return kinds
 }
 
-// parseH2loadLog returns the median and 99th percentile, in ms, of the
-// request times in h2load's --log-file: one line per request, tab-separated
-// start time (µs since the epoch), status and duration (µs).
-func parseH2loadLog(log io.Reader) (p50, p99 float64, err error) {
+// h2loadLog is what h2load's per-request log says of a run.
+type h2loadLog struct {
+	requests int64   // lines kept: requests that started in the window
+	rps      float64 // requests over the time from the first start to the last end
+	p50, p99 float64 // ms
+}
+
+// parseH2loadLog reads h2load's --log-file: one line per request,
+// tab-separated start time (µs since the epoch), status and duration (µs).
+// Requests that started before from are left out: h2load logs every
+// request that ends in its measured window, so the last requests of its
+// warm-up are there too.
+//
+// The rate is the log's own, not the summary's: h2load divides by the
+// nominal -D, while its measured window can run longer than that on a busy
+// machine.
+func parseH2loadLog(log io.Reader, from time.Time) (h2loadLog, error) {
 	var us []float64
+	first, last := int64(math.MaxInt64), int64(0)
+	cut := from.UnixMicro()
 	sc := bufio.NewScanner(log)
 	for sc.Scan() {
 		fields := strings.Split(sc.Text(), "\t")
 		if len(fields) != 3 {
-			return 0, 0, fmt.Errorf("h2load log line %q: want start, status and duration", sc.Text())
+			return h2loadLog{}, fmt.Errorf("h2load log line %q: want start, status and duration", sc.Text())
 		}
-		d, err := strconv.ParseFloat(fields[2], 64)
-		if err != nil {
-			return 0, 0, fmt.Errorf("h2load log line %q: %w", sc.Text(), err)
+		start, err1 := strconv.ParseInt(fields[0], 10, 64)
+		d, err2 := strconv.ParseInt(fields[2], 10, 64)
+		if err := errors.Join(err1, err2); err != nil {
+			return h2loadLog{}, fmt.Errorf("h2load log line %q: %w", sc.Text(), err)
 		}
-		us = append(us, d)
+		if start < cut {
+			continue
+		}
+		us = append(us, float64(d))
+		first, last = min(first, start), max(last, start+d)
 	}
 	if err := sc.Err(); err != nil {
-		return 0, 0, err
+		return h2loadLog{}, err
 	}
 	if len(us) == 0 {
-		return 0, 0, ErrNoResult
+		return h2loadLog{}, ErrNoResult
 	}
 	slices.Sort(us)
-	return percentile(us, 50) / 1000, percentile(us, 99) / 1000, nil
+	l := h2loadLog{requests: int64(len(us)), p50: percentile(us, 50) / 1000, p99: percentile(us, 99) / 1000}
+	if last > first {
+		l.rps = float64(len(us)) / (float64(last-first) / 1e6)
+	}
+	return l, nil
 }
 
 // percentile is the nearest-rank percentile of sorted xs.

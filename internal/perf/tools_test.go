@@ -85,7 +85,7 @@ func TestParsersRejectTruncatedOutput(t *testing.T) {
 	assert.ErrorIs(t, err, ErrNoResult)
 	_, err = parseH2load("starting benchmark...\n")
 	assert.ErrorIs(t, err, ErrNoResult)
-	_, _, err = parseH2loadLog(strings.NewReader(""))
+	_, err = parseH2loadLog(strings.NewReader(""), time.Time{})
 	assert.ErrorIs(t, err, ErrNoResult)
 }
 
@@ -96,13 +96,29 @@ func TestParseH2loadLog(t *testing.T) {
 		log += "1796526908448600\t200\t1000\n"
 	}
 	log += "1796526908448700\t200\t50000\n"
-	p50, p99, err := parseH2loadLog(strings.NewReader(log))
+	got, err := parseH2loadLog(strings.NewReader(log), time.Time{})
 	require.NoError(t, err)
-	assert.InDelta(t, 1.0, p50, 1e-9)
-	assert.InDelta(t, 11.532, p99, 1e-9, "nearest rank: the 100th of 101 sorted durations")
+	assert.Equal(t, int64(101), got.requests)
+	assert.InDelta(t, 1.0, got.p50, 1e-9)
+	assert.InDelta(t, 11.532, got.p99, 1e-9, "nearest rank: the 100th of 101 sorted durations")
+	assert.InDelta(t, 101/0.050181, got.rps, 1e-6, "from the first start to the last end: 50,181 µs")
 
-	_, _, err = parseH2loadLog(strings.NewReader("1796526908448519 200 11514\n"))
+	// A request of the warm-up that ended in the measured window, logged
+	// first as it ended first, is left out with from at the window's start.
+	warm := "1796526908348519\t200\t99000\n" + log
+	from := time.UnixMicro(1796526908448519)
+	again, err := parseH2loadLog(strings.NewReader(warm), from)
+	require.NoError(t, err)
+	assert.Equal(t, got, again)
+	withWarmup, err := parseH2loadLog(strings.NewReader(warm), time.Time{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(102), withWarmup.requests)
+	assert.InDelta(t, 50.0, withWarmup.p99, 1e-9, "the warm-up's slow request would have moved p99")
+
+	_, err = parseH2loadLog(strings.NewReader("1796526908448519 200 11514\n"), time.Time{})
 	assert.ErrorContains(t, err, "want start, status and duration")
+	_, err = parseH2loadLog(strings.NewReader("1796526908448519\t-1\tx\n"), time.Time{})
+	assert.ErrorContains(t, err, "invalid syntax")
 }
 
 func TestParseProcStat(t *testing.T) {
