@@ -4,11 +4,11 @@
 //
 // It generates the default golden project and builds its service (with the
 // project's own `make build`, stripped), its load generator (cmd/loadgen,
-// for the RSS run),
-// a bare net/http server (internal/perf/bare) and a bare grpc-go server
-// (internal/perf/baregrpc, built inside the generated project against its
-// stubs). Then, for each round and protocol (HTTP/1.1, h2c, gRPC), it
-// starts each server alone on the server CPU and, from the client CPU:
+// for the RSS run), a bare net/http server (internal/perf/bare) and a bare
+// grpc-go server (internal/perf/baregrpc, built inside the generated
+// project against its stubs). Then, for each round and protocol (HTTP/1.1,
+// h2c, gRPC), it starts each server alone on the server CPU and, from the
+// client CPU:
 //
 //   - drives it to saturation with a C client that needs far less CPU per
 //     request than the server: wrk (64 connections) over HTTP/1.1, h2load
@@ -20,19 +20,21 @@
 //     server under test, so one client core could not saturate it. As
 //     h2load reads no trailers, perf checks the call's grpc-status first;
 //   - offers a fixed rate in an open loop with h2load --rps over all three
-//     protocols (--h1 for HTTP/1.1): -rate split evenly over connections of
-//     at most 100 req/s each (10,000 req/s: 100 x 100), as h2load's --rps
-//     is one integer rate per connection and its timer ticks at most every
-//     10 ms. wrk2, the usual open-loop client, is not packaged, and h2load's
-//     --rate paces how fast connections are opened, not requests. h2load
-//     times each request from when it sends it, which is its scheduled time
-//     unless its connection already has its most requests in flight (1
-//     over HTTP/1.1, 16 streams over h2c and gRPC): only past that point
-//     does a request wait for one to finish, and that wait goes uncounted
-//     (coordinated omission). The generated project's own cmd/loadgen,
-//     which times requests from their intended send time but spends 60-80 %
-//     of its core at 10,000 req/s, drives only the long RSS run, where
-//     the client's cost does not matter;
+//     protocols (--h1 for HTTP/1.1), after a --warm-up-time in the same
+//     run. wrk2, the usual open-loop client, is not packaged, and h2load's
+//     --rate paces how fast connections are opened, not requests; --rps
+//     paces the requests of each connection. It is one rate for every
+//     connection, and its timer ticks at most every 10 ms, so -rate is
+//     split evenly over connections of at most 100 req/s each, one request
+//     per tick (10,000 req/s: 100 x 100). h2load times a request from when
+//     it sends it, which is its scheduled time unless its connection
+//     already has its most requests in flight (1 over HTTP/1.1, 16 streams
+//     over h2c and gRPC): only past that point does a request wait for one
+//     to finish, and that wait goes uncounted (coordinated omission).
+//     The generated project's own cmd/loadgen times requests from their
+//     intended send time too, but spent 60-81 % of its core at 10,000
+//     req/s, which flagged every fixed-rate run client-bound; it drives only
+//     the long RSS run, which states no latency or CPU;
 //   - reads the client's and the server's CPU time from /proc/PID/stat over
 //     each run, so a run whose client used more than 60 % of its core is
 //     flagged as client-bound: its throughput is the client's, not the

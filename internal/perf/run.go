@@ -331,8 +331,8 @@ const fixedRateStreams = 16
 
 // splitRate spreads rate requests/s evenly over the fewest connections that
 // each offer at most maxConnRate req/s. h2load's --rps is one rate for
-// every connection, so the connections must divide rate exactly for the
-// total offered to be rate.
+// every connection; keeping it a whole number of requests per second, so
+// that the connections divide rate, makes the total offered exactly rate.
 func splitRate(rate int) (conns, perConn int, err error) {
 	if rate < 1 || rate > maxFixedRateConns*maxConnRate {
 		return 0, 0, fmt.Errorf("-rate %d is out of range; use 1 to %d req/s", rate, maxFixedRateConns*maxConnRate)
@@ -342,7 +342,7 @@ func splitRate(rate int) (conns, perConn int, err error) {
 			return conns, rate / conns, nil
 		}
 	}
-	return 0, 0, fmt.Errorf("-rate %d cannot be offered exactly: h2load gives every connection the same integer rate, and no number of connections from %d to %d divides it; use a multiple of %d, such as %d",
+	return 0, 0, fmt.Errorf("-rate %d cannot be offered exactly: h2load offers every connection the same rate, and no number of connections from %d to %d divides it; use a multiple of %d, such as %d",
 		rate, (rate+maxConnRate-1)/maxConnRate, maxFixedRateConns, maxConnRate, max(rate/maxConnRate, 1)*maxConnRate)
 }
 

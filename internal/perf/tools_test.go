@@ -209,7 +209,7 @@ func TestSplitRate(t *testing.T) {
 		assert.Equal(t, [2]int{tc.conns, tc.perConn}, [2]int{conns, perConn}, "rate %d", tc.rate)
 	}
 	_, _, err := splitRate(1009)
-	assert.EqualError(t, err, "-rate 1009 cannot be offered exactly: h2load gives every connection the same integer rate, and no number of connections from 11 to 1000 divides it; use a multiple of 100, such as 1000")
+	assert.EqualError(t, err, "-rate 1009 cannot be offered exactly: h2load offers every connection the same rate, and no number of connections from 11 to 1000 divides it; use a multiple of 100, such as 1000")
 	for _, rate := range []int{0, -5, 100001} {
 		_, _, err := splitRate(rate)
 		assert.ErrorContains(t, err, "out of range; use 1 to 100000 req/s", "rate %d", rate)
