@@ -155,6 +155,13 @@ func (m *Metrics) seriesFor(k seriesKey) *series {
 			return s
 		}
 	}
+	return m.addSeries(k)
+}
+
+// addSeries resolves k's series and adds it to the map. It is apart from
+// seriesFor, which inlines, so the lock and the copy stay off the stack of
+// every request that finds its series.
+func (m *Metrics) addSeries(k seriesKey) *series {
 	m.seriesMu.Lock()
 	defer m.seriesMu.Unlock()
 	var cur map[seriesKey]*series

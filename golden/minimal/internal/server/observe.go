@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -36,52 +37,78 @@ func WithAccessLog(a *reqlog.AccessLog) Option {
 // (r.WithContext) once, passing the copy on: the mux records the route
 // pattern on the copy, where the metrics inside read it and observe reads
 // it after serving. With none of them on, next is served as it is.
+//
+// A request that is neither traced nor logged, the common case, takes
+// withRequestID alone. Over HTTP/2 each request runs on a new goroutine
+// with a small stack, and every frame on its path counts: the span and the
+// log line's locals stay in observeAll's frame, off that path.
 func (s *Server) observe(next http.Handler) http.Handler {
 	if s.tracing == nil && s.requestIDs == reqlog.IDsOff && s.accessLog == nil {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		ctx := r.Context()
-		var span trace.Span
-		if s.tracing != nil {
-			ctx, span = s.tracing.StartServer(r)
-		}
-		if s.requestIDs != reqlog.IDsOff {
-			id := r.Header.Get(reqlog.Header)
-			switch {
-			case reqlog.ValidID(id):
-				var header []string
-				ctx, header = reqlog.WithRequestID(ctx, id)
-				w.Header()[reqlog.Header] = header
-			case span != nil && span.SpanContext().IsValid():
-				// Log lines carry the trace id: return it as the id.
-				w.Header().Set(reqlog.Header, span.SpanContext().TraceID().String())
-			case s.requestIDs == reqlog.IDsGenerate:
-				var header []string
-				ctx, header = reqlog.WithRequestID(ctx, reqlog.NewID())
-				w.Header()[reqlog.Header] = header
-			}
-		}
 		logged := s.accessLog.Sampled()
-		var rec *observedWriter
-		if span != nil || logged {
-			rec = &observedWriter{ResponseWriter: w, status: http.StatusOK}
-			w = rec
+		if s.tracing == nil && !logged {
+			s.withRequestID(w, r, next)
+			return
 		}
-		if ctx != r.Context() {
-			r = r.WithContext(ctx)
-		}
-		if span != nil {
-			// Ended by a panic too: net/http's ErrAbortHandler passes
-			// through recoverPanics to here.
-			defer func() { tracing.EndServer(span, r, rec.status) }()
-		}
-		next.ServeHTTP(w, r)
-		if logged {
-			s.accessLog.Log(ctx, r, rec.status, rec.bytes, time.Since(start))
-		}
+		s.observeAll(w, r, next, logged)
 	})
+}
+
+// withRequestID serves r with its request id, if it has or gets one.
+func (s *Server) withRequestID(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if ctx := s.requestID(r.Context(), w, r, nil); ctx != r.Context() {
+		r = r.WithContext(ctx)
+	}
+	next.ServeHTTP(w, r)
+}
+
+// requestID returns ctx with r's request id, as s.requestIDs says, and
+// echoes it in w: the valid id r came with or, for one without, a new id.
+// A traced request without one is answered with span's trace id, which its
+// log lines carry, and ctx is returned as it is.
+func (s *Server) requestID(ctx context.Context, w http.ResponseWriter, r *http.Request, span trace.Span) context.Context {
+	if s.requestIDs == reqlog.IDsOff {
+		return ctx
+	}
+	id := r.Header.Get(reqlog.Header)
+	switch {
+	case reqlog.ValidID(id):
+	case span != nil && span.SpanContext().IsValid():
+		w.Header().Set(reqlog.Header, span.SpanContext().TraceID().String())
+		return ctx
+	case s.requestIDs == reqlog.IDsGenerate:
+		id = reqlog.NewID()
+	default:
+		return ctx
+	}
+	ctx, header := reqlog.WithRequestID(ctx, id)
+	w.Header()[reqlog.Header] = header
+	return ctx
+}
+
+// observeAll serves a request that is traced, logged or both.
+func (s *Server) observeAll(w http.ResponseWriter, r *http.Request, next http.Handler, logged bool) {
+	start := time.Now()
+	ctx := r.Context()
+	var span trace.Span
+	if s.tracing != nil {
+		ctx, span = s.tracing.StartServer(r)
+	}
+	if ctx = s.requestID(ctx, w, r, span); ctx != r.Context() {
+		r = r.WithContext(ctx)
+	}
+	rec := &observedWriter{ResponseWriter: w, status: http.StatusOK}
+	if span != nil {
+		// Ended by a panic too: net/http's ErrAbortHandler passes
+		// through recoverPanics to here.
+		defer func() { tracing.EndServer(span, r, rec.status) }()
+	}
+	next.ServeHTTP(rec, r)
+	if logged {
+		s.accessLog.Log(ctx, r, rec.status, rec.bytes, time.Since(start))
+	}
 }
 
 // observedWriter records the status and the size of a response. It is a
