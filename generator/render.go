@@ -252,6 +252,11 @@ func (t *Templates) RenderAll(spec Spec) (Files, []error) {
 // to formatGo work file by file: a file that fails one is left out of the
 // next and keeps its error, so every broken template is reported, each once,
 // in manifest order. The steps after them work on the project as a whole.
+//
+// The Go code of the .proto files is generated while the Go files are
+// formatted: the two are most of a render's work, neither needs the other,
+// and together they keep every CPU busy. Its result is used only when every
+// file rendered.
 func (t *Templates) render(spec Valid) (Files, []error) {
 	if !spec.ok {
 		return nil, []error{errNotValidated}
@@ -262,12 +267,17 @@ func (t *Templates) render(spec Valid) (Files, []error) {
 	}
 	files := t.selectFiles(data)
 	t.executeTemplates(files)
+	protoCode := t.startProtoCode(files, data)
 	t.formatGo(files)
 	out, errs := rendered(files)
+	generated, err := protoCode()
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	if out, err = t.addProtoCode(out, data); err != nil {
+	if err != nil {
+		return nil, []error{err}
+	}
+	if out, err = addProtoCode(out, generated); err != nil {
 		return nil, []error{err}
 	}
 	out.Sort()
@@ -342,20 +352,20 @@ func entryData(e Entry, data *Data) []*Data {
 	return out
 }
 
-// executeTemplates renders the content of every pending file.
+// executeTemplates renders the content of every pending file. A parsed
+// template set may execute on many goroutines, and templates only read the
+// data they render, so the files are spread over the CPUs.
 func (t *Templates) executeTemplates(files []*pending) {
-	for _, f := range files {
-		if f.err == nil {
+	inParallel(len(files), func(i int) {
+		if f := files[i]; f.err == nil {
 			f.file.Content, f.err = execute(t.files, f.entry.Template, f.data)
 		}
-	}
+	})
 }
 
 // formatGo formats every pending .go file, dropping unused imports (see
 // formatGo in format.go). Formatting is most of a render's work and each
-// file is formatted on its own, so the files are spread over the CPUs; each
-// result goes back to its own file, so the output does not depend on the
-// order they finish in.
+// file is formatted on its own, so the files are spread over the CPUs.
 func (t *Templates) formatGo(files []*pending) {
 	var goFiles []*pending
 	for _, f := range files {
@@ -363,13 +373,22 @@ func (t *Templates) formatGo(files []*pending) {
 			goFiles = append(goFiles, f)
 		}
 	}
+	inParallel(len(goFiles), func(i int) {
+		f := goFiles[i]
+		f.file.Content, f.err = t.formatGoCached(f.entry.Template, f.file.Content)
+	})
+}
+
+// inParallel calls work for every index below n, spread over the CPUs. Each
+// call must write only what belongs to its index, so that the outcome does
+// not depend on the order the calls finish in.
+func inParallel(n int, work func(i int)) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(goFiles)) {
+	for range min(runtime.GOMAXPROCS(0), n) {
 		wg.Go(func() {
-			for i := next.Add(1) - 1; i < int64(len(goFiles)); i = next.Add(1) - 1 {
-				f := goFiles[i]
-				f.file.Content, f.err = t.formatGoCached(f.entry.Template, f.file.Content)
+			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
+				work(int(i))
 			}
 		})
 	}
@@ -406,31 +425,47 @@ func (t *Templates) formatGoCached(name string, src []byte) ([]byte, error) {
 	return out, nil
 }
 
-// addProtoCode adds the Go code generated from the rendered .proto files,
-// beside each .proto, and the OpenAPI document at OpenAPIPath. It calls what
-// `perfgen proto` calls, with the same import root and options the
-// project's //go:generate line gives it (no gRPC code without a gRPC
-// server), so regenerating an untouched project changes nothing.
-func (t *Templates) addProtoCode(files Files, data *Data) (Files, error) {
+// startProtoCode starts generating the Go code of the rendered .proto files
+// among files, and the OpenAPI document, and returns a function that waits
+// for them. It calls what `perfgen proto` calls, with the same import root
+// and options the project's //go:generate line gives it (no gRPC code
+// without a gRPC server), so regenerating an untouched project changes
+// nothing.
+func (t *Templates) startProtoCode(files []*pending, data *Data) (wait func() (Files, error)) {
 	sources := map[string][]byte{}
 	for _, f := range files {
-		if path.Ext(f.Path) != ".proto" {
+		if f.err != nil || path.Ext(f.file.Path) != ".proto" {
 			continue
 		}
-		rel, ok := strings.CutPrefix(f.Path, ProtoRoot+"/")
+		rel, ok := strings.CutPrefix(f.file.Path, ProtoRoot+"/")
 		if !ok {
-			return nil, fmt.Errorf("rendered %s is outside %s, the import root .proto files are compiled from; move it there", f.Path, ProtoRoot)
+			err := fmt.Errorf("rendered %s is outside %s, the import root .proto files are compiled from; move it there", f.file.Path, ProtoRoot)
+			return func() (Files, error) { return nil, err }
 		}
-		sources[rel] = f.Content
+		sources[rel] = f.file.Content
 	}
-	generated, err := t.generateProtoCodeCached(sources, protobuild.Options{HTTPOnly: !data.GRPC})
-	var ce *protobuild.CompileError
-	if errors.As(err, &ce) {
-		return nil, fmt.Errorf("rendered .proto files do not compile:\n%w", ce)
+	var generated Files
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		generated, err = t.generateProtoCodeCached(sources, protobuild.Options{HTTPOnly: !data.GRPC})
+		var ce *protobuild.CompileError
+		if errors.As(err, &ce) {
+			err = fmt.Errorf("rendered .proto files do not compile:\n%w", ce)
+		} else if err != nil {
+			err = fmt.Errorf("generate Go code from the rendered .proto files: %w", err)
+		}
+	}()
+	return func() (Files, error) {
+		<-done
+		return generated, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("generate Go code from the rendered .proto files: %w", err)
-	}
+}
+
+// addProtoCode adds generated, the Go code of the rendered .proto files, to
+// files: beside each .proto, and the OpenAPI document at OpenAPIPath.
+func addProtoCode(files, generated Files) (Files, error) {
 	if len(generated) == 0 {
 		return files, nil
 	}
