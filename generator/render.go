@@ -79,28 +79,13 @@ func Render(fsys fs.FS, spec Spec) (Files, error) {
 // {{block}}. Within a layer, files named _*.tmpl (shared blocks) are parsed
 // after the others, so they override blocks those files declare.
 func Parse(fsys fs.FS, manifest []Entry) (*Templates, error) {
-	layers := []fs.FS{fsys}
-	if l, ok := fsys.(layered); ok {
-		layers = l.Layers()
+	sources, walkErr := templateSources(fsys)
+	files, err := parseTemplates(sources)
+	if err != nil {
+		return nil, err
 	}
-	files := template.New("").Option("missingkey=error").Funcs(funcMap())
-	for i, layer := range layers {
-		names, err := templateNames(layer)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range names {
-			if shadowed(layers[i+1:], p) {
-				continue
-			}
-			src, err := fs.ReadFile(layer, p)
-			if err != nil {
-				return nil, err
-			}
-			if _, err := files.New(p).Parse(string(src)); err != nil {
-				return nil, templateError(p, err)
-			}
-		}
+	if walkErr != nil {
+		return nil, walkErr
 	}
 	paths := template.New("").Option("missingkey=error").Funcs(funcMap())
 	for _, e := range manifest {
@@ -112,6 +97,95 @@ func Parse(fsys fs.FS, manifest []Entry) (*Templates, error) {
 		}
 	}
 	return &Templates{files: files, paths: paths, manifest: manifest, origin: OriginBuiltin, formatted: new(sync.Map), protoCode: new(sync.Map)}, nil
+}
+
+// A templateSource is a template file to parse: its path and the layer
+// it is read from.
+type templateSource struct {
+	layer fs.FS
+	path  string
+}
+
+// templateSources returns the template files of fsys in parse order (see
+// Parse). An error walking a layer ends the list there, and is returned
+// with it.
+func templateSources(fsys fs.FS) ([]templateSource, error) {
+	layers := []fs.FS{fsys}
+	if l, ok := fsys.(layered); ok {
+		layers = l.Layers()
+	}
+	var out []templateSource
+	for i, layer := range layers {
+		names, err := templateNames(layer)
+		if err != nil {
+			return out, err
+		}
+		for _, p := range names {
+			if !shadowed(layers[i+1:], p) {
+				out = append(out, templateSource{layer, p})
+			}
+		}
+	}
+	return out, nil
+}
+
+// parseTemplates parses sources into one template set, with the result of
+// parsing them into it one after another, in order, but on every CPU.
+//
+// Each worker parses every n-th file, in order, into a set of its own, so
+// that the function map is copied into a set once per worker, not once per
+// file. Then the templates each file defined (their trees' ParseName) are
+// added to the one set in the files' order, which decides, as parsing in
+// that order would, which {{define}} replaces which {{block}}. A tree that a
+// later file of the same worker replaced in the worker's set is missing
+// then, which changes nothing: that later file replaces it in the one set
+// too. The first error in the files' order is returned.
+func parseTemplates(sources []templateSource) (*template.Template, error) {
+	funcs := funcMap()
+	newSet := func() *template.Template { return template.New("").Option("missingkey=error").Funcs(funcs) }
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(sources)))
+	sets := make([]*template.Template, workers)
+	errs := make([]error, len(sources))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			sets[w] = newSet()
+			for i := w; i < len(sources); i += workers {
+				errs[i] = parseTemplate(sets[w], sources[i])
+			}
+		})
+	}
+	wg.Wait()
+	byFile := make(map[string][]*template.Template)
+	for _, set := range sets {
+		for _, t := range set.Templates() {
+			byFile[t.Tree.ParseName] = append(byFile[t.Tree.ParseName], t)
+		}
+	}
+	files := newSet()
+	for i, src := range sources {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		for _, t := range byFile[src.path] {
+			if _, err := files.AddParseTree(t.Name(), t.Tree); err != nil {
+				return nil, templateError(src.path, err)
+			}
+		}
+	}
+	return files, nil
+}
+
+// parseTemplate reads src and parses it into set.
+func parseTemplate(set *template.Template, src templateSource) error {
+	text, err := fs.ReadFile(src.layer, src.path)
+	if err != nil {
+		return err
+	}
+	if _, err := set.New(src.path).Parse(string(text)); err != nil {
+		return templateError(src.path, err)
+	}
+	return nil
 }
 
 // layered is an fs.FS made of layers, later ones overriding earlier ones
