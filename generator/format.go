@@ -49,9 +49,9 @@ func formatGoWith(template string, src []byte, shortcut bool) ([]byte, error) {
 		astutil.DeleteNamedImport(fset, f, u.name, u.path)
 	}
 	// goimports changes nothing but the layout of a file whose imports are
-	// already merged, grouped and sorted as it would leave them, and gofmt
-	// then only prints the tree: one pass instead of goimports' three.
-	if shortcut && importsInGoimportsOrder(fset, f) && refs.numbersInGofmtForm {
+	// merged, grouped and sorted as it would leave them, and gofmt then only
+	// prints the tree: one pass instead of goimports' three.
+	if shortcut && refs.numbersInGofmtForm && importsInGoimportsOrder(fset, f) {
 		return printGo(template, fset, f, len(src))
 	}
 	if len(drop) > 0 {
@@ -82,12 +82,15 @@ func printGo(template string, fset *token.FileSet, f *ast.File, size int) ([]byt
 	return buf.Bytes(), nil
 }
 
-// importsInGoimportsOrder reports whether goimports would leave the imports
-// of f as they are: one import declaration, first, with no comments and no
-// import "C", whose runs of consecutive lines are each in one goimports
-// group (standard library, then the rest) and sorted, without duplicates or
-// a blank line before the closing parenthesis. It errs on the side of no,
-// which costs only time.
+// importsInGoimportsOrder puts the imports of f in the order goimports
+// would, and reports whether that is all goimports would change in them: one
+// import declaration, first, with no comments on its lines and no import
+// "C", whose runs of consecutive lines are each in one goimports group
+// (standard library, then the rest), without duplicates or a blank line
+// before the closing parenthesis. A run out of order is sorted as goimports
+// and gofmt sort it (ast.SortImports; within one group, goimports sorts as
+// gofmt does). It errs on the side of no, which costs only time, and
+// changes f only when it reports yes.
 func importsInGoimportsOrder(fset *token.FileSet, f *ast.File) bool {
 	var decl *ast.GenDecl
 	for i, d := range f.Decls {
@@ -106,13 +109,15 @@ func importsInGoimportsOrder(fset *token.FileSet, f *ast.File) bool {
 	if len(decl.Specs) == 0 {
 		return false
 	}
+	tok := fset.File(f.FileStart)
+	first, last := tok.Line(decl.Pos()), tok.Line(decl.End())
 	for _, c := range f.Comments {
-		if c.Pos() < decl.End() && c.End() > decl.Pos() {
+		if tok.Line(c.End()) >= first && tok.Line(c.Pos()) <= last {
 			return false
 		}
 	}
-	tok := fset.File(f.FileStart)
 	seen := map[string]bool{}
+	sorted := true
 	var prev *ast.ImportSpec
 	for _, s := range decl.Specs {
 		spec := s.(*ast.ImportSpec)
@@ -124,14 +129,18 @@ func importsInGoimportsOrder(fset *token.FileSet, f *ast.File) bool {
 		if prev != nil && tok.Line(spec.Pos()) <= 1+tok.Line(prev.End()) {
 			// The same run: one group, sorted by path.
 			prevPath, _ := strconv.Unquote(prev.Path.Value)
-			if importGroup(prevPath) != importGroup(p) || prevPath >= p {
+			if importGroup(prevPath) != importGroup(p) {
 				return false
 			}
+			sorted = sorted && prevPath < p
 		}
 		prev = spec
 	}
 	if decl.Rparen.IsValid() && tok.Line(decl.Rparen) > tok.Line(prev.End())+1 {
 		return false
+	}
+	if !sorted {
+		ast.SortImports(fset, f)
 	}
 	return true
 }
