@@ -439,7 +439,9 @@ func (t *Templates) executeTemplates(files []*pending) {
 
 // formatGo formats every pending .go file, dropping unused imports (see
 // formatGo in format.go). Formatting is most of a render's work and each
-// file is formatted on its own, so the files are spread over the CPUs.
+// file is formatted on its own, so the files are spread over the CPUs, the
+// longest first, so that the CPUs finish together rather than one of them
+// starting a long file last.
 func (t *Templates) formatGo(files []*pending) {
 	var goFiles []*pending
 	for _, f := range files {
@@ -447,6 +449,7 @@ func (t *Templates) formatGo(files []*pending) {
 			goFiles = append(goFiles, f)
 		}
 	}
+	slices.SortStableFunc(goFiles, func(a, b *pending) int { return cmp.Compare(len(b.file.Content), len(a.file.Content)) })
 	inParallel(len(goFiles), func(i int) {
 		f := goFiles[i]
 		f.file.Content, f.err = t.formatGoCached(f.entry.Template, f.file.Content)
