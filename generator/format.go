@@ -86,11 +86,12 @@ func printGo(template string, fset *token.FileSet, f *ast.File, size int) ([]byt
 // would, and reports whether that is all goimports would change in them: one
 // import declaration, first, with no comments on its lines and no import
 // "C", whose runs of consecutive lines are each in one goimports group
-// (standard library, then the rest), without duplicates or a blank line
-// before the closing parenthesis. A run out of order is sorted as goimports
-// and gofmt sort it (ast.SortImports; within one group, goimports sorts as
-// gofmt does). It errs on the side of no, which costs only time, and
-// changes f only when it reports yes.
+// (standard library, then the rest), without duplicates. A run out of order
+// is sorted, and blank lines before the closing parenthesis (which dropping
+// an unused import can leave) are removed, as gofmt does both
+// (ast.SortImports), and so goimports: within one group it sorts as gofmt
+// does. It errs on the side of no, which costs only time, and changes f only
+// when it reports yes.
 func importsInGoimportsOrder(fset *token.FileSet, f *ast.File) bool {
 	var decl *ast.GenDecl
 	for i, d := range f.Decls {
@@ -117,7 +118,7 @@ func importsInGoimportsOrder(fset *token.FileSet, f *ast.File) bool {
 		}
 	}
 	seen := map[string]bool{}
-	sorted := true
+	tidy := true
 	var prev *ast.ImportSpec
 	for _, s := range decl.Specs {
 		spec := s.(*ast.ImportSpec)
@@ -132,14 +133,14 @@ func importsInGoimportsOrder(fset *token.FileSet, f *ast.File) bool {
 			if importGroup(prevPath) != importGroup(p) {
 				return false
 			}
-			sorted = sorted && prevPath < p
+			tidy = tidy && prevPath < p
 		}
 		prev = spec
 	}
 	if decl.Rparen.IsValid() && tok.Line(decl.Rparen) > tok.Line(prev.End())+1 {
-		return false
+		tidy = false
 	}
-	if !sorted {
+	if !tidy {
 		ast.SortImports(fset, f)
 	}
 	return true

@@ -39,6 +39,8 @@ func TestFormatShortcutMatchesGoimports(t *testing.T) {
 		"unsorted after drop":  "package a\n\nimport (\n\t\"strings\"\n\t\"os\"\n\t\"fmt\"\n\t\"bytes\"\n)\n\nvar _ = fmt.Sprint(os.Args, bytes.MinRead)\n",
 		"unsorted, groups mix": "package a\n\nimport (\n\t\"example.com/x\"\n\t\"os\"\n\t\"fmt\"\n)\n\nvar _ = fmt.Sprint(os.Args, x.X)\n",
 		"unsorted, comment":    "package a\n\n/* c */ import (\n\t\"os\"\n\t\"fmt\"\n)\n\nvar _ = fmt.Sprint(os.Args)\n",
+		"drop a group's last":  "package a\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\n\t\"example.com/x\"\n)\n\nvar _ = fmt.Sprint(os.Args)\n\nfunc f() {}\n",
+		"blanks before )":      "package a\n\nimport (\n\t\"fmt\"\n\n\n)\n\n// F is f.\nfunc F() { fmt.Println() }\n",
 		"unsorted single line": "package a\n\nimport (\"os\"; \"fmt\")\n\nvar _ = fmt.Sprint(os.Args)\n",
 	}
 	for name, src := range sources {
@@ -80,8 +82,8 @@ func TestFormatShortcutMatchesGoimports(t *testing.T) {
 
 // TestImportsInGoimportsOrderSortsOnlyWhatGoimportsWouldJustSort checks
 // which import blocks formatGo's shortcut takes: those goimports would leave
-// alone or only sort, run by run, and not those where it would also regroup,
-// merge or move comments.
+// alone, only sort run by run or only close up before the parenthesis, and
+// not those where it would also regroup, merge or move comments.
 func TestImportsInGoimportsOrderSortsOnlyWhatGoimportsWouldJustSort(t *testing.T) {
 	for src, want := range map[string]bool{
 		"package a\n":                   true,
@@ -94,7 +96,7 @@ func TestImportsInGoimportsOrderSortsOnlyWhatGoimportsWouldJustSort(t *testing.T
 		"package a\n\nimport (\n\t\"os\" // os\n\t\"fmt\"\n)\n":                                false,
 		"package a\n\n/* c */ import (\n\t\"os\"\n\t\"fmt\"\n)\n":                              false,
 		"package a\n\nimport (\n\t\"fmt\"\n\t\"fmt\"\n)\n":                                     false,
-		"package a\n\nimport (\n\t\"fmt\"\n\n)\n":                                              false,
+		"package a\n\nimport (\n\t\"fmt\"\n\n)\n":                                              true,
 	} {
 		fset := token.NewFileSet()
 		f, err := parser.ParseFile(fset, "a.go", src, parser.ParseComments|parser.SkipObjectResolution)
