@@ -48,9 +48,9 @@ func formatGoWith(template string, src []byte, shortcut bool) ([]byte, error) {
 	for _, u := range drop {
 		astutil.DeleteNamedImport(fset, f, u.name, u.path)
 	}
-	// goimports changes nothing but the layout of a file whose imports are
-	// merged, grouped and sorted as it would leave them, and gofmt then only
-	// prints the tree: one pass instead of goimports' three.
+	// When goimports would change no more in a file's imports than
+	// importsInGoimportsOrder does, all it does besides is lay the file out
+	// as gofmt does: print the tree, one pass instead of goimports' three.
 	if shortcut && refs.numbersInGofmtForm && importsInGoimportsOrder(fset, f) {
 		return printGo(template, fset, f, len(src))
 	}
