@@ -33,6 +33,7 @@ func formatGoWith(template string, src []byte, shortcut bool) ([]byte, error) {
 	if err != nil {
 		return nil, syntaxError(template, src, err)
 	}
+	refs := references(f)
 	type unused struct{ name, path string }
 	var drop []unused
 	for _, spec := range f.Imports {
@@ -40,29 +41,23 @@ func formatGoWith(template string, src []byte, shortcut bool) ([]byte, error) {
 		if err != nil {
 			return nil, &TemplateError{Template: template, Err: fmt.Errorf("rendered Go has a malformed import %s", spec.Path.Value)}
 		}
-		if !usesImport(f, spec, p) {
+		if !refs.uses(spec, p) {
 			drop = append(drop, unused{name(spec), p})
 		}
 	}
-	if len(drop) > 0 {
-		for _, u := range drop {
-			astutil.DeleteNamedImport(fset, f, u.name, u.path)
-		}
-		var buf bytes.Buffer
-		if err := goPrinter.Fprint(&buf, fset, f); err != nil {
-			return nil, &TemplateError{Template: template, Err: fmt.Errorf("format rendered Go: %w", err)}
-		}
-		src = buf.Bytes()
+	for _, u := range drop {
+		astutil.DeleteNamedImport(fset, f, u.name, u.path)
 	}
-	// goimports changes nothing but the layout of a file whose imports are
-	// already merged, grouped and sorted as it would leave them, and gofmt
-	// then only prints the tree: one pass instead of goimports' three.
-	if shortcut && importsInGoimportsOrder(fset, f) && numbersInGofmtForm(f) {
-		var buf bytes.Buffer
-		if err := goPrinter.Fprint(&buf, fset, f); err != nil {
-			return nil, &TemplateError{Template: template, Err: fmt.Errorf("format rendered Go: %w", err)}
+	// When goimports would change no more in a file's imports than
+	// importsInGoimportsOrder does, all it does besides is lay the file out
+	// as gofmt does: print the tree, one pass instead of goimports' three.
+	if shortcut && refs.numbersInGofmtForm && importsInGoimportsOrder(fset, f) {
+		return printGo(template, fset, f, len(src))
+	}
+	if len(drop) > 0 {
+		if src, err = printGo(template, fset, f, len(src)); err != nil {
+			return nil, err
 		}
-		return buf.Bytes(), nil
 	}
 	out, err := imports.Process(template, src, &imports.Options{
 		Comments:   true,
@@ -76,12 +71,27 @@ func formatGoWith(template string, src []byte, shortcut bool) ([]byte, error) {
 	return out, nil
 }
 
-// importsInGoimportsOrder reports whether goimports would leave the imports
-// of f as they are: one import declaration, first, with no comments and no
-// import "C", whose runs of consecutive lines are each in one goimports
-// group (standard library, then the rest) and sorted, without duplicates or
-// a blank line before the closing parenthesis. It errs on the side of no,
-// which costs only time.
+// printGo prints f as gofmt does. size is the length of the source f was
+// parsed from, which the output is about as long as.
+func printGo(template string, fset *token.FileSet, f *ast.File, size int) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(size + size/8)
+	if err := goPrinter.Fprint(&buf, fset, f); err != nil {
+		return nil, &TemplateError{Template: template, Err: fmt.Errorf("format rendered Go: %w", err)}
+	}
+	return buf.Bytes(), nil
+}
+
+// importsInGoimportsOrder puts the imports of f in the order goimports
+// would, and reports whether that is all goimports would change in them: one
+// import declaration, first, with no comments on its lines and no import
+// "C", whose runs of consecutive lines are each in one goimports group
+// (standard library, then the rest), without duplicates. A run out of order
+// is sorted, and blank lines before the closing parenthesis (which dropping
+// an unused import can leave) are removed, as gofmt does both
+// (ast.SortImports), and so goimports: within one group it sorts as gofmt
+// does. It errs on the side of no, which costs only time, and changes f only
+// when it reports yes.
 func importsInGoimportsOrder(fset *token.FileSet, f *ast.File) bool {
 	var decl *ast.GenDecl
 	for i, d := range f.Decls {
@@ -100,13 +110,15 @@ func importsInGoimportsOrder(fset *token.FileSet, f *ast.File) bool {
 	if len(decl.Specs) == 0 {
 		return false
 	}
+	tok := fset.File(f.FileStart)
+	first, last := tok.Line(decl.Pos()), tok.Line(decl.End())
 	for _, c := range f.Comments {
-		if c.Pos() < decl.End() && c.End() > decl.Pos() {
+		if tok.Line(c.End()) >= first && tok.Line(c.Pos()) <= last {
 			return false
 		}
 	}
-	tok := fset.File(f.FileStart)
 	seen := map[string]bool{}
+	tidy := true
 	var prev *ast.ImportSpec
 	for _, s := range decl.Specs {
 		spec := s.(*ast.ImportSpec)
@@ -118,32 +130,61 @@ func importsInGoimportsOrder(fset *token.FileSet, f *ast.File) bool {
 		if prev != nil && tok.Line(spec.Pos()) <= 1+tok.Line(prev.End()) {
 			// The same run: one group, sorted by path.
 			prevPath, _ := strconv.Unquote(prev.Path.Value)
-			if importGroup(prevPath) != importGroup(p) || prevPath >= p {
+			if importGroup(prevPath) != importGroup(p) {
 				return false
 			}
+			tidy = tidy && prevPath < p
 		}
 		prev = spec
 	}
 	if decl.Rparen.IsValid() && tok.Line(decl.Rparen) > tok.Line(prev.End())+1 {
-		return false
+		tidy = false
+	}
+	if !tidy {
+		ast.SortImports(fset, f)
 	}
 	return true
 }
 
-// numbersInGofmtForm reports whether no number literal of f has a capital
-// letter (0X10, 1E3), which gofmt would rewrite in lower case; goPrinter
-// leaves literals as they are.
-func numbersInGofmtForm(f *ast.File) bool {
-	ok := true
+// fileRefs is what formatGo needs to know of a file's body, gathered in one
+// walk of its syntax tree.
+type fileRefs struct {
+	// qualifiers are the identifiers x of the file's x.name selectors:
+	// every package name the file refers to, and other names besides.
+	qualifiers map[string]bool
+	// numbersInGofmtForm is false when a number literal has a capital
+	// letter (0X10, 1E3), which gofmt would rewrite in lower case;
+	// goPrinter leaves literals as they are.
+	numbersInGofmtForm bool
+}
+
+// references walks f once for its fileRefs.
+func references(f *ast.File) fileRefs {
+	refs := fileRefs{qualifiers: map[string]bool{}, numbersInGofmtForm: true}
 	ast.Inspect(f, func(n ast.Node) bool {
-		if lit, isLit := n.(*ast.BasicLit); isLit && lit.Kind != token.STRING && lit.Kind != token.CHAR {
-			if strings.ContainsAny(lit.Value, "ABCDEFOPX") {
-				ok = false
+		switch n := n.(type) {
+		case *ast.SelectorExpr:
+			if id, ok := n.X.(*ast.Ident); ok {
+				refs.qualifiers[id.Name] = true
+			}
+		case *ast.BasicLit:
+			if n.Kind != token.STRING && n.Kind != token.CHAR && strings.ContainsAny(n.Value, "ABCDEFOPX") {
+				refs.numbersInGofmtForm = false
 			}
 		}
-		return ok
+		return true
 	})
-	return ok
+	return refs
+}
+
+// uses reports whether the file refers to the package spec imports, whose
+// path is p.
+func (r fileRefs) uses(spec *ast.ImportSpec, p string) bool {
+	n := importName(p)
+	if spec.Name != nil {
+		n = spec.Name.Name
+	}
+	return n == "_" || n == "." || r.qualifiers[n]
 }
 
 // importGroup is goimports' group of an import path (with no local
@@ -185,29 +226,6 @@ func importName(p string) string {
 		base = base[:i]
 	}
 	return base
-}
-
-// usesImport reports whether f refers to the package spec imports.
-func usesImport(f *ast.File, spec *ast.ImportSpec, p string) bool {
-	n := importName(p)
-	if spec.Name != nil {
-		n = spec.Name.Name
-	}
-	if n == "_" || n == "." {
-		return true
-	}
-	used := false
-	ast.Inspect(f, func(node ast.Node) bool {
-		sel, ok := node.(*ast.SelectorExpr)
-		if !ok {
-			return !used
-		}
-		if id, ok := sel.X.(*ast.Ident); ok && id.Name == n {
-			used = true
-		}
-		return !used
-	})
-	return used
 }
 
 // syntaxError reports a Go syntax error in rendered output with the template

@@ -1,6 +1,8 @@
 package generator
 
 import (
+	"go/parser"
+	"go/token"
 	"path"
 	"testing"
 
@@ -32,6 +34,14 @@ func TestFormatShortcutMatchesGoimports(t *testing.T) {
 		"drop beside comment":  "package a\n\nimport (\n\t\"fmt\"\n\t// os is for args.\n\t\"os\"\n\t\"strings\" // unused\n)\n\nvar _ = fmt.Sprint(os.Args)\n",
 		"drop a group":         "package a\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/x\"\n\n\t\"example.com/z\"\n)\n\nvar _ = fmt.Sprint(z.Z)\n",
 		"named and blank":      "package a\n\nimport (\n\t_ \"embed\"\n\tstdfmt \"fmt\"\n)\n\nvar _ = stdfmt.Sprint()\n",
+		"unsorted runs":        "package a\n\nimport (\n\t\"os\"\n\t\"fmt\"\n\n\t\"example.com/z\"\n\t\"example.com/x\"\n\t\"github.com/y\"\n)\n\nvar _ = fmt.Sprint(os.Args, x.X, y.Y, z.Z)\n",
+		"unsorted named":       "package a\n\nimport (\n\tzz \"example.com/b\"\n\t\"example.com/a/longer/path\"\n\taa \"example.com/c\"\n\t_ \"example.com/aa\"\n)\n\nvar _ = zz.X + path.Y + aa.Z\n",
+		"unsorted after drop":  "package a\n\nimport (\n\t\"strings\"\n\t\"os\"\n\t\"fmt\"\n\t\"bytes\"\n)\n\nvar _ = fmt.Sprint(os.Args, bytes.MinRead)\n",
+		"unsorted, groups mix": "package a\n\nimport (\n\t\"example.com/x\"\n\t\"os\"\n\t\"fmt\"\n)\n\nvar _ = fmt.Sprint(os.Args, x.X)\n",
+		"unsorted, comment":    "package a\n\n/* c */ import (\n\t\"os\"\n\t\"fmt\"\n)\n\nvar _ = fmt.Sprint(os.Args)\n",
+		"drop a group's last":  "package a\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\n\t\"example.com/x\"\n)\n\nvar _ = fmt.Sprint(os.Args)\n\nfunc f() {}\n",
+		"blanks before )":      "package a\n\nimport (\n\t\"fmt\"\n\n\n)\n\n// F is f.\nfunc F() { fmt.Println() }\n",
+		"unsorted single line": "package a\n\nimport (\"os\"; \"fmt\")\n\nvar _ = fmt.Sprint(os.Args)\n",
 	}
 	for name, src := range sources {
 		want, err := formatGoWith(name, []byte(src), false)
@@ -68,4 +78,29 @@ func TestFormatShortcutMatchesGoimports(t *testing.T) {
 		}
 	}
 	t.Logf("%d distinct rendered Go files", len(seen))
+}
+
+// TestImportsInGoimportsOrderSortsOnlyWhatGoimportsWouldJustSort checks
+// which import blocks formatGo's shortcut takes: those goimports would leave
+// alone, only sort run by run or only close up before the parenthesis, and
+// not those where it would also regroup, merge or move comments.
+func TestImportsInGoimportsOrderSortsOnlyWhatGoimportsWouldJustSort(t *testing.T) {
+	for src, want := range map[string]bool{
+		"package a\n":                   true,
+		"package a\n\nimport \"fmt\"\n": true,
+		"package a\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\n\t\"example.com/x\"\n)\n":               true,
+		"package a\n\nimport (\n\t\"os\"\n\t\"fmt\"\n)\n":                                      true,
+		"package a\n\nimport (\n\tb \"example.com/b\"\n\ta \"example.com/a\"\n\n\t\"os\"\n)\n": true,
+		"package a\n\nimport (\n\t\"example.com/x\"\n\t\"fmt\"\n)\n":                           false,
+		"package a\n\nimport \"os\"\nimport \"fmt\"\n":                                         false,
+		"package a\n\nimport (\n\t\"os\" // os\n\t\"fmt\"\n)\n":                                false,
+		"package a\n\n/* c */ import (\n\t\"os\"\n\t\"fmt\"\n)\n":                              false,
+		"package a\n\nimport (\n\t\"fmt\"\n\t\"fmt\"\n)\n":                                     false,
+		"package a\n\nimport (\n\t\"fmt\"\n\n)\n":                                              true,
+	} {
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, "a.go", src, parser.ParseComments|parser.SkipObjectResolution)
+		require.NoError(t, err)
+		assert.Equal(t, want, importsInGoimportsOrder(fset, f), src)
+	}
 }

@@ -79,28 +79,13 @@ func Render(fsys fs.FS, spec Spec) (Files, error) {
 // {{block}}. Within a layer, files named _*.tmpl (shared blocks) are parsed
 // after the others, so they override blocks those files declare.
 func Parse(fsys fs.FS, manifest []Entry) (*Templates, error) {
-	layers := []fs.FS{fsys}
-	if l, ok := fsys.(layered); ok {
-		layers = l.Layers()
+	sources, walkErr := templateSources(fsys)
+	files, err := parseTemplates(sources)
+	if err != nil {
+		return nil, err
 	}
-	files := template.New("").Option("missingkey=error").Funcs(funcMap())
-	for i, layer := range layers {
-		names, err := templateNames(layer)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range names {
-			if shadowed(layers[i+1:], p) {
-				continue
-			}
-			src, err := fs.ReadFile(layer, p)
-			if err != nil {
-				return nil, err
-			}
-			if _, err := files.New(p).Parse(string(src)); err != nil {
-				return nil, templateError(p, err)
-			}
-		}
+	if walkErr != nil {
+		return nil, walkErr
 	}
 	paths := template.New("").Option("missingkey=error").Funcs(funcMap())
 	for _, e := range manifest {
@@ -112,6 +97,95 @@ func Parse(fsys fs.FS, manifest []Entry) (*Templates, error) {
 		}
 	}
 	return &Templates{files: files, paths: paths, manifest: manifest, origin: OriginBuiltin, formatted: new(sync.Map), protoCode: new(sync.Map)}, nil
+}
+
+// A templateSource is a template file to parse: its path and the layer
+// it is read from.
+type templateSource struct {
+	layer fs.FS
+	path  string
+}
+
+// templateSources returns the template files of fsys in parse order (see
+// Parse). An error walking a layer ends the list there, and is returned
+// with it.
+func templateSources(fsys fs.FS) ([]templateSource, error) {
+	layers := []fs.FS{fsys}
+	if l, ok := fsys.(layered); ok {
+		layers = l.Layers()
+	}
+	var out []templateSource
+	for i, layer := range layers {
+		names, err := templateNames(layer)
+		if err != nil {
+			return out, err
+		}
+		for _, p := range names {
+			if !shadowed(layers[i+1:], p) {
+				out = append(out, templateSource{layer, p})
+			}
+		}
+	}
+	return out, nil
+}
+
+// parseTemplates parses sources into one template set, with the result of
+// parsing them into it one after another, in order, but on every CPU.
+//
+// Each worker parses every n-th file, in order, into a set of its own, so
+// that the function map is copied into a set once per worker, not once per
+// file. Then the templates each file defined (their trees' ParseName) are
+// added to the one set in the files' order, which decides, as parsing in
+// that order would, which {{define}} replaces which {{block}}. A tree that a
+// later file of the same worker replaced in the worker's set is missing
+// then, which changes nothing: that later file replaces it in the one set
+// too. The first error in the files' order is returned.
+func parseTemplates(sources []templateSource) (*template.Template, error) {
+	funcs := funcMap()
+	newSet := func() *template.Template { return template.New("").Option("missingkey=error").Funcs(funcs) }
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(sources)))
+	sets := make([]*template.Template, workers)
+	errs := make([]error, len(sources))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			sets[w] = newSet()
+			for i := w; i < len(sources); i += workers {
+				errs[i] = parseTemplate(sets[w], sources[i])
+			}
+		})
+	}
+	wg.Wait()
+	byFile := make(map[string][]*template.Template)
+	for _, set := range sets {
+		for _, t := range set.Templates() {
+			byFile[t.Tree.ParseName] = append(byFile[t.Tree.ParseName], t)
+		}
+	}
+	files := newSet()
+	for i, src := range sources {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		for _, t := range byFile[src.path] {
+			if _, err := files.AddParseTree(t.Name(), t.Tree); err != nil {
+				return nil, templateError(src.path, err)
+			}
+		}
+	}
+	return files, nil
+}
+
+// parseTemplate reads src and parses it into set.
+func parseTemplate(set *template.Template, src templateSource) error {
+	text, err := fs.ReadFile(src.layer, src.path)
+	if err != nil {
+		return err
+	}
+	if _, err := set.New(src.path).Parse(string(text)); err != nil {
+		return templateError(src.path, err)
+	}
+	return nil
 }
 
 // layered is an fs.FS made of layers, later ones overriding earlier ones
@@ -252,6 +326,11 @@ func (t *Templates) RenderAll(spec Spec) (Files, []error) {
 // to formatGo work file by file: a file that fails one is left out of the
 // next and keeps its error, so every broken template is reported, each once,
 // in manifest order. The steps after them work on the project as a whole.
+//
+// The Go code of the .proto files is generated while the Go files are
+// formatted: the two are most of a render's work, neither needs the other,
+// and together they keep every CPU busy. Its result is used only when every
+// file rendered.
 func (t *Templates) render(spec Valid) (Files, []error) {
 	if !spec.ok {
 		return nil, []error{errNotValidated}
@@ -262,12 +341,17 @@ func (t *Templates) render(spec Valid) (Files, []error) {
 	}
 	files := t.selectFiles(data)
 	t.executeTemplates(files)
+	protoCode := t.startProtoCode(files, data)
 	t.formatGo(files)
 	out, errs := rendered(files)
+	generated, err := protoCode()
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	if out, err = t.addProtoCode(out, data); err != nil {
+	if err != nil {
+		return nil, []error{err}
+	}
+	if out, err = addProtoCode(out, generated); err != nil {
 		return nil, []error{err}
 	}
 	out.Sort()
@@ -342,20 +426,22 @@ func entryData(e Entry, data *Data) []*Data {
 	return out
 }
 
-// executeTemplates renders the content of every pending file.
+// executeTemplates renders the content of every pending file. A parsed
+// template set may execute on many goroutines, and templates only read the
+// data they render, so the files are spread over the CPUs.
 func (t *Templates) executeTemplates(files []*pending) {
-	for _, f := range files {
-		if f.err == nil {
+	inParallel(len(files), func(i int) {
+		if f := files[i]; f.err == nil {
 			f.file.Content, f.err = execute(t.files, f.entry.Template, f.data)
 		}
-	}
+	})
 }
 
 // formatGo formats every pending .go file, dropping unused imports (see
 // formatGo in format.go). Formatting is most of a render's work and each
-// file is formatted on its own, so the files are spread over the CPUs; each
-// result goes back to its own file, so the output does not depend on the
-// order they finish in.
+// file is formatted on its own, so the files are spread over the CPUs, the
+// longest first, so that the CPUs finish together rather than one of them
+// starting a long file last.
 func (t *Templates) formatGo(files []*pending) {
 	var goFiles []*pending
 	for _, f := range files {
@@ -363,13 +449,23 @@ func (t *Templates) formatGo(files []*pending) {
 			goFiles = append(goFiles, f)
 		}
 	}
+	slices.SortStableFunc(goFiles, func(a, b *pending) int { return cmp.Compare(len(b.file.Content), len(a.file.Content)) })
+	inParallel(len(goFiles), func(i int) {
+		f := goFiles[i]
+		f.file.Content, f.err = t.formatGoCached(f.entry.Template, f.file.Content)
+	})
+}
+
+// inParallel calls work for every index below n, spread over the CPUs. Each
+// call must write only what belongs to its index, so that the outcome does
+// not depend on the order the calls finish in.
+func inParallel(n int, work func(i int)) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(goFiles)) {
+	for range min(runtime.GOMAXPROCS(0), n) {
 		wg.Go(func() {
-			for i := next.Add(1) - 1; i < int64(len(goFiles)); i = next.Add(1) - 1 {
-				f := goFiles[i]
-				f.file.Content, f.err = t.formatGoCached(f.entry.Template, f.file.Content)
+			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
+				work(int(i))
 			}
 		})
 	}
@@ -406,31 +502,47 @@ func (t *Templates) formatGoCached(name string, src []byte) ([]byte, error) {
 	return out, nil
 }
 
-// addProtoCode adds the Go code generated from the rendered .proto files,
-// beside each .proto, and the OpenAPI document at OpenAPIPath. It calls what
-// `perfgen proto` calls, with the same import root and options the
-// project's //go:generate line gives it (no gRPC code without a gRPC
-// server), so regenerating an untouched project changes nothing.
-func (t *Templates) addProtoCode(files Files, data *Data) (Files, error) {
+// startProtoCode starts generating the Go code of the rendered .proto files
+// among files, and the OpenAPI document, and returns a function that waits
+// for them. It calls what `perfgen proto` calls, with the same import root
+// and options the project's //go:generate line gives it (no gRPC code
+// without a gRPC server), so regenerating an untouched project changes
+// nothing.
+func (t *Templates) startProtoCode(files []*pending, data *Data) (wait func() (Files, error)) {
 	sources := map[string][]byte{}
 	for _, f := range files {
-		if path.Ext(f.Path) != ".proto" {
+		if f.err != nil || path.Ext(f.file.Path) != ".proto" {
 			continue
 		}
-		rel, ok := strings.CutPrefix(f.Path, ProtoRoot+"/")
+		rel, ok := strings.CutPrefix(f.file.Path, ProtoRoot+"/")
 		if !ok {
-			return nil, fmt.Errorf("rendered %s is outside %s, the import root .proto files are compiled from; move it there", f.Path, ProtoRoot)
+			err := fmt.Errorf("rendered %s is outside %s, the import root .proto files are compiled from; move it there", f.file.Path, ProtoRoot)
+			return func() (Files, error) { return nil, err }
 		}
-		sources[rel] = f.Content
+		sources[rel] = f.file.Content
 	}
-	generated, err := t.generateProtoCodeCached(sources, protobuild.Options{HTTPOnly: !data.GRPC})
-	var ce *protobuild.CompileError
-	if errors.As(err, &ce) {
-		return nil, fmt.Errorf("rendered .proto files do not compile:\n%w", ce)
+	var generated Files
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		generated, err = t.generateProtoCodeCached(sources, protobuild.Options{HTTPOnly: !data.GRPC})
+		var ce *protobuild.CompileError
+		if errors.As(err, &ce) {
+			err = fmt.Errorf("rendered .proto files do not compile:\n%w", ce)
+		} else if err != nil {
+			err = fmt.Errorf("generate Go code from the rendered .proto files: %w", err)
+		}
+	}()
+	return func() (Files, error) {
+		<-done
+		return generated, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("generate Go code from the rendered .proto files: %w", err)
-	}
+}
+
+// addProtoCode adds generated, the Go code of the rendered .proto files, to
+// files: beside each .proto, and the OpenAPI document at OpenAPIPath.
+func addProtoCode(files, generated Files) (Files, error) {
 	if len(generated) == 0 {
 		return files, nil
 	}

@@ -3,6 +3,9 @@ package generator
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"io/fs"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -294,4 +297,85 @@ func TestRendersShareNoContent(t *testing.T) {
 	fresh, err := Render(templates.FS, DefaultSpec("demo"))
 	require.NoError(t, err)
 	assert.Equal(t, fresh, second)
+}
+
+// TestParseOnEveryCPUMatchesParsingInOrder checks that Parse, which parses
+// files on several goroutines, builds the template set that parsing the
+// files one after another, in order, into one set builds: the same
+// templates, each with the definition that won, whatever the number of
+// workers and however the files that define a name fall among them.
+func TestParseOnEveryCPUMatchesParsingInOrder(t *testing.T) {
+	fsys := fstest.MapFS{}
+	// Files a.tmpl ... l.tmpl, then _m.tmpl ... _o.tmpl, in parse order;
+	// each defines or declares some of x, y, z, or leaves them empty.
+	bodies := []string{
+		`a{{block "x" .}}a-x{{end}}{{block "y" .}}a-y{{end}}`,
+		`b{{define "x"}}b-x{{end}}`,
+		`c{{define "y"}}{{end}}`,
+		`d{{template "x" .}}`,
+		`e{{define "z"}}   {{end}}`,
+		`f{{define "x"}}f-x{{end}}{{define "z"}}f-z{{end}}`,
+		`g{{define "y"}}g-y{{end}}`,
+		`h{{define "x"}}{{end}}`,
+		`i{{block "z" .}}i-z{{end}}`,
+		`j`,
+		`k{{define "y"}}k-y{{end}}`,
+		`l{{template "y" .}}{{template "z" .}}`,
+		`{{define "x"}}m-x{{end}}`,
+		`{{define "z"}}{{end}}`,
+		`{{define "y"}}o-y{{end}}`,
+	}
+	for i, body := range bodies {
+		name := string(rune('a'+i)) + ".tmpl"
+		if i >= 12 {
+			name = "_" + name
+		}
+		fsys[name] = &fstest.MapFile{Data: []byte(body)}
+	}
+	sources, err := templateSources(fsys)
+	require.NoError(t, err)
+	require.Len(t, sources, len(bodies))
+
+	want := template.New("").Option("missingkey=error").Funcs(funcMap())
+	for _, s := range sources {
+		src, err := fs.ReadFile(fsys, s.path)
+		require.NoError(t, err)
+		_, err = want.New(s.path).Parse(string(src))
+		require.NoError(t, err)
+	}
+	execAll := func(set *template.Template) map[string]string {
+		out := map[string]string{}
+		for _, tt := range set.Templates() {
+			var buf bytes.Buffer
+			require.NoError(t, set.ExecuteTemplate(&buf, tt.Name(), nil))
+			out[tt.Name()] = buf.String()
+		}
+		return out
+	}
+
+	for procs := 1; procs <= 5; procs++ {
+		t.Run(fmt.Sprint(procs), func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			got, err := parseTemplates(sources)
+			require.NoError(t, err)
+			assert.Equal(t, execAll(want), execAll(got))
+		})
+	}
+
+	t.Run("first error in order", func(t *testing.T) {
+		broken := fstest.MapFS{
+			"a.tmpl": {Data: []byte("fine")},
+			"b.tmpl": {Data: []byte("{{ nosuchfunc }}")},
+			"c.tmpl": {Data: []byte("{{ if }}")},
+			"d.tmpl": {Data: []byte("{{ end }}")},
+		}
+		sources, err := templateSources(broken)
+		require.NoError(t, err)
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+		for procs := 1; procs <= 4; procs++ {
+			runtime.GOMAXPROCS(procs)
+			_, err := parseTemplates(sources)
+			assert.EqualError(t, err, `b.tmpl:1: function "nosuchfunc" not defined`, "GOMAXPROCS %d", procs)
+		}
+	})
 }

@@ -197,12 +197,13 @@ func (c *runtimeCopy) write(g *protogen.GeneratedFile) error {
 		}
 		code = append(code, content...)
 	}
+	called := decoderCalls(code)
 	for _, d := range runtimeDecls {
 		typ, m, ok := strings.Cut(d.names[0], ".")
 		if !ok || !needed[typ] {
 			continue
 		}
-		if typ != "jsonDecoder" || regexp.MustCompile(`\bd\.`+m+`\b`).Match(code) {
+		if typ != "jsonDecoder" || called[m] {
 			visit(d.names[0])
 		}
 	}
@@ -222,4 +223,34 @@ func (c *runtimeCopy) write(g *protogen.GeneratedFile) error {
 		g.P(text)
 	}
 	return nil
+}
+
+// decoderCalls returns the names m of the selectors d.m in code whose d is a
+// whole word: the decoder's methods that generated code calls or takes the
+// value of. It finds each m that the pattern \bd\.m\b matches, in one pass.
+func decoderCalls(code []byte) map[string]bool {
+	called := map[string]bool{}
+	for i := 0; ; {
+		j := bytes.Index(code[i:], []byte("d."))
+		if j < 0 {
+			return called
+		}
+		j += i
+		i = j + 1
+		if j > 0 && isWordByte(code[j-1]) {
+			continue
+		}
+		end := j + len("d.")
+		for end < len(code) && isWordByte(code[end]) {
+			end++
+		}
+		if end > j+len("d.") {
+			called[string(code[j+len("d."):end])] = true
+		}
+	}
+}
+
+// isWordByte reports whether c is a word character of regexp's \w and \b.
+func isWordByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
