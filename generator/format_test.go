@@ -1,9 +1,12 @@
 package generator
 
 import (
+	"fmt"
 	"go/parser"
 	"go/token"
 	"path"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -103,4 +106,75 @@ func TestImportsInGoimportsOrderSortsOnlyWhatGoimportsWouldJustSort(t *testing.T
 		require.NoError(t, err)
 		assert.Equal(t, want, importsInGoimportsOrder(fset, f), src)
 	}
+}
+
+// TestRenderedImportsAreGrouped checks every Go file the built-in templates
+// render, in any option combination, for import groups as a Go engineer
+// writes them: the standard library, then other modules, then the
+// project's own packages, each group alone and separated by a blank line.
+// A template's {{- can eat the blank line between two groups, and
+// goimports then keeps them merged.
+func TestRenderedImportsAreGrouped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("rendering every option combination")
+	}
+	ts, err := Parse(templates.FS, Manifest)
+	require.NoError(t, err)
+	seen := map[string]bool{}
+	for _, spec := range Combinations() {
+		v, err := spec.Valid()
+		require.NoError(t, err)
+		data, err := NewData(v.Spec())
+		require.NoError(t, err)
+		files := ts.selectFiles(data)
+		ts.executeTemplates(files)
+		for _, f := range files {
+			require.NoError(t, f.err)
+			if path.Ext(f.file.Path) != ".go" || seen[string(f.file.Content)] {
+				continue
+			}
+			seen[string(f.file.Content)] = true
+			src, err := formatGoWith(f.entry.Template, f.file.Content, true)
+			require.NoError(t, err)
+			if problem := importGrouping(t, src, data.Module); problem != "" {
+				t.Errorf("%s (template %s, %+v): %s", f.file.Path, f.entry.Template, spec, problem)
+			}
+		}
+	}
+}
+
+// importGrouping describes what is wrong with src's import groups, or
+// returns "".
+func importGrouping(t *testing.T, src []byte, module string) string {
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, "", src, parser.ImportsOnly)
+	require.NoError(t, err)
+	kind := func(p string) int {
+		switch {
+		case p == module || strings.HasPrefix(p, module+"/"):
+			return 2
+		case strings.Contains(strings.SplitN(p, "/", 2)[0], "."):
+			return 1
+		}
+		return 0
+	}
+	names := [...]string{"standard library", "other modules", "the project's packages"}
+	lastLine, lastKind := 0, -1
+	for _, spec := range file.Imports {
+		p, err := strconv.Unquote(spec.Path.Value)
+		require.NoError(t, err)
+		line, k := fset.Position(spec.Pos()).Line, kind(p)
+		if doc := spec.Doc; doc != nil {
+			line = fset.Position(doc.Pos()).Line
+		}
+		switch {
+		case lastKind < 0:
+		case k < lastKind:
+			return fmt.Sprintf("%s import %q after %s", names[k], p, names[lastKind])
+		case k > lastKind && line == lastLine+1:
+			return fmt.Sprintf("%s import %q in one group with %s; put a blank line between them", names[k], p, names[lastKind])
+		}
+		lastLine, lastKind = fset.Position(spec.End()).Line, k
+	}
+	return ""
 }

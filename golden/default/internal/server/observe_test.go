@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"example.com/demo/internal/cache"
 	"example.com/demo/internal/config"
 	"example.com/demo/internal/items"
@@ -24,7 +26,6 @@ import (
 	"example.com/demo/internal/store/memory"
 	"example.com/demo/internal/tracing"
 	"example.com/demo/internal/tracing/tracingtest"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // itemRoutePattern is the route the item requests match.

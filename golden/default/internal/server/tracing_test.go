@@ -7,16 +7,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
 	demov1 "example.com/demo/api/proto/demo/v1"
 	"example.com/demo/internal/config"
 	"example.com/demo/internal/items"
 	"example.com/demo/internal/server"
 	"example.com/demo/internal/tracing"
 	"example.com/demo/internal/tracing/tracingtest"
-	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 )
 
 // A caller's trace context, as a traceparent header carries it.

@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"example.com/minimal/internal/resource"
 	"golang.org/x/sync/errgroup"
+
+	"example.com/minimal/internal/resource"
 )
 
 // MaxPageSize bounds how many items one List call returns.

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"example.com/minimal/internal/config"
 	"example.com/minimal/internal/items"
 	"example.com/minimal/internal/metrics"
@@ -23,7 +25,6 @@ import (
 	"example.com/minimal/internal/store/memory"
 	"example.com/minimal/internal/tracing"
 	"example.com/minimal/internal/tracing/tracingtest"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // itemRoutePattern is the route the item requests match.

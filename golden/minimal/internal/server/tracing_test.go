@@ -6,10 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"example.com/minimal/internal/config"
 	"example.com/minimal/internal/tracing"
 	"example.com/minimal/internal/tracing/tracingtest"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // A caller's trace context, as a traceparent header carries it.

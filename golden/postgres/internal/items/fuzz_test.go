@@ -11,11 +11,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"example.com/orders/internal/items"
 	"example.com/orders/internal/pgtest"
 	"example.com/orders/internal/store/memory"
 	"example.com/orders/internal/store/postgres"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // A fuzzStore is one store every fuzz input is run against.

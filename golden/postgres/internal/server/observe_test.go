@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"example.com/orders/internal/cache"
 	"example.com/orders/internal/config"
 	"example.com/orders/internal/items"
@@ -24,7 +26,6 @@ import (
 	"example.com/orders/internal/store/memory"
 	"example.com/orders/internal/tracing"
 	"example.com/orders/internal/tracing/tracingtest"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // itemRoutePattern is the route the item requests match.

@@ -6,10 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"example.com/orders/internal/config"
 	"example.com/orders/internal/tracing"
 	"example.com/orders/internal/tracing/tracingtest"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // A caller's trace context, as a traceparent header carries it.

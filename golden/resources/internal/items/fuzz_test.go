@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"example.com/shop/internal/cache"
 	"example.com/shop/internal/config"
 	"example.com/shop/internal/items"
@@ -24,7 +26,6 @@ import (
 	"example.com/shop/internal/store/memory"
 	"example.com/shop/internal/tracing"
 	"example.com/shop/internal/tracing/tracingtest"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // itemRoutePattern is the route the item requests match.

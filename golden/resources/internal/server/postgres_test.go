@@ -11,6 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
 	shopv1 "example.com/shop/api/proto/shop/v1"
 	"example.com/shop/internal/config"
 	"example.com/shop/internal/items"
@@ -19,10 +24,6 @@ import (
 	"example.com/shop/internal/resource"
 	"example.com/shop/internal/server"
 	"example.com/shop/internal/store/postgres"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
 // TestDatabaseOutage serves over real listeners from a real Postgres behind

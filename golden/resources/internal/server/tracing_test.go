@@ -7,16 +7,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
 	shopv1 "example.com/shop/api/proto/shop/v1"
 	"example.com/shop/internal/config"
 	"example.com/shop/internal/items"
 	"example.com/shop/internal/server"
 	"example.com/shop/internal/tracing"
 	"example.com/shop/internal/tracing/tracingtest"
-	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 )
 
 // A caller's trace context, as a traceparent header carries it.
