@@ -57,6 +57,21 @@ func TestFormatShortcutMatchesGoimports(t *testing.T) {
 	if testing.Short() {
 		t.Skip("rendering every option combination")
 	}
+	n := forEachRenderedGoFile(t, func(f *pending, spec Spec, _ *Data) {
+		want, err := formatGoWith(f.entry.Template, f.file.Content, false)
+		require.NoError(t, err)
+		got, err := formatGoWith(f.entry.Template, f.file.Content, true)
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(got), "%s with %+v", f.file.Path, spec)
+	})
+	t.Logf("%d distinct rendered Go files", n)
+}
+
+// forEachRenderedGoFile calls check with each distinct Go file the built-in
+// templates render, unformatted, in any option combination, and returns how
+// many there were.
+func forEachRenderedGoFile(t *testing.T, check func(f *pending, spec Spec, data *Data)) int {
+	t.Helper()
 	ts, err := Parse(templates.FS, Manifest)
 	require.NoError(t, err)
 	seen := map[string]bool{}
@@ -73,14 +88,10 @@ func TestFormatShortcutMatchesGoimports(t *testing.T) {
 				continue
 			}
 			seen[string(f.file.Content)] = true
-			want, err := formatGoWith(f.entry.Template, f.file.Content, false)
-			require.NoError(t, err)
-			got, err := formatGoWith(f.entry.Template, f.file.Content, true)
-			require.NoError(t, err)
-			assert.Equal(t, string(want), string(got), "%s with %+v", f.file.Path, spec)
+			check(f, spec, data)
 		}
 	}
-	t.Logf("%d distinct rendered Go files", len(seen))
+	return len(seen)
 }
 
 // TestImportsInGoimportsOrderSortsOnlyWhatGoimportsWouldJustSort checks
@@ -118,29 +129,13 @@ func TestRenderedImportsAreGrouped(t *testing.T) {
 	if testing.Short() {
 		t.Skip("rendering every option combination")
 	}
-	ts, err := Parse(templates.FS, Manifest)
-	require.NoError(t, err)
-	seen := map[string]bool{}
-	for _, spec := range Combinations() {
-		v, err := spec.Valid()
+	forEachRenderedGoFile(t, func(f *pending, spec Spec, data *Data) {
+		src, err := formatGoWith(f.entry.Template, f.file.Content, true)
 		require.NoError(t, err)
-		data, err := NewData(v.Spec())
-		require.NoError(t, err)
-		files := ts.selectFiles(data)
-		ts.executeTemplates(files)
-		for _, f := range files {
-			require.NoError(t, f.err)
-			if path.Ext(f.file.Path) != ".go" || seen[string(f.file.Content)] {
-				continue
-			}
-			seen[string(f.file.Content)] = true
-			src, err := formatGoWith(f.entry.Template, f.file.Content, true)
-			require.NoError(t, err)
-			if problem := importGrouping(t, src, data.Module); problem != "" {
-				t.Errorf("%s (template %s, %+v): %s", f.file.Path, f.entry.Template, spec, problem)
-			}
+		if problem := importGrouping(t, src, data.Module); problem != "" {
+			t.Errorf("%s (template %s, %+v): %s", f.file.Path, f.entry.Template, spec, problem)
 		}
-	}
+	})
 }
 
 // importGrouping describes what is wrong with src's import groups, or
