@@ -184,6 +184,7 @@ func statusOf(t *testing.T, client *http.Client, method, url string) int {
 }
 
 func TestAdminListenerDefaultsToLoopbackAndIsConfigurable(t *testing.T) {
+	t.Parallel()
 	host, _, err := net.SplitHostPort(config.Default().AdminAddr)
 	if err != nil {
 		t.Fatalf("default admin address: %v", err)
@@ -211,6 +212,7 @@ const defaultMuxProbe = "/default-serve-mux-probe"
 var registerProbe sync.Once
 
 func TestNoListenerUsesDefaultServeMux(t *testing.T) {
+	t.Parallel()
 	// Anything a dependency registers on http.DefaultServeMux (as
 	// net/http/pprof does) must stay unreachable.
 	registerProbe.Do(func() {
@@ -227,6 +229,7 @@ func TestNoListenerUsesDefaultServeMux(t *testing.T) {
 }
 
 func TestNothingImportsDeprecatedH2C(t *testing.T) {
+	t.Parallel()
 	// http.Server.Protocols serves cleartext HTTP/2 itself; x/net/http2/h2c
 	// is deprecated and bypasses the server's HTTP/2 limits.
 	root := moduleRoot(t)
