@@ -32,7 +32,10 @@ import (
 // The robustness suite attacks a real server over loopback, the way a
 // hostile or broken client would, and checks that each protection holds.
 // Every wait is bounded by a generous multiple of the protection's own limit,
-// so the suite is not flaky on a loaded machine.
+// so the suite is not flaky on a loaded machine. Each test starts its own
+// server on its own loopback ports, with its own store and metrics
+// registry, so the tests run in parallel: most of their time is waiting out
+// a timeout.
 
 // slack is added to every time-based protection's own limit before a test
 // calls it broken.
