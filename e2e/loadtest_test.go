@@ -34,15 +34,28 @@ func TestLoadTest(t *testing.T) {
 	dir := generateStable(t, "loadtest", loadTestSpec(t, "default"))
 	goCmd(t, dir, 5*time.Minute, "mod", "tidy")
 
-	t.Run("make build leaves out gRPC's trace pages", func(t *testing.T) {
-		// The service is built with -tags grpcnotrace: golang.org/x/net/trace
-		// links html/template, which keeps the linker from dropping unused
+	t.Run("make build ships a stripped binary without gRPC's trace pages", func(t *testing.T) {
+		// The service is built as the Dockerfile builds it, stripped, and
+		// with -tags grpcnotrace: golang.org/x/net/trace links
+		// html/template, which keeps the linker from dropping unused
 		// methods and costs the idle service about 1.5 MiB of RSS.
 		run(t, dir, 5*time.Minute, "make", "build")
 		bin := filepath.Join(dir, "bin", "demo")
 		info := goCmd(t, dir, time.Minute, "version", "-m", bin)
 		assert.Contains(t, info, "-tags=grpcnotrace")
-		syms := goCmd(t, dir, time.Minute, "tool", "nm", bin)
+		assert.Contains(t, info, "-trimpath=true")
+		// -trimpath keeps -ldflags out of the build information: the
+		// missing symbol table is what shows -s.
+		nm := exec.Command("go", "tool", "nm", bin)
+		nm.Dir = dir
+		out, err := nm.CombinedOutput()
+		assert.Error(t, err, "go tool nm read symbols from the binary make build ships:\n%.500s", out)
+		assert.Contains(t, string(out), "no symbols")
+		// A stripped binary has no symbol table to look in; LDFLAGS= keeps
+		// it, and must not change which packages are linked.
+		debug := filepath.Join(t.TempDir(), "bin")
+		run(t, dir, 5*time.Minute, "make", "build", "BIN="+debug, "LDFLAGS=")
+		syms := goCmd(t, dir, time.Minute, "tool", "nm", filepath.Join(debug, "demo"))
 		assert.NotContains(t, syms, "golang.org/x/net/trace.")
 		assert.NotContains(t, syms, "html/template.")
 	})

@@ -248,7 +248,9 @@ func (b *binaries) server(name, proto string) server {
 }
 
 // build generates the project and builds the four programs, stripped as
-// they would ship (-ldflags=-s also drops DWARF).
+// they would ship: the service by its own make build (-ldflags '-s -w' on
+// the command line, which takes precedence over GOFLAGS), the others by
+// GOFLAGS' -ldflags=-s, which drops DWARF too.
 func build(ctx context.Context, o options, work string, stdout io.Writer) (*binaries, error) {
 	f, err := os.Open(o.answers)
 	if err != nil {

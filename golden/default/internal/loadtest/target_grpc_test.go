@@ -63,14 +63,15 @@ func TestOpenLoopOverGRPC(t *testing.T) {
 }
 
 func TestGRPCErrorsAreCountedByCode(t *testing.T) {
-	res, err := Run(context.Background(), newTarget(t, GRPC, startGRPC(t, &fakeItems{failGets: true})), openConfig())
+	t.Parallel()
+	res, err := Run(context.Background(), newTarget(t, GRPC, startGRPC(t, &fakeItems{failGets: true})), shortConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Errors) != 1 || res.Errors[0].Kind != "grpc Unavailable" || res.Errors[0].Count != 1800 {
-		t.Errorf("errors %+v; want 1800 of kind grpc Unavailable", res.Errors)
+	if len(res.Errors) != 1 || res.Errors[0].Kind != "grpc Unavailable" || res.Errors[0].Count != 360 {
+		t.Errorf("errors %+v; want 360 of kind grpc Unavailable", res.Errors)
 	}
-	if res.Succeeded != 200 || res.ErrorPercent() != 90 {
-		t.Errorf("%d succeeded, %g %% failed; want 200 and 90 %%", res.Succeeded, res.ErrorPercent())
+	if res.Succeeded != 40 || res.ErrorPercent() != 90 {
+		t.Errorf("%d succeeded, %g %% failed; want 40 and 90 %%", res.Succeeded, res.ErrorPercent())
 	}
 }

@@ -46,6 +46,7 @@ func deadlinePair(t *testing.T) (*deadlineConn, net.Conn) {
 }
 
 func TestDeadlineInterruptsABlockedRead(t *testing.T) {
+	t.Parallel()
 	c, _ := deadlinePair(t)
 	deadline := time.Now().Add(5 * testTick)
 	if err := c.SetReadDeadline(deadline); err != nil {
@@ -61,6 +62,7 @@ func TestDeadlineInterruptsABlockedRead(t *testing.T) {
 }
 
 func TestDeadlineInterruptsABlockedWrite(t *testing.T) {
+	t.Parallel()
 	c, _ := deadlinePair(t) // the client never reads: the socket buffers fill
 	if err := c.SetWriteDeadline(time.Now().Add(5 * testTick)); err != nil {
 		t.Fatal(err)
@@ -81,6 +83,7 @@ func TestDeadlineInterruptsABlockedWrite(t *testing.T) {
 // deadline from the header's to the whole request's, then clears it while
 // the handler runs. Only the last one set may interrupt the connection.
 func TestDeadlineOnlyTheLastOneSetCounts(t *testing.T) {
+	t.Parallel()
 	c, client := deadlinePair(t)
 	if err := c.SetReadDeadline(time.Now().Add(2 * testTick)); err != nil {
 		t.Fatal(err)
@@ -100,6 +103,7 @@ func TestDeadlineOnlyTheLastOneSetCounts(t *testing.T) {
 // net/http interrupts its background read with a deadline in the past and
 // then clears it; the connection must read again after that.
 func TestDeadlineInThePastInterruptsAtOnceAndClears(t *testing.T) {
+	t.Parallel()
 	c, client := deadlinePair(t)
 	read := make(chan error, 1)
 	go func() {
@@ -127,6 +131,7 @@ func TestDeadlineInThePastInterruptsAtOnceAndClears(t *testing.T) {
 // A handler cuts its connection short with a deadline of "now"
 // (httpjson's refused bodies do): that interrupts at once, not a tick later.
 func TestDeadlineOfNowInterruptsAtOnce(t *testing.T) {
+	t.Parallel()
 	pair, _ := deadlinePair(t)
 	// No sweeper, and a clock an hour coarse: only the deadline itself can
 	// interrupt the Read.
@@ -153,6 +158,7 @@ func TestDeadlineOfNowInterruptsAtOnce(t *testing.T) {
 // A connection the sweeper interrupted serves again once a new deadline is
 // set: net/http sets one before each request.
 func TestDeadlineExpiredThenRenewed(t *testing.T) {
+	t.Parallel()
 	c, client := deadlinePair(t)
 	if err := c.SetReadDeadline(time.Now().Add(testTick)); err != nil {
 		t.Fatal(err)
@@ -172,6 +178,7 @@ func TestDeadlineExpiredThenRenewed(t *testing.T) {
 }
 
 func TestDeadlineClosedConnectionsLeaveTheSweep(t *testing.T) {
+	t.Parallel()
 	c, _ := deadlinePair(t)
 	_ = c.Close()
 	c.d.mu.Lock()
@@ -182,6 +189,7 @@ func TestDeadlineClosedConnectionsLeaveTheSweep(t *testing.T) {
 }
 
 func TestDeadlineTick(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		timeouts []time.Duration
 		want     time.Duration

@@ -76,6 +76,7 @@ func (w *healthWatch) wait(t *testing.T, want healthpb.HealthCheckResponse_Servi
 }
 
 func TestGRPCServesItemsOverTheSharedService(t *testing.T) {
+	t.Parallel()
 	r := start(t, nil)
 	cc := dialGRPC(t, r)
 	c := demov1.NewItemsServiceClient(cc)
@@ -113,6 +114,7 @@ func TestGRPCServesItemsOverTheSharedService(t *testing.T) {
 }
 
 func TestGRPCHealthReportsServing(t *testing.T) {
+	t.Parallel()
 	r := start(t, nil)
 	cc := dialGRPC(t, r)
 	for _, service := range []string{"", itemsService} {
@@ -151,6 +153,7 @@ func listServices(t *testing.T, cc *grpc.ClientConn) ([]string, error) {
 }
 
 func TestGRPCReflection(t *testing.T) {
+	t.Parallel()
 	names, err := listServices(t, dialGRPC(t, start(t, nil)))
 	if err != nil {
 		t.Fatalf("reflection: %v", err)
@@ -165,6 +168,7 @@ func TestGRPCReflection(t *testing.T) {
 }
 
 func TestGRPCRejectsOversizeMessages(t *testing.T) {
+	t.Parallel()
 	r := start(t, nil)
 	c := demov1.NewItemsServiceClient(dialGRPC(t, r))
 	// One byte over the limit, whatever the encoding adds.
@@ -179,6 +183,7 @@ func TestGRPCRejectsOversizeMessages(t *testing.T) {
 }
 
 func TestGRPCPanicIsInternalAndServingContinues(t *testing.T) {
+	t.Parallel()
 	r := start(t, nil)
 	c := demov1.NewItemsServiceClient(dialGRPC(t, r))
 	created, err := c.CreateItem(t.Context(), &demov1.CreateItemRequest{Name: "fragile"})
@@ -241,6 +246,7 @@ func inFlightGet(t *testing.T, r *running, c demov1.ItemsServiceClient) <-chan e
 }
 
 func TestGRPCGracefulStopLetsInFlightCallsFinish(t *testing.T) {
+	t.Parallel()
 	r := start(t, nil)
 	cc := dialGRPC(t, r)
 	health := watchHealth(t, cc, itemsService)
@@ -265,6 +271,7 @@ func TestGRPCGracefulStopLetsInFlightCallsFinish(t *testing.T) {
 }
 
 func TestGRPCShutdownDeadlineCutsStuckCalls(t *testing.T) {
+	t.Parallel()
 	r := start(t, func(c *config.Config) { c.ShutdownTimeout = 100 * time.Millisecond })
 	done := inFlightGet(t, r, demov1.NewItemsServiceClient(dialGRPC(t, r)))
 	defer close(r.store.release)
@@ -275,6 +282,7 @@ func TestGRPCShutdownDeadlineCutsStuckCalls(t *testing.T) {
 }
 
 func TestGRPCShedsCallsPastTheConcurrencyLimit(t *testing.T) {
+	t.Parallel()
 	lim, err := limiter.New(limiter.Options{Max: 1, Min: 1, Initial: 1, RetryAfter: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -73,6 +73,7 @@ func startObserved(t *testing.T, opts ...server.Option) (*running, *lockedBuffer
 }
 
 func TestHTTPServerSpanContinuesTraceparentOverH1AndH2C(t *testing.T) {
+	t.Parallel()
 	tr, recv := startTracing(t, "parentbased_always_on")
 	r, _ := startObserved(t, server.WithTracing(tr))
 	for name, client := range map[string]*http.Client{"h1": http.DefaultClient, "h2c": h2cClient(t)} {
@@ -102,6 +103,7 @@ func TestHTTPServerSpanContinuesTraceparentOverH1AndH2C(t *testing.T) {
 }
 
 func TestHTTPServerSpanStartsATraceWithoutTraceparent(t *testing.T) {
+	t.Parallel()
 	tr, recv := startTracing(t, "parentbased_always_on")
 	r, _ := startObserved(t, server.WithTracing(tr))
 	resp, _ := get(t, http.DefaultClient, "http://"+r.srv.HTTPAddr()+"/healthz")
@@ -113,6 +115,7 @@ func TestHTTPServerSpanStartsATraceWithoutTraceparent(t *testing.T) {
 	}
 }
 func TestUnsampledTracesExportNothing(t *testing.T) {
+	t.Parallel()
 	tr, recv := startTracing(t, "parentbased_always_off")
 	r := start(t, nil, server.WithTracing(tr))
 	get(t, http.DefaultClient, "http://"+r.srv.HTTPAddr()+"/healthz")
@@ -123,6 +126,7 @@ func TestUnsampledTracesExportNothing(t *testing.T) {
 }
 
 func TestRequestIDRoundTripAndLogLines(t *testing.T) {
+	t.Parallel()
 	r, logs := startObserved(t)
 	url := "http://" + r.srv.HTTPAddr() + "/v1/items/" + items.NewID()
 	for _, tc := range []struct {
@@ -168,6 +172,7 @@ func TestRequestIDRoundTripAndLogLines(t *testing.T) {
 }
 
 func TestLogLinesCarryTheTraceID(t *testing.T) {
+	t.Parallel()
 	tr, _ := startTracing(t, "parentbased_always_on")
 	r, logs := startObserved(t, server.WithTracing(tr))
 	req, _ := http.NewRequest(http.MethodGet, "http://"+r.srv.HTTPAddr()+"/healthz", nil)
@@ -184,6 +189,7 @@ func TestLogLinesCarryTheTraceID(t *testing.T) {
 }
 
 func TestRequestIDsAcceptedOrOff(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		ids        reqlog.IDs
 		sent, want string

@@ -117,6 +117,7 @@ func get(t *testing.T, client *http.Client, url string) (*http.Response, string)
 }
 
 func TestAdminPort(t *testing.T) {
+	t.Parallel()
 	r := start(t, nil)
 	admin := "http://" + r.srv.AdminAddr()
 	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/debug/pprof/"} {
@@ -133,6 +134,7 @@ func TestAdminPort(t *testing.T) {
 }
 
 func TestPublicPortServesHTTP1AndH2C(t *testing.T) {
+	t.Parallel()
 	r := start(t, nil)
 	url := "http://" + r.srv.HTTPAddr() + "/healthz"
 
@@ -168,6 +170,7 @@ func TestPublicPortServesHTTP1AndH2C(t *testing.T) {
 }
 
 func TestPublicPortHidesAdminEndpoints(t *testing.T) {
+	t.Parallel()
 	r := start(t, nil)
 	for _, path := range []string{"/metrics", "/debug/pprof/", "/debug/pprof/heap"} {
 		if resp, _ := get(t, http.DefaultClient, "http://"+r.srv.HTTPAddr()+path); resp.StatusCode != http.StatusNotFound {
@@ -177,6 +180,7 @@ func TestPublicPortHidesAdminEndpoints(t *testing.T) {
 }
 
 func TestPanicIsAnswered500AndServingContinues(t *testing.T) {
+	t.Parallel()
 	r := start(t, nil)
 	r.store.panicking.Store(true)
 	resp, _ := get(t, http.DefaultClient, "http://"+r.srv.HTTPAddr()+"/v1/items/"+items.NewID())
@@ -194,6 +198,7 @@ func TestPanicIsAnswered500AndServingContinues(t *testing.T) {
 }
 
 func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
+	t.Parallel()
 	r := start(t, nil)
 	r.store.gate.Store(true)
 	type result struct {
@@ -244,6 +249,7 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 }
 
 func TestShutdownDeadlineCutsStuckRequests(t *testing.T) {
+	t.Parallel()
 	r := start(t, func(c *config.Config) { c.ShutdownTimeout = 200 * time.Millisecond })
 	r.store.gate.Store(true)
 	defer close(r.store.release)
@@ -271,6 +277,7 @@ func TestShutdownDeadlineCutsStuckRequests(t *testing.T) {
 }
 
 func TestNotReadyWhileShuttingDown(t *testing.T) {
+	t.Parallel()
 	r := start(t, func(c *config.Config) { c.ShutdownDelay = 300 * time.Millisecond })
 	r.stop()
 	url := "http://" + r.srv.AdminAddr() + "/readyz"

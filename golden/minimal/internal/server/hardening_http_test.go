@@ -33,12 +33,18 @@ const (
 	wantMaxFrameSize = 1 << 20
 )
 
+// TestSlowlorisIsCutAtReadHeaderTimeout is the one test of the package that
+// is not parallel: its leak check compares every goroutine in the process,
+// so it runs alone, before the parallel tests start.
 func TestSlowlorisIsCutAtReadHeaderTimeout(t *testing.T) {
 	// Registered first so it runs last, after the server has stopped.
 	leaks := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, leaks) })
 
-	const readHeaderTimeout = time.Second
+	const readHeaderTimeout = 250 * time.Millisecond
+	// One header byte every trickle: the whole request would take longer
+	// than the test waits, however late the server cuts it.
+	const trickle = 100 * time.Millisecond
 	tg := startTarget(t, newProbeStore(answerNotFound), func(c *config.Config) { c.ReadHeaderTimeout = readHeaderTimeout })
 	conn, err := net.Dial("tcp", tg.srv.HTTPAddr())
 	if err != nil {
@@ -51,7 +57,6 @@ func TestSlowlorisIsCutAtReadHeaderTimeout(t *testing.T) {
 		b, _ := io.ReadAll(conn) // until the server closes the connection
 		answer <- b
 	}()
-	// One header byte a second: the whole request would take over a minute.
 	request := "GET /v1/items/" + items.NewID() + " HTTP/1.1\r\nHost: slow.example\r\nUser-Agent: slowloris\r\n\r\n"
 	began := time.Now()
 	var got []byte
@@ -65,7 +70,7 @@ send:
 		select {
 		case got = <-answer:
 			break send
-		case <-time.After(time.Second):
+		case <-time.After(trickle):
 		}
 		if time.Since(began) > readHeaderTimeout+slack {
 			t.Fatalf("connection still open after %s and %d header bytes; ReadHeaderTimeout is %s", time.Since(began).Round(time.Millisecond), sent, readHeaderTimeout)
@@ -94,7 +99,8 @@ send:
 // the whole server.
 
 func TestSlowBodyIsCutAtReadTimeout(t *testing.T) {
-	const readTimeout = time.Second
+	t.Parallel()
+	const readTimeout = 250 * time.Millisecond
 	tg := startTarget(t, newProbeStore(answerNotFound), func(c *config.Config) {
 		c.ReadHeaderTimeout = readTimeout
 		c.ReadTimeout = readTimeout
@@ -123,6 +129,7 @@ func TestSlowBodyIsCutAtReadTimeout(t *testing.T) {
 }
 
 func TestIdleKeepAliveIsClosedAtIdleTimeout(t *testing.T) {
+	t.Parallel()
 	const idleTimeout = time.Second
 	tg := startTarget(t, newProbeStore(answerNotFound), func(c *config.Config) { c.IdleTimeout = idleTimeout })
 	conn, err := net.Dial("tcp", tg.srv.HTTPAddr())
@@ -160,6 +167,7 @@ func TestIdleKeepAliveIsClosedAtIdleTimeout(t *testing.T) {
 // net/http clears the read deadline once the request is read, and the
 // coarse deadlines must not keep the old one.
 func TestHandlerOutlivesReadTimeout(t *testing.T) {
+	t.Parallel()
 	const readTimeout = 300 * time.Millisecond
 	store := newProbeStore(holdIgnoringContext)
 	tg := startTarget(t, store, func(c *config.Config) {
@@ -197,6 +205,7 @@ func TestHandlerOutlivesReadTimeout(t *testing.T) {
 }
 
 func TestOversizeHeadersHTTP1Get431AndMemoryStaysBounded(t *testing.T) {
+	t.Parallel()
 	const maxHeader = 8 << 10
 	tg := startTarget(t, newProbeStore(answerNotFound), func(c *config.Config) { c.MaxHeaderBytes = maxHeader })
 	url := "http://" + tg.srv.HTTPAddr() + "/v1/items/" + items.NewID()
@@ -256,6 +265,7 @@ func TestOversizeHeadersHTTP1Get431AndMemoryStaysBounded(t *testing.T) {
 }
 
 func TestOversizeBodyWithContentLengthGets413Unread(t *testing.T) {
+	t.Parallel()
 	const maxBody = 1 << 10
 	tg := startTarget(t, newProbeStore(answerNotFound), func(c *config.Config) { c.MaxBodyBytes = maxBody })
 	// Just over the limit, and far over it: the body is announced and never
@@ -286,6 +296,7 @@ func TestOversizeBodyWithContentLengthGets413Unread(t *testing.T) {
 }
 
 func TestOversizeChunkedBodyGets413OnceItCrossesTheLimit(t *testing.T) {
+	t.Parallel()
 	const maxBody = 4 << 10
 	tg := startTarget(t, newProbeStore(answerNotFound), func(c *config.Config) { c.MaxBodyBytes = maxBody })
 	url := "http://" + tg.srv.HTTPAddr() + "/v1/items"
@@ -361,6 +372,7 @@ func TestOversizeChunkedBodyGets413OnceItCrossesTheLimit(t *testing.T) {
 // and the concurrency limiter, reading the status the metrics middleware
 // records, counts the timeout as overload.
 func TestStoreTimeoutAnswers504(t *testing.T) {
+	t.Parallel()
 	const storeTimeout = 200 * time.Millisecond
 	lim, err := limiter.New(limiter.Options{Max: 100, Initial: 100, Backoff: 0.5})
 	if err != nil {
@@ -406,6 +418,7 @@ func TestStoreTimeoutAnswers504(t *testing.T) {
 }
 
 func TestClientDisconnectCancelsTheHandlerContext(t *testing.T) {
+	t.Parallel()
 	tg := startTarget(t, newProbeStore(waitForCancel), nil)
 	for name, client := range map[string]*http.Client{"HTTP/1.1": tg.client, "h2c": h2cClient(t)} {
 		t.Run(name, func(t *testing.T) {
@@ -436,6 +449,7 @@ func TestClientDisconnectCancelsTheHandlerContext(t *testing.T) {
 }
 
 func TestPanicLeavesConcurrentStreamsServed(t *testing.T) {
+	t.Parallel()
 	tg := startTarget(t, newProbeStore(holdIgnoringContext), nil)
 	client := h2cClient(t)
 	base := "http://" + tg.srv.HTTPAddr() + "/v1/items/"
@@ -474,9 +488,13 @@ func TestPanicLeavesConcurrentStreamsServed(t *testing.T) {
 }
 
 func TestMetricsCardinalityStaysBounded(t *testing.T) {
+	t.Parallel()
 	tg := startTarget(t, newProbeStore(answerNotFound), nil)
 	methods := []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, "BREW", "PROPFIND", "M-SEARCH"}
-	const requests = 10_000
+	// A quarter of the requests bring a method never seen before, and every
+	// one a fresh path: 500 distinct methods and 2,000 paths, far past the
+	// bound, would each be a series if a label leaked.
+	const requests = 2_000
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	for w := range 4 {
@@ -569,6 +587,7 @@ func h2cClient(t *testing.T) *http.Client {
 }
 
 func TestH2CAdvertisesConfiguredLimits(t *testing.T) {
+	t.Parallel()
 	const streams, maxHeader = 77, 16 << 10
 	tg := startTarget(t, newProbeStore(answerNotFound), func(c *config.Config) {
 		c.MaxConcurrentStreams, c.MaxHeaderBytes = streams, maxHeader
@@ -609,6 +628,7 @@ func TestH2CAdvertisesConfiguredLimits(t *testing.T) {
 }
 
 func TestOversizeHeadersH2C(t *testing.T) {
+	t.Parallel()
 	const maxHeader = 8 << 10
 	tg := startTarget(t, newProbeStore(answerNotFound), func(c *config.Config) { c.MaxHeaderBytes = maxHeader })
 
@@ -681,6 +701,7 @@ func awaitStatus(t *testing.T, c *rawH2C, id uint32) string {
 }
 
 func TestH2CContinuationFloodGetsGOAWAY(t *testing.T) {
+	t.Parallel()
 	const maxHeader = 8 << 10
 	tg := startTarget(t, newProbeStore(answerNotFound), func(c *config.Config) { c.MaxHeaderBytes = maxHeader })
 	c := dialH2C(t, tg.srv.HTTPAddr())
@@ -709,6 +730,7 @@ func TestH2CContinuationFloodGetsGOAWAY(t *testing.T) {
 }
 
 func TestH2CRapidResetIsBounded(t *testing.T) {
+	t.Parallel()
 	const streams = 8
 	tg := startTarget(t, newProbeStore(holdIgnoringContext), func(c *config.Config) { c.MaxConcurrentStreams = streams })
 	t.Cleanup(tg.store.releaseAll) // runs before the server stops
@@ -742,6 +764,7 @@ func TestH2CRapidResetIsBounded(t *testing.T) {
 }
 
 func TestOverloadIsShedBeforeTheHandler(t *testing.T) {
+	t.Parallel()
 	const limit = 4
 	lim, err := limiter.New(limiter.Options{Max: limit, Initial: limit})
 	if err != nil {

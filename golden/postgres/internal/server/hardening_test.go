@@ -32,7 +32,10 @@ import (
 // The robustness suite attacks a real server over loopback, the way a
 // hostile or broken client would, and checks that each protection holds.
 // Every wait is bounded by a generous multiple of the protection's own limit,
-// so the suite is not flaky on a loaded machine.
+// so the suite is not flaky on a loaded machine. Each test starts its own
+// server on its own loopback ports, with its own store and metrics
+// registry, so the tests run in parallel: most of their time is waiting out
+// a timeout.
 
 // slack is added to every time-based protection's own limit before a test
 // calls it broken.
@@ -187,6 +190,7 @@ func statusOf(t *testing.T, client *http.Client, method, url string) int {
 }
 
 func TestAdminListenerDefaultsToLoopbackAndIsConfigurable(t *testing.T) {
+	t.Parallel()
 	host, _, err := net.SplitHostPort(config.Default().AdminAddr)
 	if err != nil {
 		t.Fatalf("default admin address: %v", err)
@@ -217,6 +221,7 @@ const defaultMuxProbe = "/default-serve-mux-probe"
 var registerProbe sync.Once
 
 func TestNoListenerUsesDefaultServeMux(t *testing.T) {
+	t.Parallel()
 	// Anything a dependency registers on http.DefaultServeMux (as
 	// net/http/pprof does) must stay unreachable.
 	registerProbe.Do(func() {
@@ -233,6 +238,7 @@ func TestNoListenerUsesDefaultServeMux(t *testing.T) {
 }
 
 func TestNothingImportsDeprecatedH2C(t *testing.T) {
+	t.Parallel()
 	// http.Server.Protocols serves cleartext HTTP/2 itself; x/net/http2/h2c
 	// is deprecated and bypasses the server's HTTP/2 limits.
 	root := moduleRoot(t)

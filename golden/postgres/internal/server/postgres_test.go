@@ -25,6 +25,7 @@ import (
 // readiness drops, requests fail fast with 503 within the store timeout, the
 // service recovers without a restart, and no acknowledged write is lost.
 func TestDatabaseOutage(t *testing.T) {
+	t.Parallel()
 	url := pgtest.NewDatabase(t)
 	px := pgtest.StartProxy(t, pgtest.HostPort(t, url))
 

@@ -76,6 +76,7 @@ func callWithRequestID(t testing.TB, c shopv1.ItemsServiceClient, id string) str
 }
 
 func TestGRPCRequestIDRoundTripAndLogLines(t *testing.T) {
+	t.Parallel()
 	logs := &callLog{}
 	r := start(t, nil, server.WithRequestIDs(reqlog.IDsGenerate), loggingHandler(logs))
 	c := shopv1.NewItemsServiceClient(dialGRPC(t, r))
@@ -105,6 +106,7 @@ func TestGRPCRequestIDRoundTripAndLogLines(t *testing.T) {
 }
 
 func TestGRPCStreamsGetRequestIDs(t *testing.T) {
+	t.Parallel()
 	r := start(t, nil, server.WithRequestIDs(reqlog.IDsGenerate))
 	c := shopv1.NewItemsServiceClient(dialGRPC(t, r))
 	for _, sent := range []string{"stream-7", ""} {
@@ -133,6 +135,7 @@ func TestGRPCStreamsGetRequestIDs(t *testing.T) {
 }
 
 func TestGRPCRequestIDsAcceptedOrOff(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		ids        reqlog.IDs
 		sent, want string
@@ -155,6 +158,7 @@ func TestGRPCRequestIDsAcceptedOrOff(t *testing.T) {
 }
 
 func TestGRPCTracedCallIsAnsweredWithItsTraceID(t *testing.T) {
+	t.Parallel()
 	tr, _ := startTracing(t, "parentbased_always_on")
 	logs := &callLog{}
 	r := start(t, nil, server.WithTracing(tr), server.WithRequestIDs(reqlog.IDsGenerate), loggingHandler(logs))

@@ -53,6 +53,7 @@ func (c *rawH2C) openCall(t *testing.T, id uint32) {
 }
 
 func TestGRPCStreamLimitIsAdvertisedAndEnforced(t *testing.T) {
+	t.Parallel()
 	const streams = 4
 	tg := startTarget(t, newProbeStore(holdIgnoringContext), func(c *config.Config) { c.GRPCMaxConcurrentStreams = streams })
 	t.Cleanup(tg.store.releaseAll)
@@ -114,6 +115,7 @@ func TestGRPCStreamLimitIsAdvertisedAndEnforced(t *testing.T) {
 }
 
 func TestGRPCPingFloodGetsTooManyPingsAndOthersStayConnected(t *testing.T) {
+	t.Parallel()
 	tg := startTarget(t, newProbeStore(answerNotFound), nil)
 	cc, client := grpcClient(t, tg)
 	if _, err := client.GetItem(t.Context(), &shopv1.GetItemRequest{Id: items.NewID()}); status.Code(err) != codes.NotFound {
@@ -145,6 +147,7 @@ func TestGRPCPingFloodGetsTooManyPingsAndOthersStayConnected(t *testing.T) {
 // no deadline: the store timeout ends the store call, the client gets
 // DEADLINE_EXCEEDED, and the concurrency limiter counts it as overload.
 func TestGRPCStoreTimeoutEndsTheCall(t *testing.T) {
+	t.Parallel()
 	const storeTimeout = 200 * time.Millisecond
 	lim, err := limiter.New(limiter.Options{Max: 100, Initial: 100, Backoff: 0.5})
 	if err != nil {
@@ -181,6 +184,7 @@ func TestGRPCStoreTimeoutEndsTheCall(t *testing.T) {
 // timeout beyond what the test waits, a client's own deadline and its
 // cancellation end the handler's context, and so the store call.
 func TestGRPCClientDeadlineAndCancellationReachTheStore(t *testing.T) {
+	t.Parallel()
 	tg := startTarget(t, newProbeStore(waitForCancel), func(c *config.Config) {
 		c.StoreTimeout = 2 * slack
 		c.WriteTimeout = 3 * slack
@@ -228,6 +232,7 @@ func TestGRPCClientDeadlineAndCancellationReachTheStore(t *testing.T) {
 }
 
 func TestGRPCOverloadIsShedWithRetryPushback(t *testing.T) {
+	t.Parallel()
 	const limit = 2
 	lim, err := limiter.New(limiter.Options{Max: limit, Initial: limit})
 	if err != nil {
@@ -304,6 +309,7 @@ func TestGRPCOverloadIsShedWithRetryPushback(t *testing.T) {
 // the admin port, outside the budget, keeps answering its probes. Once the
 // flood ends, a client connects and is served again.
 func TestGRPCConnectionFloodStaysWithinTheBudget(t *testing.T) {
+	t.Parallel()
 	const budgetCap = 8
 	budget, err := connlimit.New(budgetCap)
 	if err != nil {
@@ -378,6 +384,7 @@ func TestGRPCConnectionFloodStaysWithinTheBudget(t *testing.T) {
 // reconnects and is served. A connection with a call in progress is not
 // idle, however long the call: a held call outlives IdleTimeout.
 func TestGRPCIdleConnectionIsClosedAndFreesItsSlot(t *testing.T) {
+	t.Parallel()
 	const idleTimeout = 300 * time.Millisecond
 	budget, err := connlimit.New(4)
 	if err != nil {

@@ -53,6 +53,7 @@ func flush(t *testing.T, tr *tracing.Tracing) {
 }
 
 func TestGRPCServerSpanContinuesTraceparentMetadata(t *testing.T) {
+	t.Parallel()
 	tr, recv := startTracing(t, "parentbased_always_on")
 	r := start(t, nil, server.WithTracing(tr))
 	cc, err := grpc.NewClient(r.srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
