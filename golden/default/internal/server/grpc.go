@@ -163,12 +163,11 @@ func (s *Server) requestIDStream(srv any, ss grpc.ServerStream, info *grpc.Strea
 	return handler(srv, &idStream{ServerStream: ss, ctx: ctx})
 }
 
-// grpcRequestID returns the context of a call and the response header
-// metadata that returns its id: the valid x-request-id it came with; else,
-// when it is traced, its trace id (which its log lines carry already); else,
-// with reqlog.IDsGenerate, a new id. A call that gets none of them is left
-// as it is, with a nil header: accepting ids costs the calls that come
-// without one only the metadata lookup.
+// grpcRequestID returns the context of a call with its request id
+// (requestID, from the x-request-id it came with) and the response header
+// metadata that returns the id. A call that gets none is left as it is,
+// with a nil header: accepting ids costs the calls that come without one
+// only the metadata lookup.
 func (s *Server) grpcRequestID(ctx context.Context) (context.Context, metadata.MD) {
 	var id string
 	// ValueFromIncomingContext copies only the key's values, where
@@ -176,17 +175,11 @@ func (s *Server) grpcRequestID(ctx context.Context) (context.Context, metadata.M
 	if v := metadata.ValueFromIncomingContext(ctx, reqlog.MetadataKey); len(v) > 0 {
 		id = v[0]
 	}
-	switch sc := trace.SpanContextFromContext(ctx); {
-	case reqlog.ValidID(id):
-	case sc.IsValid():
-		return ctx, metadata.MD{reqlog.MetadataKey: {sc.TraceID().String()}}
-	case s.requestIDs == reqlog.IDsGenerate:
-		id = reqlog.NewID()
-	default:
+	ctx, echo := s.requestID(ctx, id, trace.SpanContextFromContext(ctx))
+	if echo == nil {
 		return ctx, nil
 	}
-	ctx, header := reqlog.WithRequestID(ctx, id)
-	return ctx, metadata.MD{reqlog.MetadataKey: header}
+	return ctx, metadata.MD{reqlog.MetadataKey: echo}
 }
 
 // idStream is a server stream whose context carries the call's request id.

@@ -26,6 +26,24 @@ func WithRequestIDs(ids reqlog.IDs) Option {
 	return func(s *Server) { s.requestIDs = ids }
 }
 
+// requestID gives a request or call the id it was sent, if valid; else,
+// when it is traced (sc), its trace id, which its log lines carry already;
+// else, with reqlog.IDsGenerate, a new id. It returns ctx with the id and
+// the values that echo it in the response, or ctx as it is and nil when
+// the request gets none.
+func (s *Server) requestID(ctx context.Context, sent string, sc trace.SpanContext) (context.Context, []string) {
+	switch {
+	case reqlog.ValidID(sent):
+	case sc.IsValid():
+		return ctx, []string{sc.TraceID().String()}
+	case s.requestIDs == reqlog.IDsGenerate:
+		sent = reqlog.NewID()
+	default:
+		return ctx, nil
+	}
+	return reqlog.WithRequestID(ctx, sent)
+}
+
 // WithAccessLog logs the requests a samples.
 func WithAccessLog(a *reqlog.AccessLog) Option {
 	return func(s *Server) { s.accessLog = a }
@@ -58,33 +76,26 @@ func (s *Server) observe(next http.Handler) http.Handler {
 
 // withRequestID serves r with its request id, if it has or gets one.
 func (s *Server) withRequestID(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	if ctx := s.requestID(r.Context(), w, r, nil); ctx != r.Context() {
+	if ctx := s.httpRequestID(r.Context(), w, r, nil); ctx != r.Context() {
 		r = r.WithContext(ctx)
 	}
 	next.ServeHTTP(w, r)
 }
 
-// requestID returns ctx with r's request id, as s.requestIDs says, and
-// echoes it in w: the valid id r came with or, for one without, a new id.
-// A traced request without one is answered with span's trace id, which its
-// log lines carry, and ctx is returned as it is.
-func (s *Server) requestID(ctx context.Context, w http.ResponseWriter, r *http.Request, span trace.Span) context.Context {
+// httpRequestID returns ctx with r's request id (requestID), which it
+// echoes in w's X-Request-Id; span is r's span, nil when it is not traced.
+func (s *Server) httpRequestID(ctx context.Context, w http.ResponseWriter, r *http.Request, span trace.Span) context.Context {
 	if s.requestIDs == reqlog.IDsOff {
 		return ctx
 	}
-	id := r.Header.Get(reqlog.Header)
-	switch {
-	case reqlog.ValidID(id):
-	case span != nil && span.SpanContext().IsValid():
-		w.Header().Set(reqlog.Header, span.SpanContext().TraceID().String())
-		return ctx
-	case s.requestIDs == reqlog.IDsGenerate:
-		id = reqlog.NewID()
-	default:
-		return ctx
+	var sc trace.SpanContext
+	if span != nil {
+		sc = span.SpanContext()
 	}
-	ctx, header := reqlog.WithRequestID(ctx, id)
-	w.Header()[reqlog.Header] = header
+	ctx, echo := s.requestID(ctx, r.Header.Get(reqlog.Header), sc)
+	if echo != nil {
+		w.Header()[reqlog.Header] = echo
+	}
 	return ctx
 }
 
@@ -96,7 +107,7 @@ func (s *Server) observeAll(w http.ResponseWriter, r *http.Request, next http.Ha
 	if s.tracing != nil {
 		ctx, span = s.tracing.StartServer(r)
 	}
-	if ctx = s.requestID(ctx, w, r, span); ctx != r.Context() {
+	if ctx = s.httpRequestID(ctx, w, r, span); ctx != r.Context() {
 		r = r.WithContext(ctx)
 	}
 	rec := &observedWriter{ResponseWriter: w, status: http.StatusOK}
