@@ -3,10 +3,12 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"io/fs"
 	"net/url"
 	"os"
 	"os/exec"
@@ -81,9 +83,21 @@ func TestLoadTest(t *testing.T) {
 	t.Run("fails when the handler is slow", func(t *testing.T) {
 		// 150 ms per request is over the 100 ms p95 objective; a modest rate
 		// keeps the run cheap.
+		// The slowed build stays in the script's temporary directory: the
+		// binary in bin/ (make build's, if the first subtest ran) is the
+		// one a user ships, and a load test must not replace it.
+		shipped := filepath.Join(dir, "bin", "demo")
+		before, beforeErr := os.ReadFile(shipped)
 		out, err := makeLoadTest(t, dir, "LOADTEST_SLOW=150ms", "LOADTEST_RATE=500", "LOADTEST_DURATION=4s", "LOADTEST_WARMUP=1s")
 		require.Error(t, err, "make loadtest passed with a 150 ms handler:\n%s", out)
 		assert.Contains(t, out, "objectives missed: p95 latency (measured")
+		after, afterErr := os.ReadFile(shipped)
+		if beforeErr != nil {
+			assert.ErrorIs(t, afterErr, fs.ErrNotExist, "make loadtest wrote %s", shipped)
+		} else {
+			require.NoError(t, afterErr)
+			assert.True(t, bytes.Equal(before, after), "make loadtest replaced %s", shipped)
+		}
 	})
 }
 

@@ -46,8 +46,11 @@ if [[ -n $slow ]]; then
 	tags="${tags:+$tags,}loadtest_slow"
 	echo "loadtest: test hook on: every request delayed by $slow; expect objectives to be missed"
 fi
-"$go" build -tags "$tags" -o bin/orders ./cmd/orders
-"$go" build -o bin/loadgen ./cmd/loadgen
+# Both binaries go to the temporary directory: the service is built as
+# `make build` ships it (static, no paths, stripped), and a test-hook build
+# never replaces the one in bin/.
+CGO_ENABLED=0 "$go" build -trimpath -tags "$tags" -ldflags '-s -w' -o "$workdir/orders" ./cmd/orders
+"$go" build -o "$workdir/loadgen" ./cmd/loadgen
 
 # Pin the service and the load generator to different CPUs so they do not
 # steal each other's time slices; without taskset or with one CPU they share.
@@ -61,8 +64,8 @@ if command -v taskset >/dev/null && ((cpus >= 2)); then
 else
 	echo "loadtest: taskset missing or one CPU: service and load generator share CPUs" >&2
 fi
-server=(bin/orders)
-client=(bin/loadgen)
+server=("$workdir/orders")
+client=("$workdir/loadgen")
 if [[ -n $server_cpus ]]; then
 	server=(taskset -c "$server_cpus" "${server[@]}")
 fi
@@ -97,7 +100,7 @@ for _ in $(seq 100); do
 	fi
 	http_addr=$(listen_addr http)
 	admin_addr=$(listen_addr admin)
-	if [[ -n $http_addr && -n $admin_addr ]] && bin/orders healthcheck -ready -addr "$admin_addr" 2>/dev/null; then
+	if [[ -n $http_addr && -n $admin_addr ]] && "$workdir/orders" healthcheck -ready -addr "$admin_addr" 2>/dev/null; then
 		break
 	fi
 	sleep 0.1
