@@ -26,7 +26,7 @@ func TestBenchSLOComesFromTheAnswers(t *testing.T) {
 	script, ok := files.Lookup("bench/loadtest.sh")
 	require.True(t, ok)
 	assert.Equal(t, fs.FileMode(0o755), script.Mode, "make loadtest runs the script directly")
-	assert.Contains(t, string(script.Content), "bin/orders")
+	assert.Contains(t, string(script.Content), `-o "$workdir/orders" ./cmd/orders`)
 	assert.Contains(t, string(script.Content), "ORDERS_HTTP_ADDR=127.0.0.1:0")
 }
 

@@ -128,6 +128,40 @@ func TestSlowBodyIsCutAtReadTimeout(t *testing.T) {
 	}
 }
 
+// Over h2c, net/http holds ReadTimeout with a timer per stream: a stalled
+// body fails the handler's read, the stream is answered with an error, and
+// the connection's other streams are still served.
+func TestSlowBodyOverH2CIsCutAtReadTimeout(t *testing.T) {
+	t.Parallel()
+	const readTimeout = 250 * time.Millisecond
+	tg := startTarget(t, newProbeStore(answerNotFound), func(c *config.Config) {
+		c.ReadHeaderTimeout = readTimeout
+		c.ReadTimeout = readTimeout
+	})
+	c := dialH2C(t, tg.srv.HTTPAddr())
+	// The headers promise 100 bytes of body; 9 arrive, then nothing.
+	post := c.block(":method", "POST", ":scheme", "http", ":authority", "h2c.example", ":path", "/v1/items",
+		"content-type", "application/json", "content-length", "100")
+	if err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: post, EndHeaders: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.fr.WriteData(1, false, []byte(`{"name":"`)); err != nil {
+		t.Fatal(err)
+	}
+	if status := awaitStatus(t, c, 1); status == "" || status[0] != '4' && status[0] != '5' {
+		t.Fatalf("the request with a stalled body was answered %q, want an error status", status)
+	}
+	if n := tg.store.calls.Load(); n != 0 {
+		t.Fatalf("the store was called %d times for a body that never arrived", n)
+	}
+	if err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: c.get("/healthz"), EndStream: true, EndHeaders: true}); err != nil {
+		t.Fatal(err)
+	}
+	if status := awaitStatus(t, c, 3); status != "200" {
+		t.Fatalf("GET /healthz on the same connection answered %q after the stalled stream, want 200", status)
+	}
+}
+
 func TestIdleKeepAliveIsClosedAtIdleTimeout(t *testing.T) {
 	t.Parallel()
 	const idleTimeout = time.Second
