@@ -98,6 +98,11 @@ send:
 // timer per request; these tests hold each timeout to its promise through
 // the whole server.
 
+// A stalled request body is cut at ReadTimeout over both protocols: over
+// HTTP/1.1 the connection's read deadline closes the connection; over h2c
+// net/http holds it with a timer per stream, so the handler's read fails,
+// the stream is answered with an error, and the connection's other streams
+// are still served. The store is never called.
 func TestSlowBodyIsCutAtReadTimeout(t *testing.T) {
 	t.Parallel()
 	const readTimeout = 250 * time.Millisecond
@@ -105,61 +110,57 @@ func TestSlowBodyIsCutAtReadTimeout(t *testing.T) {
 		c.ReadHeaderTimeout = readTimeout
 		c.ReadTimeout = readTimeout
 	})
-	conn, err := net.Dial("tcp", tg.srv.HTTPAddr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	// The headers promise 100 bytes of body; 10 arrive, then nothing.
-	body := `{"name":"`
-	if _, err := fmt.Fprintf(conn, "POST /v1/items HTTP/1.1\r\nHost: slow.example\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n%s", body); err != nil {
-		t.Fatal(err)
-	}
-	began := time.Now()
-	if err := conn.SetReadDeadline(began.Add(readTimeout + slack)); err != nil {
-		t.Fatal(err)
-	}
-	got, err := io.ReadAll(conn) // until the server closes the connection
-	if err != nil {
-		t.Fatalf("connection still open %s after a stalled body; ReadTimeout is %s (read %q: %v)", time.Since(began).Round(time.Millisecond), readTimeout, got, err)
-	}
-	if bytes.Contains(got, []byte(" 201 ")) {
-		t.Fatalf("the request with a stalled body was served: %q", got)
-	}
-}
-
-// Over h2c, net/http holds ReadTimeout with a timer per stream: a stalled
-// body fails the handler's read, the stream is answered with an error, and
-// the connection's other streams are still served.
-func TestSlowBodyOverH2CIsCutAtReadTimeout(t *testing.T) {
-	t.Parallel()
-	const readTimeout = 250 * time.Millisecond
-	tg := startTarget(t, newProbeStore(answerNotFound), func(c *config.Config) {
-		c.ReadHeaderTimeout = readTimeout
-		c.ReadTimeout = readTimeout
+	// Each request's headers promise 100 bytes of body; 9 arrive, then
+	// nothing.
+	const body = `{"name":"`
+	t.Run("HTTP/1.1", func(t *testing.T) {
+		t.Parallel()
+		conn, err := net.Dial("tcp", tg.srv.HTTPAddr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := fmt.Fprintf(conn, "POST /v1/items HTTP/1.1\r\nHost: slow.example\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n%s", body); err != nil {
+			t.Fatal(err)
+		}
+		began := time.Now()
+		if err := conn.SetReadDeadline(began.Add(readTimeout + slack)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(conn) // until the server closes the connection
+		if err != nil {
+			t.Fatalf("connection still open %s after a stalled body; ReadTimeout is %s (read %q: %v)", time.Since(began).Round(time.Millisecond), readTimeout, got, err)
+		}
+		if bytes.Contains(got, []byte(" 201 ")) {
+			t.Fatalf("the request with a stalled body was served: %q", got)
+		}
 	})
-	c := dialH2C(t, tg.srv.HTTPAddr())
-	// The headers promise 100 bytes of body; 9 arrive, then nothing.
-	post := c.block(":method", "POST", ":scheme", "http", ":authority", "h2c.example", ":path", "/v1/items",
-		"content-type", "application/json", "content-length", "100")
-	if err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: post, EndHeaders: true}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.fr.WriteData(1, false, []byte(`{"name":"`)); err != nil {
-		t.Fatal(err)
-	}
-	if status := awaitStatus(t, c, 1); status == "" || status[0] != '4' && status[0] != '5' {
-		t.Fatalf("the request with a stalled body was answered %q, want an error status", status)
-	}
-	if n := tg.store.calls.Load(); n != 0 {
-		t.Fatalf("the store was called %d times for a body that never arrived", n)
-	}
-	if err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: c.get("/healthz"), EndStream: true, EndHeaders: true}); err != nil {
-		t.Fatal(err)
-	}
-	if status := awaitStatus(t, c, 3); status != "200" {
-		t.Fatalf("GET /healthz on the same connection answered %q after the stalled stream, want 200", status)
-	}
+	t.Run("h2c", func(t *testing.T) {
+		t.Parallel()
+		c := dialH2C(t, tg.srv.HTTPAddr())
+		post := c.block(":method", "POST", ":scheme", "http", ":authority", "h2c.example", ":path", "/v1/items",
+			"content-type", "application/json", "content-length", "100")
+		if err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: post, EndHeaders: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.fr.WriteData(1, false, []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+		if status := awaitStatus(t, c, 1); status == "" || status[0] != '4' && status[0] != '5' {
+			t.Fatalf("the request with a stalled body was answered %q, want an error status", status)
+		}
+		if err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: c.get("/healthz"), EndStream: true, EndHeaders: true}); err != nil {
+			t.Fatal(err)
+		}
+		if status := awaitStatus(t, c, 3); status != "200" {
+			t.Fatalf("GET /healthz on the same connection answered %q after the stalled stream, want 200", status)
+		}
+	})
+	t.Cleanup(func() {
+		if n := tg.store.calls.Load(); n != 0 {
+			t.Errorf("the store was called %d times for bodies that never arrived", n)
+		}
+	})
 }
 
 func TestIdleKeepAliveIsClosedAtIdleTimeout(t *testing.T) {
