@@ -309,6 +309,7 @@ var Manifest = []Entry{
 	{"service/internal/lb/lb_test.go.tmpl", "internal/lb/lb_test.go", IfUpstream, modeFile},
 	{"service/internal/memstats/memstats.go.tmpl", "internal/memstats/memstats.go", Always, modeFile},
 	{"service/internal/memstats/memlimit.go.tmpl", "internal/memstats/memlimit.go", Always, modeFile},
+	{"service/internal/memstats/heapgoal.go.tmpl", "internal/memstats/heapgoal.go", Always, modeFile},
 	{"service/internal/memstats/memstats_test.go.tmpl", "internal/memstats/memstats_test.go", Always, modeFile},
 	// Block and mutex profile rates and the flight recorder the admin port
 	// serves; the whole-process tests run the HTTP service (startRun).

@@ -1,11 +1,13 @@
 package memstats
 
 import (
+	"context"
 	"math"
 	"runtime/metrics"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -137,4 +139,64 @@ func TestMemoryLimit(t *testing.T) {
 	if got := MemoryLimit(lookup, fsys, 0.9); got != 0 {
 		t.Fatalf("MemoryLimit() = %d with GOMEMLIMIT set; want 0, the user's setting wins", got)
 	}
+}
+
+func TestPercentFor(t *testing.T) {
+	const mib = 1 << 20
+	tests := []struct {
+		live, floor uint64
+		max, want   int
+	}{
+		{0, 32 * mib, 400, 400},        // no collection yet
+		{2 * mib, 32 * mib, 400, 400},  // 1,500 wanted, capped
+		{8 * mib, 32 * mib, 400, 300},  // goal 8 MiB * 4 = 32 MiB
+		{10 * mib, 32 * mib, 400, 220}, // goal 10 MiB * 3.2 = 32 MiB
+		{16 * mib, 32 * mib, 400, 100}, // half the floor: the default
+		{64 * mib, 32 * mib, 400, 100}, // above the floor
+		{2 * mib, 32 * mib, 50, 100},   // never below the default
+		{2 * mib, 0, 400, 100},         // no floor
+	}
+	for _, tt := range tests {
+		if got := percentFor(tt.live, tt.floor, tt.max); got != tt.want {
+			t.Errorf("percentFor(%d MiB, %d MiB, %d) = %d, want %d", tt.live/mib, tt.floor/mib, tt.max, got, tt.want)
+		}
+	}
+}
+
+// KeepHeapGoal changes the process's GC percent: this test is not parallel.
+func TestKeepHeapGoalRaisesAndRestoresThePercent(t *testing.T) {
+	before := readGCPercent(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// A floor far above this test's live heap: the percent goes to the cap.
+		KeepHeapGoal(ctx, 1<<40, 300, time.Millisecond)
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for readGCPercent(t) != 300 {
+		if time.Now().After(deadline) {
+			cancel()
+			<-done
+			t.Fatalf("GC percent still %d, want 300", readGCPercent(t))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+	if got := readGCPercent(t); got != before {
+		t.Fatalf("GC percent %d after KeepHeapGoal returned, want %d restored", got, before)
+	}
+}
+
+func readGCPercent(t *testing.T) int {
+	t.Helper()
+	s := []metrics.Sample{
+		{Name: gcPercent},
+	}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		t.Fatal("runtime/metrics has no " + gcPercent)
+	}
+	return int(s[0].Value.Uint64()) // #nosec G115 -- a percentage
 }
