@@ -7,8 +7,6 @@ import (
 	"time"
 )
 
-const gcPercent = "/gc/gogc:percent"
-
 // KeepHeapGoal raises the GC percent (GOGC) while the live heap is small,
 // so that the heap goal stays near floor, and lowers it back as the live
 // heap grows, never below 100 nor above maxPercent. It samples the live heap
@@ -32,8 +30,8 @@ func KeepHeapGoal(ctx context.Context, floor uint64, maxPercent int, interval ti
 	}
 	metrics.Read(samples)
 	orig := 100
-	if s := samples[1]; s.Value.Kind() == metrics.KindUint64 {
-		orig = int(s.Value.Uint64()) // #nosec G115 -- a percentage
+	if v, ok := uint64Value(samples[1]); ok {
+		orig = int(v) // #nosec G115 -- a percentage
 	}
 	defer debug.SetGCPercent(orig)
 
@@ -41,11 +39,7 @@ func KeepHeapGoal(ctx context.Context, floor uint64, maxPercent int, interval ti
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		metrics.Read(samples[:1])
-		var live uint64
-		if s := samples[0]; s.Value.Kind() == metrics.KindUint64 {
-			live = s.Value.Uint64()
-		}
+		live, _ := uint64Value(samples[0])
 		if p := percentFor(live, floor, maxPercent); p != current {
 			debug.SetGCPercent(p)
 			current = p
@@ -55,6 +49,7 @@ func KeepHeapGoal(ctx context.Context, floor uint64, maxPercent int, interval ti
 			return
 		case <-t.C:
 		}
+		metrics.Read(samples[:1])
 	}
 }
 

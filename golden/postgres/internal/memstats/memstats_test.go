@@ -195,8 +195,9 @@ func readGCPercent(t *testing.T) int {
 		{Name: gcPercent},
 	}
 	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
+	v, ok := uint64Value(s[0])
+	if !ok {
 		t.Fatal("runtime/metrics has no " + gcPercent)
 	}
-	return int(s[0].Value.Uint64()) // #nosec G115 -- a percentage
+	return int(v) // #nosec G115 -- a percentage
 }

@@ -28,6 +28,7 @@ const (
 	gcPauses   = "/sched/pauses/total/gc:seconds"
 	goroutines = "/sched/goroutines:goroutines"
 	memLimit   = "/gc/gomemlimit:bytes"
+	gcPercent  = "/gc/gogc:percent"
 )
 
 // pauseBuckets are the upper bounds GC pauses are reported in. The runtime's
@@ -74,15 +75,15 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	metrics.Read(samples)
 	gauge := func(d *prometheus.Desc, s metrics.Sample) {
-		if s.Value.Kind() == metrics.KindUint64 {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(s.Value.Uint64()))
+		if v, ok := uint64Value(s); ok {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v))
 		}
 	}
 	gauge(c.heapLive, samples[0])
 	gauge(c.heapObjs, samples[1])
 	gauge(c.total, samples[2])
-	if s := samples[3]; s.Value.Kind() == metrics.KindUint64 {
-		ch <- prometheus.MustNewConstMetric(c.cycles, prometheus.CounterValue, float64(s.Value.Uint64()))
+	if v, ok := uint64Value(samples[3]); ok {
+		ch <- prometheus.MustNewConstMetric(c.cycles, prometheus.CounterValue, float64(v))
 	}
 	if s := samples[4]; s.Value.Kind() == metrics.KindFloat64Histogram {
 		count, sum, buckets := rebucket(s.Value.Float64Histogram(), pauseBuckets)
@@ -93,6 +94,15 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	if rss, ok := peakRSS(c.fsys); ok {
 		ch <- prometheus.MustNewConstMetric(c.peakRSS, prometheus.GaugeValue, float64(rss))
 	}
+}
+
+// uint64Value returns s's value if it is an integer. A name this Go
+// version does not know reads as metrics.KindBad.
+func uint64Value(s metrics.Sample) (uint64, bool) {
+	if s.Value.Kind() != metrics.KindUint64 {
+		return 0, false
+	}
+	return s.Value.Uint64(), true
 }
 
 // rebucket folds a runtime histogram into cumulative counts at bounds. A
